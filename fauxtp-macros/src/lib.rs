@@ -1,0 +1,14 @@
+//! The procedural macros of fauxtp. Use them through the `fauxtp` crate,
+//! which re-exports them with their documentation.
+
+mod receive;
+
+use proc_macro::TokenStream;
+
+/// Selective receive; documented on `fauxtp::receive`.
+#[proc_macro]
+pub fn receive(input: TokenStream) -> TokenStream {
+    receive::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

@@ -1,0 +1,207 @@
+//! The checked model of a `receive!`: message arms with the names they bind,
+//! and an optional timeout arm.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Pat};
+
+use super::parse::{Input, Item};
+
+pub(crate) struct Receive {
+    pub ctx: Expr,
+    pub arms: Vec<MsgArm>,
+    pub after: Option<After>,
+}
+
+/// Which entry of the mailbox an arm matches.
+pub(crate) enum Kind {
+    Message,
+    Down,
+    Exit,
+}
+
+pub(crate) struct MsgArm {
+    /// The pattern as it matches inside the entry, with `mut` removed (the
+    /// bindings are moved out at once and re-bound, `mut` included, around
+    /// the body).
+    pub cases: Vec<(Kind, Pat)>,
+    pub guard: Option<Expr>,
+    pub bindings: Vec<Binding>,
+    pub body: Expr,
+}
+
+pub(crate) struct Binding {
+    pub ident: Ident,
+    pub mutable: bool,
+}
+
+pub(crate) struct After {
+    pub duration: Expr,
+    pub body: Expr,
+}
+
+/// Collects every error instead of stopping at the first, so a user sees all
+/// their mistakes in one compile.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: &str) {
+        let error = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+    fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+impl Receive {
+    pub(crate) fn from_input(input: Input) -> syn::Result<Receive> {
+        let mut errors = Errors::default();
+        if input.items.is_empty() {
+            errors.push(
+                input.brace.span.join(),
+                "receive! needs at least one arm: `pattern => expr` or `after duration => expr`",
+            );
+        }
+        let count = input.items.len();
+        let mut arms = Vec::new();
+        let mut after = None;
+        for (index, item) in input.items.into_iter().enumerate() {
+            match item {
+                Item::Arm(arm) => {
+                    if let Some(attr) = arm.attrs.first() {
+                        errors.push(attr.span(), "attributes are not supported on receive! arms");
+                    }
+                    arms.push(MsgArm::new(arm.pat, *arm.body, &mut errors));
+                }
+                Item::After(arm) => {
+                    if after.is_some() {
+                        errors.push(
+                            arm.keyword.span,
+                            "receive! takes only one `after` arm; merge the two timeouts into one",
+                        );
+                    } else if index + 1 != count {
+                        errors.push(
+                            arm.keyword.span,
+                            "the `after` arm must be the last arm of receive!; move it below the message arms",
+                        );
+                    }
+                    after = Some(After {
+                        duration: arm.duration,
+                        body: arm.body,
+                    });
+                }
+            }
+        }
+        errors.finish()?;
+        Ok(Receive {
+            ctx: input.ctx,
+            arms,
+            after,
+        })
+    }
+}
+
+impl MsgArm {
+    fn new(pat: Pat, body: Expr, errors: &mut Errors) -> MsgArm {
+        let (pat, guard) = match pat {
+            Pat::Guard(guarded) => (*guarded.pat, Some(*guarded.guard)),
+            pat => (pat, None),
+        };
+        let alternatives: Vec<Pat> = match pat {
+            Pat::Or(or) => or.cases.into_iter().collect(),
+            pat => vec![pat],
+        };
+        let mut bindings = Vec::new();
+        let mut cases = Vec::new();
+        for alternative in alternatives {
+            let (kind, mut inner) = classify(alternative);
+            bind(&mut inner, &mut bindings, errors);
+            cases.push((kind, inner));
+        }
+        MsgArm {
+            cases,
+            guard,
+            bindings,
+            body,
+        }
+    }
+}
+
+/// A bare `Down(p)` or `Exit(p)` matches a signal; anything else a message.
+fn classify(pat: Pat) -> (Kind, Pat) {
+    let Pat::TupleStruct(ts) = pat else {
+        return (Kind::Message, pat);
+    };
+    let bare = ts.qself.is_none() && ts.path.leading_colon.is_none() && ts.elems.len() == 1;
+    let kind = if !bare {
+        Kind::Message
+    } else if ts.path.is_ident("Down") {
+        Kind::Down
+    } else if ts.path.is_ident("Exit") {
+        Kind::Exit
+    } else {
+        Kind::Message
+    };
+    match kind {
+        Kind::Message => (kind, Pat::TupleStruct(ts)),
+        signal => {
+            let inner = ts.elems.into_iter().next();
+            (signal, inner.unwrap_or(Pat::Verbatim(Default::default())))
+        }
+    }
+}
+
+/// Records the names `pat` binds, removes their `mut`, and rejects `ref`.
+fn bind(pat: &mut Pat, out: &mut Vec<Binding>, errors: &mut Errors) {
+    match pat {
+        Pat::Ident(ident) => {
+            if let Some((_, sub)) = &mut ident.subpat {
+                bind(sub, out, errors);
+            }
+            if !is_binding(&ident.ident) {
+                return;
+            }
+            if let Some(by_ref) = &ident.by_ref {
+                errors.push(
+                    by_ref.span,
+                    "`ref` bindings are not supported in receive!: the message is moved out of the mailbox, bind it by value",
+                );
+            }
+            let mutable = ident.mutability.take().is_some();
+            match out.iter_mut().find(|b| b.ident == ident.ident) {
+                Some(existing) => existing.mutable |= mutable,
+                None => out.push(Binding {
+                    ident: ident.ident.clone(),
+                    mutable,
+                }),
+            }
+        }
+        Pat::Or(or) => or.cases.iter_mut().for_each(|p| bind(p, out, errors)),
+        Pat::Paren(p) => bind(&mut p.pat, out, errors),
+        Pat::Reference(p) => bind(&mut p.pat, out, errors),
+        Pat::Slice(p) => p.elems.iter_mut().for_each(|p| bind(p, out, errors)),
+        Pat::Struct(p) => p
+            .fields
+            .iter_mut()
+            .for_each(|f| bind(&mut f.pat, out, errors)),
+        Pat::Tuple(p) => p.elems.iter_mut().for_each(|p| bind(p, out, errors)),
+        Pat::TupleStruct(p) => p.elems.iter_mut().for_each(|p| bind(p, out, errors)),
+        Pat::Type(p) => bind(&mut p.pat, out, errors),
+        Pat::Guard(p) => bind(&mut p.pat, out, errors),
+        _ => {}
+    }
+}
+
+/// In a pattern, a lower-case name binds; an upper-case one names a unit
+/// variant, unit struct or constant (the same convention `match` relies on).
+fn is_binding(ident: &Ident) -> bool {
+    ident
+        .to_string()
+        .trim_start_matches("r#")
+        .starts_with(|c: char| c.is_lowercase() || c == '_')
+}

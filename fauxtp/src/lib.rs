@@ -1,0 +1,142 @@
+//! # fauxtp: Erlang/OTP for Rust
+//!
+//! Processes with mailboxes and selective receive, links, monitors, exit
+//! reasons, a name registry and timers, on tokio. There is no runtime object
+//! to create: fauxtp works inside any tokio runtime, current-thread or
+//! multi-thread.
+//!
+//! ```
+//! use fauxtp::prelude::*;
+//! use std::time::Duration;
+//!
+//! #[derive(Debug)]
+//! enum Msg { Work(u32), Stop }
+//!
+//! # #[tokio::main] async fn main() {
+//! let mut me = Ctx::<u32>::detached();
+//! let parent = me.pid();
+//! let worker = me.spawn_link(move |mut ctx: Ctx<Msg>| async move {
+//!     loop {
+//!         receive!(ctx, {
+//!             Msg::Work(n) if n > 100 => return Err(ExitReason::error("too big")),
+//!             Msg::Work(n) => parent.send(n * 2)?,
+//!             Msg::Stop => return Ok(()),
+//!         });
+//!     }
+//! });
+//! worker.send(Msg::Work(21)).unwrap();
+//! let doubled = receive!(me, {
+//!     n => n,
+//!     after Duration::from_secs(1) => panic!("no answer"),
+//! });
+//! assert_eq!(doubled, 42);
+//! worker.send(Msg::Stop).unwrap();
+//! # }
+//! ```
+//!
+//! ## Where things are
+//!
+//! - [`process`]: [`spawn`], [`Pid`], [`Ctx`], links, monitors,
+//!   [`ExitReason`].
+//! - [`mailbox`]: how mailboxes and the save queue of selective receive work.
+//! - [`receive!`]: selective receive with patterns, guards and `after`.
+//! - [`registry`]: processes by name.
+//! - [`timer`]: `send_after`, `send_interval`, `cancel_timer`.
+//!
+//! The guides in the repository's `docs/` folder explain each part with
+//! runnable examples.
+
+#![warn(missing_docs)]
+
+pub mod mailbox;
+pub mod process;
+pub mod registry;
+pub mod timer;
+
+pub use process::{
+    spawn, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessError,
+    ProcessResult, SendError,
+};
+
+/// Selective receive: take the first message of the mailbox that matches one
+/// of the arms, waiting for it if needed.
+///
+/// ```
+/// # use fauxtp::prelude::*;
+/// # use std::time::Duration;
+/// # enum Msg { Data(u32), Other }
+/// # #[tokio::main] async fn main() {
+/// # let mut ctx = Ctx::<Msg>::detached();
+/// # ctx.pid().send(Msg::Data(11)).unwrap();
+/// let worker = ctx.spawn_monitor(|_: Ctx<()>| async { Ok(()) }).0;
+/// let size = receive!(ctx, {
+///     Msg::Data(n) if n > 10 => n,                    // pattern and guard
+///     Msg::Data(n) => n * 2,
+///     Down(d) if d.pid == worker => 0,                // a monitor fired
+///     Exit(e) => { eprintln!("{e:?}"); 0 }            // a trapped exit signal
+///     after Duration::from_secs(1) => 0,              // nothing matched in time
+/// });
+/// assert_eq!(size, 11);
+/// # }
+/// ```
+///
+/// - The first argument is the process context, a `Ctx<M>` or a
+///   `&mut Ctx<M>`.
+/// - Arms are tried in order on each message, oldest message first; the
+///   first message that matches an arm is taken and that arm runs. Messages
+///   that match no arm stay in the mailbox, in order, for a later receive.
+/// - Patterns match the message type `M`, except a bare `Down(..)` or
+///   `Exit(..)` pattern, which matches a [`Down`] or [`Exit`] signal. A
+///   catch-all `_` or `other` arm matches messages of type `M` only.
+/// - `after d => ...` (optional, last) runs if no message matched within the
+///   duration `d`; `after Duration::ZERO` only looks at what is already
+///   there. Without `after`, receive waits for ever.
+/// - The arms run in the caller's code: `break`, `continue`, `return`, `?`
+///   and `.await` work in them as in a `match`, and the whole `receive!` is
+///   an expression whose value is the value of the arm that ran.
+/// - A matched message is moved into the arm's bindings; `ref` bindings are
+///   not allowed. Names that start with an upper-case letter are taken to be
+///   unit variants or constants, as in `match`.
+pub use fauxtp_macros::receive;
+
+/// The names most programs need: `use fauxtp::prelude::*;`.
+pub mod prelude {
+    pub use crate::process::{
+        AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessResult,
+    };
+    pub use crate::receive;
+}
+
+/// What the code the macros generate needs and users should not call.
+#[doc(hidden)]
+pub mod __private {
+    use std::time::Duration;
+
+    pub use crate::mailbox::Selector;
+
+    /// Whatever `receive!` accepts as its first argument.
+    #[diagnostic::on_unimplemented(
+        message = "the first argument of `receive!` must be a process context (`Ctx<M>` or `&mut Ctx<M>`), not `{Self}`",
+        label = "not a process context"
+    )]
+    pub trait Receive {
+        /// The type of the mailbox's entries.
+        type Entry;
+        /// Starts a selective receive.
+        fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry>;
+    }
+
+    impl<M: Send + 'static> Receive for crate::Ctx<M> {
+        type Entry = crate::Envelope<M>;
+        fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
+            crate::Ctx::__select(self, after)
+        }
+    }
+
+    impl<T: Receive + ?Sized> Receive for &mut T {
+        type Entry = T::Entry;
+        fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
+            (**self).__select(after)
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The control block every process has: its links, the monitors on it, its
+//! exit state, and the exit protocol that runs when it ends.
+//!
+//! Locking rules (they are what keeps this deadlock-free):
+//! - a process's control lock is held only briefly and never while taking
+//!   another process's control lock;
+//! - pushing into a mailbox takes no lock, so a dying process may deliver its
+//!   down messages while holding its own lock (which is what lets
+//!   `demonitor` flush a down message reliably);
+//! - the registry lock may be held while taking a process lock, never the
+//!   other way round.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+
+use super::exit::{Down, Exit, ExitReason, MonitorRef};
+use super::pid::AnyPid;
+use super::Envelope;
+use crate::mailbox::MailboxSender;
+
+static ALIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many processes are alive right now, in the whole program (Erlang's
+/// `erlang:system_info(process_count)`).
+///
+/// A process counts from the moment it is spawned until its exit protocol has
+/// run (links and monitors notified, names released). Detached contexts
+/// ([`Ctx::detached`](crate::Ctx::detached)) count too, until dropped.
+pub fn count() -> usize {
+    ALIVE.load(Ordering::Acquire)
+}
+
+/// Delivers the two system messages into a mailbox whose message type is not
+/// known where the signal comes from. Dynamic dispatch happens only for these
+/// signals, never for ordinary messages.
+pub(crate) trait Sink: Send + Sync + 'static {
+    fn down(&self, down: Down);
+    fn exit(&self, exit: Exit);
+}
+
+impl<M: Send + 'static> Sink for MailboxSender<Envelope<M>> {
+    fn down(&self, down: Down) {
+        let _ = self.push(Envelope::Down(down));
+    }
+    fn exit(&self, exit: Exit) {
+        let _ = self.push(Envelope::Exit(exit));
+    }
+}
+
+/// Shared by every handle to one process. `sink` is last so that
+/// `Core<MailboxSender<..>>` coerces to `Core<dyn Sink>`.
+pub(crate) struct Core<S: ?Sized> {
+    pub(crate) id: u64,
+    /// Set when an exit signal has ended this process; checked on every poll
+    /// of the process's task without taking the lock.
+    exit_pending: AtomicBool,
+    control: Mutex<Control>,
+    pub(crate) sink: S,
+}
+
+#[derive(Default)]
+struct Control {
+    /// `Some` once the exit protocol has run.
+    exited: Option<ExitReason>,
+    trap_exit: bool,
+    /// A detached context has no task to end: it always traps exits.
+    detached: bool,
+    links: HashMap<u64, AnyPid>,
+    /// The monitors other processes hold on this one.
+    monitors: Vec<(MonitorRef, AnyPid)>,
+    /// The reason an exit signal asked this process to end with.
+    pending_exit: Option<ExitReason>,
+    waker: Option<Waker>,
+    name: Option<Arc<str>>,
+}
+
+impl<S> Core<S> {
+    pub(crate) fn new(id: u64, sink: S, detached: bool) -> Self {
+        ALIVE.fetch_add(1, Ordering::AcqRel);
+        Core {
+            id,
+            exit_pending: AtomicBool::new(false),
+            control: Mutex::new(Control {
+                detached,
+                trap_exit: detached,
+                ..Control::default()
+            }),
+            sink,
+        }
+    }
+}
+
+/// What an exit signal did to the process that received it.
+enum Effect {
+    Ignored,
+    Message(Exit),
+    Ends,
+}
+
+impl<S: ?Sized + Sink> Core<S> {
+    fn lock(&self) -> MutexGuard<'_, Control> {
+        // A panic while holding this lock cannot leave the state half-written
+        // in a way that matters more than losing the process, so recover.
+        self.control.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.lock().exited.is_none()
+    }
+
+    pub(crate) fn set_trap_exit(&self, on: bool) {
+        let mut c = self.lock();
+        c.trap_exit = on || c.detached;
+    }
+
+    /// Adds a link end; false if this process has already ended.
+    pub(crate) fn add_link(&self, other: &AnyPid) -> bool {
+        let mut c = self.lock();
+        if c.exited.is_some() {
+            return false;
+        }
+        c.links.insert(other.id(), other.clone());
+        true
+    }
+
+    pub(crate) fn remove_link(&self, other_id: u64) {
+        self.lock().links.remove(&other_id);
+    }
+
+    /// Records that `watcher` monitors this process; false if it has ended.
+    pub(crate) fn add_monitor(&self, monitor: MonitorRef, watcher: AnyPid) -> bool {
+        let mut c = self.lock();
+        if c.exited.is_some() {
+            return false;
+        }
+        c.monitors.push((monitor, watcher));
+        true
+    }
+
+    /// Removes a monitor; false if it was not there (already fired, or this
+    /// process is gone). Once this returns, no down message for `monitor`
+    /// can still be on its way: a dying process delivers its down messages
+    /// before it releases this lock.
+    pub(crate) fn remove_monitor(&self, monitor: MonitorRef) -> bool {
+        let mut c = self.lock();
+        match c.monitors.iter().position(|(m, _)| *m == monitor) {
+            Some(i) => {
+                c.monitors.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records the registered name; false if the process has ended or
+    /// already has a name (the existing name is returned).
+    pub(crate) fn set_name(&self, name: &Arc<str>) -> Result<(), Option<Arc<str>>> {
+        let mut c = self.lock();
+        if c.exited.is_some() {
+            return Err(None);
+        }
+        if let Some(existing) = &c.name {
+            return Err(Some(existing.clone()));
+        }
+        c.name = Some(name.clone());
+        Ok(())
+    }
+
+    pub(crate) fn clear_name(&self, name: &str) {
+        let mut c = self.lock();
+        if c.name.as_deref() == Some(name) {
+            c.name = None;
+        }
+    }
+
+    /// Handles an exit signal `reason` from `from`, as OTP does:
+    /// `Kill` always ends the process (with `Killed`); otherwise a trapping
+    /// process gets an [`Exit`] message; otherwise `Normal` is ignored and
+    /// any other reason ends the process with that reason.
+    ///
+    /// A signal carried by a link is ignored if the link is gone (unlinked).
+    pub(crate) fn exit_signal(&self, from: &AnyPid, reason: &ExitReason, via_link: bool) {
+        let mut c = self.lock();
+        if c.exited.is_some() || c.pending_exit.is_some() {
+            return;
+        }
+        if via_link && c.links.remove(&from.id()).is_none() {
+            return;
+        }
+        let effect = match reason {
+            ExitReason::Kill if !c.detached => Effect::Ends,
+            _ if c.trap_exit => Effect::Message(Exit {
+                from: from.clone(),
+                reason: reason.clone(),
+            }),
+            ExitReason::Normal => Effect::Ignored,
+            _ => Effect::Ends,
+        };
+        match effect {
+            Effect::Ignored => {}
+            Effect::Message(exit) => {
+                drop(c);
+                self.sink.exit(exit);
+            }
+            Effect::Ends => {
+                let reason = match reason {
+                    ExitReason::Kill => ExitReason::Killed,
+                    other => other.clone(),
+                };
+                c.pending_exit = Some(reason);
+                self.exit_pending.store(true, Ordering::Release);
+                if let Some(waker) = &c.waker {
+                    waker.wake_by_ref();
+                }
+            }
+        }
+    }
+
+    /// Called by the process's task on every poll (cheap: one atomic load
+    /// unless the waker changed). Returns the reason to end with if an exit
+    /// signal asked for it.
+    pub(crate) fn poll_exit_signal(
+        &self,
+        known: &mut Option<Waker>,
+        current: &Waker,
+    ) -> Option<ExitReason> {
+        if !known.as_ref().is_some_and(|w| w.will_wake(current)) {
+            self.lock().waker = Some(current.clone());
+            *known = Some(current.clone());
+        }
+        if self.exit_pending.load(Ordering::Acquire) {
+            self.lock().pending_exit.take()
+        } else {
+            None
+        }
+    }
+}
+
+impl AnyPid {
+    /// The exit protocol: marks the process ended with `reason`, delivers
+    /// the down messages, releases its registered name and sends exit
+    /// signals along its links. Runs once; later calls do nothing.
+    pub(crate) fn terminate(&self, reason: ExitReason) {
+        let core = &self.core;
+        let reason = match reason {
+            ExitReason::Kill => ExitReason::Killed,
+            other => other,
+        };
+        let (links, name) = {
+            let mut c = core.lock();
+            if c.exited.is_some() {
+                return;
+            }
+            c.exited = Some(reason.clone());
+            c.waker = None;
+            for (monitor, watcher) in c.monitors.drain(..) {
+                watcher.core.sink.down(Down {
+                    monitor,
+                    pid: self.clone(),
+                    reason: reason.clone(),
+                });
+            }
+            (std::mem::take(&mut c.links), c.name.take())
+        };
+        if let Some(name) = name {
+            crate::registry::release(&name, core.id);
+        }
+        for linked in links.into_values() {
+            linked.core.exit_signal(self, &reason, true);
+        }
+        ALIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,350 @@
+//! Processes: spawning, pids, links, monitors and exit reasons.
+//!
+//! A process is a tokio task that owns a mailbox. You start one with
+//! [`spawn`] (or [`Ctx::spawn_link`] / [`Ctx::spawn_monitor`] from inside
+//! another process); its body is an async closure that receives its context,
+//! [`Ctx<M>`], and returns `Ok(())` to end normally or an error to fail.
+//!
+//! ```
+//! use fauxtp::prelude::*;
+//! use std::time::Duration;
+//!
+//! enum Msg { Ping(Pid<Reply>), Stop }
+//! struct Reply;
+//!
+//! # #[tokio::main] async fn main() {
+//! let server = fauxtp::spawn(|mut ctx: Ctx<Msg>| async move {
+//!     loop {
+//!         receive!(ctx, {
+//!             Msg::Ping(from) => { let _ = from.send(Reply); }
+//!             Msg::Stop => return Ok(()),
+//!         });
+//!     }
+//! });
+//!
+//! // The code of a test or of `main` can take part as a process, too.
+//! let mut me = Ctx::<Reply>::detached();
+//! server.send(Msg::Ping(me.pid())).unwrap();
+//! let got = receive!(me, {
+//!     Reply => true,
+//!     after Duration::from_secs(1) => false,
+//! });
+//! assert!(got);
+//! server.send(Msg::Stop).unwrap();
+//! # }
+//! ```
+//!
+//! # Exit reasons, links and monitors
+//!
+//! Every process ends with an [`ExitReason`]: `Normal` when its body returns
+//! `Ok(())`, `Error(text)` when it returns an error, `Panic(message)` when it
+//! panics (the panic ends that process only), `Killed` when it is killed.
+//!
+//! Links are two-way: when a linked process ends abnormally, this one ends
+//! too, with the same reason, unless it traps exits
+//! ([`Ctx::trap_exit`]); then it receives an [`Exit`] message instead. A
+//! `Normal` exit does not propagate. [`ExitReason::Kill`] cannot be trapped.
+//!
+//! Monitors are one-way: [`Ctx::monitor`] delivers exactly one [`Down`]
+//! message when the process ends, or at once (reason `NoProc`) if it already
+//! has.
+//!
+//! A process can only be stopped at an `.await`: a body that computes for a
+//! long time without awaiting is ended when it next awaits.
+
+mod core;
+mod exit;
+mod pid;
+mod runner;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+pub use self::core::count;
+pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
+pub use self::pid::{AnyPid, Pid, SendError};
+
+use self::core::Core;
+use crate::mailbox::{self, Mailbox, Selector};
+
+/// What a process body returns: `Ok(())` to end normally, `Err(reason)` to
+/// end with that reason. `?` converts any error into
+/// [`ExitReason::Error`].
+pub type ProcessResult = Result<(), ExitReason>;
+
+/// One entry of a process's mailbox, as [`Ctx::recv`] returns it.
+///
+/// [`receive!`](crate::receive) arms match the `M` inside `Message`
+/// directly, and `Down(..)` / `Exit(..)` patterns for the other two.
+#[derive(Debug)]
+pub enum Envelope<M> {
+    /// A message sent with [`Pid::send`].
+    Message(M),
+    /// A monitor fired: the monitored process ended.
+    Down(Down),
+    /// A linked process ended, or someone called [`Ctx::exit`] on this
+    /// process, while it traps exits.
+    Exit(Exit),
+}
+
+/// An error of a process operation, naming the process concerned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcessError {
+    /// The other process has already ended (Erlang's `noproc`).
+    #[error("{0} is not alive (noproc)")]
+    NoProc(AnyPid),
+    /// A process tried to link to itself.
+    #[error("{0} cannot link to itself")]
+    LinkToSelf(AnyPid),
+}
+
+/// The context of a process: its own pid, its mailbox, and the operations
+/// that act on behalf of the process (links, monitors, exit signals).
+///
+/// A spawned process gets its `Ctx` as the argument of its body. Code that
+/// is not a spawned process (a test, `main`) can become one with
+/// [`Ctx::detached`].
+pub struct Ctx<M: Send + 'static> {
+    me: Pid<M>,
+    mailbox: Mailbox<Envelope<M>>,
+    /// The monitors this process holds: monitor ref -> monitored process.
+    monitoring: HashMap<MonitorRef, AnyPid>,
+    /// Size of `monitoring` after its last sweep of ended processes.
+    monitoring_swept: usize,
+    detached: bool,
+}
+
+/// Starts a process running `body`, and returns its pid at once.
+///
+/// The body receives the process's [`Ctx`]; the type of its messages is
+/// the `M` of that `Ctx`, usually given in the closure's argument:
+/// `|mut ctx: Ctx<Msg>| async move { ... }`. Returning `Ok(())` ends the
+/// process with [`ExitReason::Normal`], returning `Err(reason)` with that
+/// reason, and a panic with [`ExitReason::Panic`].
+///
+/// Cost: one tokio task, one mailbox and one control block.
+///
+/// # Panics
+///
+/// Like `tokio::spawn`, panics if called outside a tokio runtime.
+pub fn spawn<M, F, Fut>(body: F) -> Pid<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
+    Fut: Future<Output = ProcessResult> + Send + 'static,
+{
+    let ctx = Ctx::new(false);
+    let pid = ctx.pid();
+    runner::start(ctx, body);
+    pid
+}
+
+impl<M: Send + 'static> Ctx<M> {
+    fn new(detached: bool) -> Self {
+        let (tx, mailbox) = mailbox::mailbox();
+        let core = std::sync::Arc::new(Core::new(pid::next_id(), tx, detached));
+        Ctx {
+            me: Pid { core },
+            mailbox,
+            monitoring: HashMap::new(),
+            monitoring_swept: 0,
+            detached,
+        }
+    }
+
+    /// Makes the current task a process, so that code which is not a spawned
+    /// process (a test, `main`) can receive messages, link, monitor and be
+    /// monitored.
+    ///
+    /// A detached process has no task that fauxtp could end, so it always
+    /// traps exits: exit signals, even [`ExitReason::Kill`], arrive as
+    /// [`Exit`] messages. It ends, with reason `Normal`, when the `Ctx` is
+    /// dropped.
+    pub fn detached() -> Self {
+        Ctx::new(true)
+    }
+
+    /// This process's own pid (Erlang's `self()`).
+    pub fn pid(&self) -> Pid<M> {
+        self.me.clone()
+    }
+
+    /// Waits for the next entry of the mailbox, whatever it is: the oldest
+    /// saved message first, then new arrivals.
+    pub async fn recv(&mut self) -> Envelope<M> {
+        self.mailbox.recv().await
+    }
+
+    /// Takes the next entry of the mailbox if there is one, without waiting.
+    pub fn try_recv(&mut self) -> Option<Envelope<M>> {
+        self.mailbox.try_recv()
+    }
+
+    /// How many entries wait in the mailbox (including saved ones that no
+    /// receive has taken yet).
+    pub fn mailbox_len(&self) -> usize {
+        self.mailbox.len()
+    }
+
+    /// Turns exit signals into [`Exit`] messages (`true`) or lets them end
+    /// this process (`false`, the default), as Erlang's
+    /// `process_flag(trap_exit, ...)`. [`ExitReason::Kill`] ends the process
+    /// either way. Has no effect on a detached context, which always traps.
+    pub fn trap_exit(&mut self, on: bool) {
+        self.me.core.set_trap_exit(on);
+    }
+
+    /// Links this process with `other`: from now on, when one of them ends
+    /// abnormally, the other receives an exit signal with the same reason.
+    /// Linking twice is the same as linking once.
+    ///
+    /// Fails with [`ProcessError::NoProc`] if `other` has already ended (in
+    /// Erlang the caller would receive a `noproc` exit signal instead).
+    pub fn link(&mut self, other: impl Into<AnyPid>) -> Result<(), ProcessError> {
+        let other = other.into();
+        let me = self.me.any();
+        if other == me {
+            return Err(ProcessError::LinkToSelf(me));
+        }
+        // Our end first: if `other` dies as soon as it has its end, the exit
+        // signal it sends must find the link here.
+        self.me.core.add_link(&other);
+        if other.core.add_link(&me) {
+            Ok(())
+        } else {
+            self.me.core.remove_link(other.id());
+            Err(ProcessError::NoProc(other))
+        }
+    }
+
+    /// Removes the link with `other`, if there is one. After this returns no
+    /// exit signal from that link ends this process (an [`Exit`] message
+    /// already delivered stays in the mailbox).
+    pub fn unlink(&mut self, other: impl Into<AnyPid>) {
+        let other = other.into();
+        self.me.core.remove_link(other.id());
+        other.core.remove_link(self.me.id());
+    }
+
+    /// Monitors `other`: exactly one [`Down`] message will arrive, with the
+    /// returned ref, when it ends, or at once with reason
+    /// [`ExitReason::NoProc`] if it already has. Monitoring twice gives two
+    /// independent monitors.
+    pub fn monitor(&mut self, other: impl Into<AnyPid>) -> MonitorRef {
+        let other = other.into();
+        let monitor = MonitorRef::new();
+        if other.core.add_monitor(monitor, self.me.any()) {
+            self.remember_monitor(monitor, other);
+        } else {
+            let _ = self.me.core.sink.push(Envelope::Down(Down {
+                monitor,
+                pid: other,
+                reason: ExitReason::NoProc,
+            }));
+        }
+        monitor
+    }
+
+    fn remember_monitor(&mut self, monitor: MonitorRef, target: AnyPid) {
+        // Monitors that fired stay in this map until demonitor or until the
+        // map has doubled since the last sweep; then the ended ones go.
+        if self.monitoring.len() >= 2 * self.monitoring_swept.max(16) {
+            self.monitoring.retain(|_, pid| pid.is_alive());
+            self.monitoring_swept = self.monitoring.len();
+        }
+        self.monitoring.insert(monitor, target);
+    }
+
+    /// Removes a monitor. Returns true if it was active (no down message had
+    /// been sent for it). Either way, once this returns no [`Down`] message
+    /// for `monitor` will be received: one already in the mailbox is removed
+    /// (Erlang's `demonitor(Ref, [flush])`).
+    pub fn demonitor(&mut self, monitor: MonitorRef) -> bool {
+        let was_active = match self.monitoring.remove(&monitor) {
+            Some(target) => target.core.remove_monitor(monitor),
+            None => false,
+        };
+        if !was_active {
+            self.mailbox
+                .retain(|entry| !matches!(entry, Envelope::Down(d) if d.monitor == monitor));
+        }
+        was_active
+    }
+
+    /// Sends an exit signal with `reason` to `target`, as Erlang's
+    /// `exit(Pid, Reason)`: [`ExitReason::Kill`] ends it whatever it does; a
+    /// process that traps exits receives any other reason as an [`Exit`]
+    /// message; otherwise `Normal` is ignored and any other reason ends it
+    /// with that reason. Sending to an ended process does nothing.
+    pub fn exit(&self, target: impl Into<AnyPid>, reason: ExitReason) {
+        target
+            .into()
+            .core
+            .exit_signal(&self.me.any(), &reason, false);
+    }
+
+    /// Spawns a process linked to this one. The link exists before the new
+    /// process runs, so no exit can be missed.
+    pub fn spawn_link<N, F, Fut>(&mut self, body: F) -> Pid<N>
+    where
+        N: Send + 'static,
+        F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
+        Fut: Future<Output = ProcessResult> + Send + 'static,
+    {
+        let child = Ctx::<N>::new(false);
+        let pid = child.pid();
+        let me = self.me.any();
+        let other = pid.any();
+        self.me.core.add_link(&other);
+        other.core.add_link(&me);
+        runner::start(child, body);
+        pid
+    }
+
+    /// Spawns a process monitored by this one; the monitor exists before the
+    /// new process runs.
+    pub fn spawn_monitor<N, F, Fut>(&mut self, body: F) -> (Pid<N>, MonitorRef)
+    where
+        N: Send + 'static,
+        F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
+        Fut: Future<Output = ProcessResult> + Send + 'static,
+    {
+        let child = Ctx::<N>::new(false);
+        let pid = child.pid();
+        let monitor = MonitorRef::new();
+        pid.core.add_monitor(monitor, self.me.any());
+        self.remember_monitor(monitor, pid.any());
+        runner::start(child, body);
+        (pid, monitor)
+    }
+
+    /// Starts a selective receive; used by [`receive!`](crate::receive).
+    #[doc(hidden)]
+    pub fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Envelope<M>> {
+        // An `after` too far away to represent waits forever.
+        let deadline = after.and_then(mailbox::deadline_after);
+        self.mailbox.select(deadline)
+    }
+}
+
+impl<M: Send + 'static> Drop for Ctx<M> {
+    fn drop(&mut self) {
+        for (monitor, target) in self.monitoring.drain() {
+            target.core.remove_monitor(monitor);
+        }
+        if self.detached {
+            self.me.any().terminate(ExitReason::Normal);
+        }
+    }
+}
+
+impl<M: Send + 'static> std::fmt::Debug for Ctx<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("pid", &self.me)
+            .field("mailbox_len", &self.mailbox_len())
+            .finish_non_exhaustive()
+    }
+}
