@@ -123,20 +123,32 @@ pub mod __private {
         /// The type of the mailbox's entries.
         type Entry;
         /// Starts a selective receive.
-        fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry>;
+        fn selector(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry>;
     }
 
     impl<M: Send + 'static> Receive for crate::Ctx<M> {
         type Entry = crate::Envelope<M>;
-        fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
-            crate::Ctx::__select(self, after)
+        fn selector(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
+            self.select(after)
         }
     }
 
-    impl<T: Receive + ?Sized> Receive for &mut T {
-        type Entry = T::Entry;
-        fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
-            (**self).__select(after)
+    /// Implemented for every type, so that `ctx.__fauxtp_select(..)` resolves
+    /// by method call (borrowing a `Ctx` or reborrowing a `&mut Ctx`) and a
+    /// wrong argument fails on the `Self: Receive` bound, with the message
+    /// of [`Receive`].
+    pub trait ReceiveAny {
+        /// Starts a selective receive.
+        fn __fauxtp_select(
+            &mut self,
+            after: Option<Duration>,
+        ) -> Selector<'_, <Self as Receive>::Entry>
+        where
+            Self: Receive,
+        {
+            self.selector(after)
         }
     }
+
+    impl<T: ?Sized> ReceiveAny for T {}
 }

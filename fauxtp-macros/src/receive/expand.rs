@@ -21,7 +21,8 @@
 //! and `.await` in them mean what they mean in the user's code.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::model::{Kind, MsgArm, Receive};
 
@@ -41,6 +42,10 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+
+    // Method-call syntax borrows `ctx` as a `Ctx` or reborrows a `&mut Ctx`;
+    // spanned at the context so that a wrong argument is reported there.
+    let select = quote_spanned!(ctx.span() => (#ctx).__fauxtp_select(#timeout));
 
     let match_arms = model.arms.iter().zip(&slots).map(|(arm, slot)| {
         let pats = arm.cases.iter().map(|(kind, pat)| {
@@ -78,8 +83,8 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
         {
             let mut #sel = {
                 #[allow(unused_imports)]
-                use ::fauxtp::__private::Receive as _;
-                (#ctx).__select(#timeout)
+                use ::fauxtp::__private::ReceiveAny as _;
+                #select
             };
             #(let mut #slots = ::core::option::Option::None;)*
             loop {

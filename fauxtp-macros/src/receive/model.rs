@@ -67,7 +67,11 @@ impl Receive {
                 "receive! needs at least one arm: `pattern => expr` or `after duration => expr`",
             );
         }
-        let count = input.items.len();
+        // An `after` is misplaced if a message arm follows it.
+        let last_message_arm = input
+            .items
+            .iter()
+            .rposition(|item| matches!(item, Item::Arm(_)));
         let mut arms = Vec::new();
         let mut after = None;
         for (index, item) in input.items.into_iter().enumerate() {
@@ -84,7 +88,7 @@ impl Receive {
                             arm.keyword.span,
                             "receive! takes only one `after` arm; merge the two timeouts into one",
                         );
-                    } else if index + 1 != count {
+                    } else if last_message_arm.is_some_and(|last| last > index) {
                         errors.push(
                             arm.keyword.span,
                             "the `after` arm must be the last arm of receive!; move it below the message arms",

@@ -54,6 +54,7 @@
 
 mod core;
 mod exit;
+mod handle;
 mod pid;
 mod runner;
 
@@ -66,6 +67,7 @@ pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
 pub use self::pid::{AnyPid, Pid, SendError};
 
 use self::core::Core;
+use self::handle::Handle;
 use crate::mailbox::{self, Mailbox, Selector};
 
 /// What a process body returns: `Ok(())` to end normally, `Err(reason)` to
@@ -144,7 +146,7 @@ where
 impl<M: Send + 'static> Ctx<M> {
     fn new(detached: bool) -> Self {
         let (tx, mailbox) = mailbox::mailbox();
-        let core = std::sync::Arc::new(Core::new(pid::next_id(), tx, detached));
+        let core = Handle::new(std::sync::Arc::new(Core::new(pid::next_id(), tx, detached)));
         Ctx {
             me: Pid { core },
             mailbox,
@@ -321,8 +323,7 @@ impl<M: Send + 'static> Ctx<M> {
     }
 
     /// Starts a selective receive; used by [`receive!`](crate::receive).
-    #[doc(hidden)]
-    pub fn __select(&mut self, after: Option<Duration>) -> Selector<'_, Envelope<M>> {
+    pub(crate) fn select(&mut self, after: Option<Duration>) -> Selector<'_, Envelope<M>> {
         // An `after` too far away to represent waits forever.
         let deadline = after.and_then(mailbox::deadline_after);
         self.mailbox.select(deadline)

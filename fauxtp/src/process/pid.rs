@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::core::{Core, Sink};
+use super::handle::Handle;
 use super::Envelope;
 use crate::mailbox::MailboxSender;
 
@@ -27,7 +28,7 @@ pub(crate) fn next_id() -> u64 {
 /// a [`SendError`] that you may ignore, as Erlang silently drops such
 /// messages.
 pub struct Pid<M> {
-    pub(crate) core: Arc<Core<MailboxSender<Envelope<M>>>>,
+    pub(crate) core: Handle<Core<MailboxSender<Envelope<M>>>>,
 }
 
 impl<M> Pid<M> {
@@ -71,8 +72,9 @@ impl<M: Send + 'static> Pid<M> {
     /// The same process as an untyped [`AnyPid`] (for links, monitors, and
     /// collections of processes of different message types).
     pub fn any(&self) -> AnyPid {
+        let core: Arc<Core<dyn Sink>> = self.core.to_arc();
         AnyPid {
-            core: self.core.clone(),
+            core: Handle::new(core),
         }
     }
 
@@ -96,7 +98,7 @@ impl<M> Clone for Pid<M> {
 /// [`Pid`] of the same process.
 #[derive(Clone)]
 pub struct AnyPid {
-    pub(crate) core: Arc<Core<dyn Sink>>,
+    pub(crate) core: Handle<Core<dyn Sink>>,
 }
 
 impl AnyPid {
@@ -119,7 +121,7 @@ impl<M: Send + 'static> From<&Pid<M>> for AnyPid {
 
 impl<M: Send + 'static> From<Pid<M>> for AnyPid {
     fn from(pid: Pid<M>) -> Self {
-        AnyPid { core: pid.core }
+        pid.any()
     }
 }
 

@@ -1,0 +1,17 @@
+//! The examples, behaviour tests and guides of fauxtp live in this package.
+//!
+//! This library exists so that every Rust snippet of the guides in `docs/`
+//! is compiled and run by `cargo test` as a doc test: a guide whose example
+//! stops working fails the build.
+
+#[doc = include_str!("../docs/getting-started.md")]
+pub mod getting_started {}
+
+#[doc = include_str!("../docs/processes.md")]
+pub mod processes {}
+
+#[doc = include_str!("../docs/registry.md")]
+pub mod registry {}
+
+#[doc = include_str!("../docs/design-notes.md")]
+pub mod design_notes {}

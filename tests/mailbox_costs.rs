@@ -1,0 +1,85 @@
+//! The cost promises of the mailbox, checked by counting allocations (not by
+//! timing): sending allocates nothing per message beyond the queue's slot
+//! blocks, and a receive that skips saved messages allocates nothing per
+//! skipped message.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use fauxtp::prelude::*;
+
+/// Counts the allocations made by the current thread.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[derive(Debug)]
+enum Msg {
+    Noise(u64),
+    Wanted(u64),
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn skipping_saved_messages_allocates_nothing_per_message() {
+    let mut me = Ctx::<Msg>::detached();
+    let pid = me.pid();
+    for n in 0..1_000 {
+        pid.send(Msg::Noise(n)).unwrap();
+    }
+    // First pass moves the noise into the save queue.
+    let none = receive!(me, { Msg::Wanted(n) => Some(n), after Duration::ZERO => None });
+    assert!(none.is_none());
+
+    for round in 0..100 {
+        pid.send(Msg::Wanted(round)).unwrap();
+        let before = allocations();
+        let got = receive!(me, { Msg::Wanted(n) => n });
+        let spent = allocations() - before;
+        assert_eq!(got, round);
+        assert_eq!(
+            spent, 0,
+            "receive skipping 1,000 saved messages allocated {spent} times"
+        );
+    }
+    // The noise is still there, in order.
+    for expected in 0..1_000 {
+        assert!(matches!(me.try_recv(), Some(Envelope::Message(Msg::Noise(n))) if n == expected));
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sending_allocates_only_whole_slot_blocks() {
+    let mut me = Ctx::<Msg>::detached();
+    let pid = me.pid();
+    let before = allocations();
+    for n in 0..3_200 {
+        pid.send(Msg::Noise(n)).unwrap();
+    }
+    let spent = allocations() - before;
+    // The queue allocates one block per 32 messages, nothing per message.
+    assert!(
+        spent <= 3_200 / 32 + 1,
+        "3,200 sends allocated {spent} times"
+    );
+    while me.try_recv().is_some() {}
+}

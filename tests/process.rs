@@ -1,0 +1,424 @@
+//! Processes: pids, spawn, exit reasons, panics, links, trap_exit, kill,
+//! monitors.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{down, ended, next, nothing_within, WAIT};
+use fauxtp::prelude::*;
+use fauxtp::{ProcessError, SendError};
+
+#[derive(Debug, PartialEq)]
+enum Cmd {
+    Crash(&'static str),
+    Stop,
+    Ping(Pid<Reply>),
+}
+
+#[derive(Debug, PartialEq)]
+enum Reply {
+    Pong,
+    Started(&'static str, Pid<Cmd>),
+    Trapped(AnyPid, ExitReason),
+}
+
+/// A worker that answers pings, crashes or stops when told.
+async fn worker(mut ctx: Ctx<Cmd>) -> ProcessResult {
+    loop {
+        receive!(ctx, {
+            Cmd::Ping(from) => from.send(Reply::Pong)?,
+            Cmd::Crash(why) => return Err(ExitReason::error(why)),
+            Cmd::Stop => return Ok(()),
+        });
+    }
+}
+
+async fn is_responsive(me: &mut Ctx<Reply>, pid: &Pid<Cmd>) -> bool {
+    if pid.send(Cmd::Ping(me.pid())).is_err() {
+        return false;
+    }
+    receive!(me, {
+        Reply::Pong => true,
+        after WAIT => false,
+    })
+}
+
+#[tokio::test]
+async fn pids_print_like_erlang_compare_by_identity_and_increase() {
+    let a = fauxtp::spawn(worker);
+    let b = fauxtp::spawn(worker);
+    assert!(b.id() > a.id());
+    assert_eq!(a.to_string(), format!("<0.{}.0>", a.id()));
+    assert_eq!(format!("{:?}", b.any()), b.to_string());
+    assert_eq!(a.clone(), a);
+    assert_ne!(a, b);
+    assert_eq!(a.any(), a);
+    let set: HashSet<Pid<Cmd>> = [a.clone(), a.clone(), b.clone()].into_iter().collect();
+    assert_eq!(set.len(), 2);
+    a.send(Cmd::Stop).unwrap();
+    b.send(Cmd::Stop).unwrap();
+}
+
+#[test]
+fn pids_are_send_sync_and_clone_even_for_non_sync_messages() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<Pid<std::cell::Cell<u8>>>();
+    check::<AnyPid>();
+}
+
+#[tokio::test]
+async fn sending_to_an_ended_process_gives_the_message_back() {
+    let mut me = Ctx::<Reply>::detached();
+    let pid = fauxtp::spawn(worker);
+    pid.send(Cmd::Stop).unwrap();
+    assert_eq!(ended(&mut me, &pid).await, ExitReason::Normal);
+    assert!(!pid.is_alive());
+    let err: SendError<Cmd> = pid.send(Cmd::Crash("late")).unwrap_err();
+    assert_eq!(err.message, Cmd::Crash("late"));
+    assert_eq!(err.to, pid);
+    assert_eq!(
+        err.to_string(),
+        format!("cannot send to {pid}: the process is not alive")
+    );
+}
+
+#[tokio::test]
+async fn an_error_from_the_body_becomes_the_exit_reason() {
+    let mut me = Ctx::<Reply>::detached();
+    let (_, monitor) = me.spawn_monitor(|_: Ctx<()>| async {
+        let _: u32 = "forty-two".parse()?;
+        Ok(())
+    });
+    assert_eq!(
+        down(&mut me, monitor).await,
+        ExitReason::error("invalid digit found in string")
+    );
+}
+
+async fn panic_ends_that_process_only() {
+    let mut me = Ctx::<Reply>::detached();
+    let bystander = fauxtp::spawn(worker);
+    let (crasher, monitor) = me.spawn_monitor(|_: Ctx<()>| async {
+        let items: Vec<u32> = Vec::new();
+        if items.is_empty() {
+            panic!("no items at all");
+        }
+        Ok(())
+    });
+    assert_eq!(
+        down(&mut me, monitor).await,
+        ExitReason::Panic("no items at all".into())
+    );
+    assert!(!crasher.is_alive());
+    assert!(is_responsive(&mut me, &bystander).await);
+    bystander.send(Cmd::Stop).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_panic_ends_that_process_only_current_thread() {
+    panic_ends_that_process_only().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_ends_that_process_only_multi_thread() {
+    panic_ends_that_process_only().await;
+}
+
+/// Spawns A, which spawn-links B, which spawn-links C (A - B - C); B and C
+/// report their pids. B traps exits if asked and reports what it traps.
+async fn chain(me: &mut Ctx<Reply>, b_traps: bool) -> [Pid<Cmd>; 3] {
+    let report = me.pid();
+    let a = fauxtp::spawn(move |mut ctx: Ctx<Cmd>| async move {
+        ctx.spawn_link(move |mut ctx: Ctx<Cmd>| async move {
+            ctx.trap_exit(b_traps);
+            let to = report.clone();
+            ctx.spawn_link(move |ctx: Ctx<Cmd>| async move {
+                to.send(Reply::Started("c", ctx.pid()))?;
+                worker(ctx).await
+            });
+            report.send(Reply::Started("b", ctx.pid()))?;
+            loop {
+                receive!(ctx, {
+                    Exit(e) => report.send(Reply::Trapped(e.from, e.reason))?,
+                    Cmd::Ping(from) => from.send(Reply::Pong)?,
+                    Cmd::Stop => return Ok(()),
+                });
+            }
+        });
+        worker(ctx).await
+    });
+    let (mut b, mut c) = (None, None);
+    for _ in 0..2 {
+        match next(me).await {
+            Reply::Started("b", pid) => b = Some(pid),
+            Reply::Started("c", pid) => c = Some(pid),
+            other => panic!("expected a started report, got {other:?}"),
+        }
+    }
+    [a, b.expect("b reported"), c.expect("c reported")]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abnormal_exit_travels_along_a_chain_of_links() {
+    let mut me = Ctx::<Reply>::detached();
+    let [a, b, c] = chain(&mut me, false).await;
+    let monitors = [me.monitor(&a), me.monitor(&b), me.monitor(&c)];
+    c.send(Cmd::Crash("disk on fire")).unwrap();
+    for monitor in monitors {
+        assert_eq!(
+            down(&mut me, monitor).await,
+            ExitReason::error("disk on fire")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_trapping_process_gets_an_exit_message_and_stops_the_chain() {
+    let mut me = Ctx::<Reply>::detached();
+    let [a, b, c] = chain(&mut me, true).await;
+    let c_down = me.monitor(&c);
+    c.send(Cmd::Crash("boom")).unwrap();
+    assert_eq!(down(&mut me, c_down).await, ExitReason::error("boom"));
+    assert_eq!(
+        next(&mut me).await,
+        Reply::Trapped(c.any(), ExitReason::error("boom"))
+    );
+    assert!(is_responsive(&mut me, &b).await);
+    assert!(is_responsive(&mut me, &a).await);
+    for pid in [&a, &b] {
+        pid.send(Cmd::Stop).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_normal_exit_does_not_propagate_along_links() {
+    let mut me = Ctx::<Reply>::detached();
+    let [a, b, c] = chain(&mut me, false).await;
+    c.send(Cmd::Stop).unwrap();
+    assert_eq!(ended(&mut me, &c).await, ExitReason::Normal);
+    assert!(is_responsive(&mut me, &b).await);
+    assert!(is_responsive(&mut me, &a).await);
+    // B ending normally does not take A down either.
+    b.send(Cmd::Stop).unwrap();
+    assert_eq!(ended(&mut me, &b).await, ExitReason::Normal);
+    assert!(is_responsive(&mut me, &a).await);
+    a.send(Cmd::Stop).unwrap();
+}
+
+#[tokio::test]
+async fn kill_cannot_be_trapped_but_killed_can() {
+    let mut me = Ctx::<Reply>::detached();
+    let [a, b, c] = chain(&mut me, true).await;
+    let monitors = [me.monitor(&a), me.monitor(&b), me.monitor(&c)];
+    // B traps exits, yet `Kill` ends it; it ends with `Killed`, which is what
+    // its links see: A (not trapping) ends too, C (not trapping) as well.
+    me.exit(&b, ExitReason::Kill);
+    for monitor in monitors {
+        assert_eq!(down(&mut me, monitor).await, ExitReason::Killed);
+    }
+}
+
+#[tokio::test]
+async fn a_killed_link_is_a_trappable_signal() {
+    let mut me = Ctx::<Reply>::detached();
+    let [a, b, c] = chain(&mut me, true).await;
+    me.exit(&c, ExitReason::Kill);
+    assert_eq!(
+        next(&mut me).await,
+        Reply::Trapped(c.any(), ExitReason::Killed)
+    );
+    assert!(is_responsive(&mut me, &b).await);
+    for pid in [&a, &b] {
+        pid.send(Cmd::Stop).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn exit_signals_follow_otp_rules() {
+    let mut me = Ctx::<Reply>::detached();
+    // Normal is ignored by a process that does not trap exits.
+    let plain = fauxtp::spawn(worker);
+    me.exit(&plain, ExitReason::Normal);
+    assert!(is_responsive(&mut me, &plain).await);
+    // Any other reason ends it with that reason.
+    me.exit(&plain, ExitReason::Shutdown);
+    assert_eq!(ended(&mut me, &plain).await, ExitReason::Shutdown);
+
+    // A trapping process receives the signal, with the sender, as a message.
+    let report = me.pid();
+    let trapper = fauxtp::spawn(move |mut ctx: Ctx<Cmd>| async move {
+        ctx.trap_exit(true);
+        report.send(Reply::Pong)?;
+        for _ in 0..2 {
+            receive!(ctx, {
+                Exit(e) => report.send(Reply::Trapped(e.from, e.reason))?,
+            });
+        }
+        Ok(())
+    });
+    assert_eq!(next(&mut me).await, Reply::Pong, "the trapper is ready");
+    me.exit(&trapper, ExitReason::Normal);
+    me.exit(&trapper, ExitReason::error("go away"));
+    let me_any = me.pid().any();
+    assert_eq!(
+        next(&mut me).await,
+        Reply::Trapped(me_any.clone(), ExitReason::Normal)
+    );
+    assert_eq!(
+        next(&mut me).await,
+        Reply::Trapped(me_any, ExitReason::error("go away"))
+    );
+}
+
+#[tokio::test]
+async fn kill_ends_a_process_that_waits_on_something_else() {
+    let mut me = Ctx::<Reply>::detached();
+    let (stuck, monitor) = me.spawn_monitor(|_: Ctx<()>| async {
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    me.exit(&stuck, ExitReason::Kill);
+    assert_eq!(down(&mut me, monitor).await, ExitReason::Killed);
+}
+
+#[tokio::test]
+async fn unlink_stops_propagation() {
+    let mut me = Ctx::<Reply>::detached();
+    let [a, b, c] = chain(&mut me, false).await;
+    let a_down = me.monitor(&a);
+    let b_down = me.monitor(&b);
+    // Only B can unlink itself from C: ask it through a process that links
+    // and unlinks on its own behalf.
+    let report = me.pid();
+    let d = fauxtp::spawn(move |mut ctx: Ctx<Cmd>| async move {
+        ctx.link(&c)?;
+        ctx.unlink(&c);
+        report.send(Reply::Started("d", ctx.pid()))?;
+        let c_down = ctx.monitor(&c);
+        c.send(Cmd::Crash("bye"))?;
+        receive!(ctx, { Down(x) if x.monitor == c_down => {} });
+        worker(ctx).await
+    });
+    assert!(matches!(next(&mut me).await, Reply::Started("d", _)));
+    assert_eq!(down(&mut me, b_down).await, ExitReason::error("bye"));
+    assert_eq!(down(&mut me, a_down).await, ExitReason::error("bye"));
+    assert!(is_responsive(&mut me, &d).await);
+    d.send(Cmd::Stop).unwrap();
+}
+
+#[tokio::test]
+async fn linking_to_an_ended_process_or_to_itself_is_an_error() {
+    let mut me = Ctx::<Reply>::detached();
+    let gone = fauxtp::spawn(worker);
+    gone.send(Cmd::Stop).unwrap();
+    ended(&mut me, &gone).await;
+    assert_eq!(me.link(&gone), Err(ProcessError::NoProc(gone.any())));
+    assert_eq!(
+        me.link(me.pid()).unwrap_err().to_string(),
+        format!("{} cannot link to itself", me.pid())
+    );
+}
+
+#[tokio::test]
+async fn monitoring_an_ended_process_gives_noproc_at_once() {
+    let mut me = Ctx::<Reply>::detached();
+    let gone = fauxtp::spawn(worker);
+    gone.send(Cmd::Stop).unwrap();
+    assert_eq!(ended(&mut me, &gone).await, ExitReason::Normal);
+    let monitor = me.monitor(&gone);
+    let down = receive!(me, {
+        Down(d) => d,
+        after Duration::ZERO => panic!("the noproc down message should already be there"),
+    });
+    assert_eq!(down.monitor, monitor);
+    assert_eq!(down.pid, gone);
+    assert_eq!(down.reason, ExitReason::NoProc);
+}
+
+#[tokio::test]
+async fn a_monitor_fires_exactly_once_and_two_monitors_fire_once_each() {
+    let mut me = Ctx::<Reply>::detached();
+    let pid = fauxtp::spawn(worker);
+    let first = me.monitor(&pid);
+    let second = me.monitor(&pid);
+    assert_ne!(first, second);
+    pid.send(Cmd::Crash("once")).unwrap();
+    assert_eq!(down(&mut me, first).await, ExitReason::error("once"));
+    assert_eq!(down(&mut me, second).await, ExitReason::error("once"));
+    let extra = receive!(me, {
+        Down(d) => Some(d),
+        after Duration::from_millis(50) => None,
+    });
+    assert_eq!(extra, None);
+}
+
+#[tokio::test]
+async fn demonitor_removes_the_monitor_and_flushes_its_down_message() {
+    let mut me = Ctx::<Reply>::detached();
+    let pid = fauxtp::spawn(worker);
+    let active = me.monitor(&pid);
+    assert!(me.demonitor(active));
+
+    let fired = me.monitor(&pid);
+    pid.send(Cmd::Stop).unwrap();
+    // Wait for the end through a third monitor: `fired`'s down is then in the
+    // mailbox too (both were delivered together).
+    assert_eq!(ended(&mut me, &pid).await, ExitReason::Normal);
+    assert!(!me.demonitor(fired));
+    let left = receive!(me, {
+        Down(d) => Some(d),
+        after Duration::ZERO => None,
+    });
+    assert_eq!(left, None, "demonitor must flush the down message");
+}
+
+#[tokio::test]
+async fn a_message_sent_before_exiting_arrives_before_the_down() {
+    let mut me = Ctx::<Reply>::detached();
+    let parent = me.pid();
+    let (_, monitor) = me.spawn_monitor(move |_: Ctx<()>| async move {
+        parent.send(Reply::Pong)?;
+        Ok(())
+    });
+    let first = me.recv().await;
+    assert!(matches!(first, Envelope::Message(Reply::Pong)));
+    assert_eq!(down(&mut me, monitor).await, ExitReason::Normal);
+}
+
+#[tokio::test]
+async fn a_detached_context_traps_every_signal_and_ends_normally_when_dropped() {
+    let mut watcher = Ctx::<Reply>::detached();
+    let mut me = Ctx::<Reply>::detached();
+    let monitor = watcher.monitor(me.pid());
+    let pid = me.spawn_link(worker);
+    me.exit(&pid, ExitReason::Kill);
+    let trapped = receive!(me, {
+        Exit(e) => e,
+        after WAIT => panic!("the detached context should trap the exit"),
+    });
+    assert_eq!(trapped.from, pid);
+    assert_eq!(trapped.reason, ExitReason::Killed);
+    // Even `Kill` arrives as a message: there is no task to end.
+    watcher.exit(me.pid(), ExitReason::Kill);
+    assert!(matches!(
+        me.recv().await,
+        Envelope::Exit(Exit {
+            reason: ExitReason::Kill,
+            ..
+        })
+    ));
+    drop(me);
+    assert_eq!(down(&mut watcher, monitor).await, ExitReason::Normal);
+}
+
+#[tokio::test]
+async fn a_process_body_can_be_an_async_fn() {
+    let mut me = Ctx::<Reply>::detached();
+    let pid = fauxtp::spawn(worker);
+    assert!(is_responsive(&mut me, &pid).await);
+    pid.send(Cmd::Stop).unwrap();
+    assert_eq!(ended(&mut me, &pid).await, ExitReason::Normal);
+    nothing_within(&mut me, Duration::from_millis(10)).await;
+}

@@ -1,0 +1,10 @@
+use fauxtp::prelude::*;
+
+async fn body(mut ctx: Ctx<u32>) {
+    receive!(ctx, {
+        n => println!("{n}"),
+        after => println!("timed out"),
+    });
+}
+
+fn main() {}

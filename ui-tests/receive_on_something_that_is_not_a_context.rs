@@ -1,0 +1,9 @@
+use fauxtp::prelude::*;
+
+async fn body(queue: Vec<u32>) {
+    receive!(queue, {
+        n => println!("{n}"),
+    });
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use fauxtp::prelude::*;
+
+async fn body(mut ctx: Ctx<u32>) {
+    receive!(ctx, {});
+}
+
+fn main() {}
