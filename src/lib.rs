@@ -4,6 +4,9 @@
 //! is compiled and run by `cargo test` as a doc test: a guide whose example
 //! stops working fails the build.
 
+#[doc = include_str!("../README.md")]
+pub mod readme {}
+
 #[doc = include_str!("../docs/getting-started.md")]
 pub mod getting_started {}
 
