@@ -60,14 +60,7 @@ async fn ten_thousand_processes() {
     assert!(pids.iter().all(|pid| !pid.is_alive()));
     // Every process task has finished (the count above is decremented at the
     // very end of a process's task, so wait the last few out).
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    while metrics.num_alive_tasks() > tasks_before {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "process tasks left running"
-        );
-        tokio::task::yield_now().await;
-    }
+    common::tasks_settle_to(tasks_before).await;
 }
 
 #[test]

@@ -77,16 +77,8 @@ async fn the_timers_of_an_ended_process_stop_at_once() {
     let watch = me.monitor(target.pid());
     drop(target);
     common::down(&mut me, watch).await;
-    // The timer tasks notice the end of their target and finish; wait for
-    // that with a bound instead of sleeping.
-    let deadline = tokio::time::Instant::now() + common::WAIT;
-    while metrics.num_alive_tasks() > before {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timer tasks outlived their target"
-        );
-        tokio::task::yield_now().await;
-    }
+    // The timer tasks notice the end of their target and finish.
+    common::tasks_settle_to(before).await;
     assert!(
         !once.cancel(),
         "a timer whose target ended is no longer pending"

@@ -41,3 +41,19 @@ pub async fn nothing_within<M: Send + std::fmt::Debug + 'static>(
         after window => {}
     })
 }
+
+/// Waits until the current runtime runs no more than `count` tasks (tasks
+/// finish a moment after the event a test waited for), failing after
+/// [`WAIT`].
+pub async fn tasks_settle_to(count: usize) {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while metrics.num_alive_tasks() > count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} tasks still running, expected at most {count}",
+            metrics.num_alive_tasks()
+        );
+        tokio::task::yield_now().await;
+    }
+}
