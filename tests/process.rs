@@ -80,7 +80,7 @@ async fn sending_to_an_ended_process_gives_the_message_back() {
     assert_eq!(err.to, pid);
     assert_eq!(
         err.to_string(),
-        format!("cannot send to {pid}: the process is not alive")
+        format!("cannot send to {pid}: its mailbox is closed (the process has ended)")
     );
 }
 
@@ -309,16 +309,44 @@ async fn unlink_stops_propagation() {
 }
 
 #[tokio::test]
-async fn linking_to_an_ended_process_or_to_itself_is_an_error() {
+async fn linking_to_an_ended_process_is_an_error_and_to_itself_a_no_op() {
     let mut me = Ctx::<Reply>::detached();
     let gone = fauxtp::spawn(worker);
     gone.send(Cmd::Stop).unwrap();
     ended(&mut me, &gone).await;
     assert_eq!(me.link(&gone), Err(ProcessError::NoProc(gone.any())));
     assert_eq!(
-        me.link(me.pid()).unwrap_err().to_string(),
-        format!("{} cannot link to itself", me.pid())
+        me.link(&gone).unwrap_err().to_string(),
+        format!("{gone} is not alive (noproc)")
     );
+    assert_eq!(me.link(me.pid()), Ok(()));
+}
+
+#[tokio::test]
+async fn a_process_that_sends_itself_normal_ends_normally() {
+    let mut me = Ctx::<Reply>::detached();
+    let (_, monitor) = me.spawn_monitor(|mut ctx: Ctx<()>| async move {
+        ctx.exit(ctx.pid(), ExitReason::Normal);
+        // Ends at this await, before the receive could time out.
+        receive!(ctx, { after WAIT => Err(ExitReason::error("still running")) })
+    });
+    assert_eq!(down(&mut me, monitor).await, ExitReason::Normal);
+}
+
+#[tokio::test]
+async fn trap_exit_returns_the_previous_value() {
+    let mut me = Ctx::<Reply>::detached();
+    let report = me.pid();
+    fauxtp::spawn(move |mut ctx: Ctx<()>| async move {
+        let first = ctx.trap_exit(true);
+        let second = ctx.trap_exit(false);
+        if !first && second {
+            report.send(Reply::Pong)?;
+        }
+        Ok(())
+    });
+    assert_eq!(next(&mut me).await, Reply::Pong);
+    assert!(me.trap_exit(false), "a detached context always traps");
 }
 
 #[tokio::test]

@@ -12,7 +12,11 @@
 //! // Anyone can now reach the process by name, with its message type.
 //! let logger = registry::whereis::<String>("doc-logger").unwrap();
 //! logger.send("hello".to_string()).unwrap();
-//! assert_eq!(receive!(me, { line => line }), "hello");
+//! let line = receive!(me, {
+//!     line => line,
+//!     after std::time::Duration::from_secs(1) => panic!("no message"),
+//! });
+//! assert_eq!(line, "hello");
 //!
 //! // Asking for the wrong message type is an error, not a panic.
 //! assert!(matches!(

@@ -11,7 +11,11 @@
 //! timer::send_after(&me.pid(), "tick", Duration::from_millis(10));
 //! let late = timer::send_after(&me.pid(), "never", Duration::from_secs(60));
 //! assert!(timer::cancel_timer(&late)); // cancelled before it fired
-//! assert_eq!(receive!(me, { msg => msg }), "tick");
+//! let msg = receive!(me, {
+//!     msg => msg,
+//!     after Duration::from_secs(1) => panic!("the timer did not fire"),
+//! });
+//! assert_eq!(msg, "tick");
 //! # }
 //! ```
 //!
@@ -115,6 +119,10 @@ where
 ///
 /// Ticks missed because the runtime was busy are not made up in a burst: the
 /// next tick comes one period after the late one.
+///
+/// # Panics
+///
+/// Like `tokio::spawn`, panics if called outside a tokio runtime.
 pub fn send_interval<M, T>(pid: &Pid<M>, msg: T, period: Duration) -> Result<TimerRef, TimerError>
 where
     M: Send + 'static,

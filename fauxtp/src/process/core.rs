@@ -110,9 +110,11 @@ impl<S: ?Sized + Sink> Core<S> {
         self.lock().exited.is_none()
     }
 
-    pub(crate) fn set_trap_exit(&self, on: bool) {
+    /// Sets the trap_exit flag; returns its previous value.
+    pub(crate) fn set_trap_exit(&self, on: bool) -> bool {
         let mut c = self.lock();
-        c.trap_exit = on || c.detached;
+        let on = on || c.detached;
+        std::mem::replace(&mut c.trap_exit, on)
     }
 
     /// Adds a link end; false if this process has already ended.
@@ -177,8 +179,9 @@ impl<S: ?Sized + Sink> Core<S> {
 
     /// Handles an exit signal `reason` from `from`, as OTP does:
     /// `Kill` always ends the process (with `Killed`); otherwise a trapping
-    /// process gets an [`Exit`] message; otherwise `Normal` is ignored and
-    /// any other reason ends the process with that reason.
+    /// process gets an [`Exit`] message; otherwise `Normal` is ignored
+    /// (unless the process sent it to itself) and any other reason ends the
+    /// process with that reason.
     ///
     /// A signal carried by a link is ignored if the link is gone (unlinked).
     pub(crate) fn exit_signal(&self, from: &AnyPid, reason: &ExitReason, via_link: bool) {
@@ -195,6 +198,9 @@ impl<S: ?Sized + Sink> Core<S> {
                 from: from.clone(),
                 reason: reason.clone(),
             }),
+            // `exit(self(), normal)` ends the caller; from anyone else,
+            // `normal` is ignored.
+            ExitReason::Normal if !via_link && from.id() == self.id => Effect::Ends,
             ExitReason::Normal => Effect::Ignored,
             _ => Effect::Ends,
         };

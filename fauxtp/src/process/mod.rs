@@ -97,9 +97,6 @@ pub enum ProcessError {
     /// The other process has already ended (Erlang's `noproc`).
     #[error("{0} is not alive (noproc)")]
     NoProc(AnyPid),
-    /// A process tried to link to itself.
-    #[error("{0} cannot link to itself")]
-    LinkToSelf(AnyPid),
 }
 
 /// The context of a process: its own pid, its mailbox, and the operations
@@ -194,13 +191,15 @@ impl<M: Send + 'static> Ctx<M> {
     /// this process (`false`, the default), as Erlang's
     /// `process_flag(trap_exit, ...)`. [`ExitReason::Kill`] ends the process
     /// either way. Has no effect on a detached context, which always traps.
-    pub fn trap_exit(&mut self, on: bool) {
-        self.me.core.set_trap_exit(on);
+    /// Returns the previous value of the flag.
+    pub fn trap_exit(&mut self, on: bool) -> bool {
+        self.me.core.set_trap_exit(on)
     }
 
     /// Links this process with `other`: from now on, when one of them ends
     /// abnormally, the other receives an exit signal with the same reason.
-    /// Linking twice is the same as linking once.
+    /// Linking twice is the same as linking once, and linking to itself does
+    /// nothing (as in Erlang).
     ///
     /// Fails with [`ProcessError::NoProc`] if `other` has already ended (in
     /// Erlang the caller would receive a `noproc` exit signal instead).
@@ -208,7 +207,7 @@ impl<M: Send + 'static> Ctx<M> {
         let other = other.into();
         let me = self.me.any();
         if other == me {
-            return Err(ProcessError::LinkToSelf(me));
+            return Ok(());
         }
         // Our end first: if `other` dies as soon as it has its end, the exit
         // signal it sends must find the link here.
@@ -278,7 +277,8 @@ impl<M: Send + 'static> Ctx<M> {
     /// Sends an exit signal with `reason` to `target`, as Erlang's
     /// `exit(Pid, Reason)`: [`ExitReason::Kill`] ends it whatever it does; a
     /// process that traps exits receives any other reason as an [`Exit`]
-    /// message; otherwise `Normal` is ignored and any other reason ends it
+    /// message; otherwise `Normal` is ignored (except when a process sends
+    /// it to itself: then it ends normally) and any other reason ends it
     /// with that reason. Sending to an ended process does nothing.
     pub fn exit(&self, target: impl Into<AnyPid>, reason: ExitReason) {
         target

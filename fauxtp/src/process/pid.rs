@@ -43,11 +43,13 @@ impl<M: Send + 'static> Pid<M> {
     ///
     /// Never blocks, never panics, takes no lock and allocates nothing beyond
     /// the mailbox's own slot blocks. Messages from one sender arrive in the
-    /// order they were sent. Fails only if the process has ended; the error
-    /// gives the message back.
+    /// order they were sent. Fails only if the process has ended (or dropped
+    /// its context); the error gives the message back.
     ///
     /// Anything that converts `Into<M>` can be sent, so a message enum with
-    /// `From` impls for its payloads accepts the payloads directly.
+    /// `From` impls for its payloads accepts the payloads directly. (One
+    /// consequence: an integer literal sent to a `Pid<u32>` needs its type,
+    /// `send(7u32)`, since `Into` does not guide literal inference.)
     #[inline]
     pub fn send<T: Into<M>>(&self, msg: T) -> Result<(), SendError<M>> {
         self.core
@@ -169,10 +171,12 @@ impl<M> PartialEq<AnyPid> for Pid<M> {
     }
 }
 
-/// A message could not be delivered because the process has ended. The
-/// message is given back in [`message`](SendError::message).
+/// A message could not be delivered because the process's mailbox is
+/// closed: the process has ended (or, still running, has dropped its
+/// [`Ctx`](crate::Ctx) and so can never receive). The message is given back
+/// in [`message`](SendError::message).
 #[derive(thiserror::Error)]
-#[error("cannot send to {to}: the process is not alive")]
+#[error("cannot send to {to}: its mailbox is closed (the process has ended)")]
 pub struct SendError<M> {
     /// The process the message was for.
     pub to: AnyPid,
