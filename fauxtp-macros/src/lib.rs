@@ -1,6 +1,8 @@
 //! The procedural macros of fauxtp. Use them through the `fauxtp` crate,
 //! which re-exports them with their documentation.
 
+mod errors;
+mod genserver;
 mod receive;
 
 use proc_macro::TokenStream;
@@ -9,6 +11,15 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn receive(input: TokenStream) -> TokenStream {
     receive::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// GenServers from an annotated impl block, or server options on a struct;
+/// documented on `fauxtp::genserver`.
+#[proc_macro_attribute]
+pub fn genserver(attr: TokenStream, item: TokenStream) -> TokenStream {
+    genserver::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -48,15 +48,19 @@
 
 #![warn(missing_docs)]
 
+pub mod genserver;
 pub mod mailbox;
 pub mod process;
 pub mod registry;
+pub mod task;
 pub mod timer;
 
+pub use genserver::{Call, CallError, GenServer, ReplyTo, ServerCtx, StartError};
 pub use process::{
-    spawn, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessError,
-    ProcessResult, SendError,
+    spawn, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessContext,
+    ProcessError, ProcessResult, SendError,
 };
+pub use task::{Task, TaskDone, TaskError};
 
 /// Selective receive: take the first message of the mailbox that matches one
 /// of the arms, waiting for it if needed.
@@ -99,12 +103,20 @@ pub use process::{
 ///   unit variants or constants, as in `match`.
 pub use fauxtp_macros::receive;
 
+/// Turns an annotated `impl` block into a GenServer; on a struct, gives the
+/// server's options. See the [`genserver`](mod@genserver) module and the
+/// guide `docs/genserver.md`.
+pub use fauxtp_macros::genserver;
+
 /// The names most programs need: `use fauxtp::prelude::*;`.
 pub mod prelude {
+    pub use crate::genserver::{CallError, GenServer, ReplyTo, ServerCtx, StartError};
     pub use crate::process::{
-        AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessResult,
+        AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessContext,
+        ProcessResult,
     };
-    pub use crate::receive;
+    pub use crate::task::{Task, TaskError};
+    pub use crate::{genserver, receive};
 }
 
 /// What the code the macros generate needs and users should not call.
@@ -112,7 +124,51 @@ pub mod prelude {
 pub mod __private {
     use std::time::Duration;
 
+    pub use crate::genserver::{answer, answer_now};
     pub use crate::mailbox::Selector;
+
+    /// Starts a GenServer; what the generated `start` functions call.
+    pub async fn start_server<S: crate::GenServer>(
+        args: S::Args,
+        name: Option<&str>,
+        link: Option<crate::AnyPid>,
+    ) -> Result<crate::Pid<S::Msg>, crate::StartError> {
+        crate::genserver::start_with::<S>(args, crate::genserver::StartMode { name, link }).await
+    }
+
+    /// Server options given on the state struct; the type's own associated
+    /// const, written by `#[genserver]` on the struct, takes precedence over
+    /// this blanket default.
+    pub trait NoStructOptions {
+        /// No options.
+        const __FAUXTP_STRUCT_OPTIONS: crate::genserver::Options =
+            crate::genserver::Options::DEFAULT;
+    }
+    impl<T: ?Sized> NoStructOptions for T {}
+
+    /// Merges the options of the struct and of the impl block; giving one
+    /// option in both places stops the compilation.
+    pub const fn merge_options(
+        on_struct: crate::genserver::Options,
+        on_impl: crate::genserver::Options,
+    ) -> crate::genserver::Options {
+        if on_struct.name.is_some() && on_impl.name.is_some() {
+            panic!("the genserver option `name` is given both on the struct and on the impl block; keep one");
+        }
+        if on_struct.call_timeout.is_some() && on_impl.call_timeout.is_some() {
+            panic!("the genserver option `call_timeout` is given both on the struct and on the impl block; keep one");
+        }
+        crate::genserver::Options {
+            name: match on_impl.name {
+                Some(name) => Some(name),
+                None => on_struct.name,
+            },
+            call_timeout: match on_impl.call_timeout {
+                Some(timeout) => Some(timeout),
+                None => on_struct.call_timeout,
+            },
+        }
+    }
 
     /// Whatever `receive!` accepts as its first argument.
     #[diagnostic::on_unimplemented(

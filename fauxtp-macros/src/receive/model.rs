@@ -1,11 +1,11 @@
 //! The checked model of a `receive!`: message arms with the names they bind,
 //! and an optional timeout arm.
 
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Pat};
 
 use super::parse::{Input, Item};
+use crate::errors::Errors;
 
 pub(crate) struct Receive {
     pub ctx: Expr,
@@ -38,24 +38,6 @@ pub(crate) struct Binding {
 pub(crate) struct After {
     pub duration: Expr,
     pub body: Expr,
-}
-
-/// Collects every error instead of stopping at the first, so a user sees all
-/// their mistakes in one compile.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, span: Span, message: &str) {
-        let error = syn::Error::new(span, message);
-        match &mut self.0 {
-            Some(all) => all.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-    fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
 }
 
 impl Receive {

@@ -72,6 +72,9 @@ struct Control {
     monitors: Vec<(MonitorRef, AnyPid)>,
     /// The reason an exit signal asked this process to end with.
     pending_exit: Option<ExitReason>,
+    /// The reason the process is ending with, known a moment before the
+    /// exit protocol runs (while its mailbox is being dropped).
+    ending: Option<ExitReason>,
     waker: Option<Waker>,
     name: Option<Arc<str>>,
 }
@@ -108,6 +111,17 @@ impl<S: ?Sized + Sink> Core<S> {
 
     pub(crate) fn is_alive(&self) -> bool {
         self.lock().exited.is_none()
+    }
+
+    /// Records the reason the process is about to end with.
+    pub(crate) fn record_reason(&self, reason: &ExitReason) {
+        self.lock().ending = Some(reason.clone());
+    }
+
+    /// Why the process ended, or is ending; `None` while it runs.
+    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+        let c = self.lock();
+        c.exited.clone().or_else(|| c.ending.clone())
     }
 
     /// Sets the trap_exit flag; returns its previous value.

@@ -56,7 +56,8 @@ mod core;
 mod exit;
 mod handle;
 mod pid;
-mod runner;
+pub(crate) mod runner;
+pub(crate) mod unwind;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -97,6 +98,27 @@ pub enum ProcessError {
     /// The other process has already ended (Erlang's `noproc`).
     #[error("{0} is not alive (noproc)")]
     NoProc(AnyPid),
+}
+
+/// Anything that acts on behalf of a process: a [`Ctx`], or the context of
+/// a GenServer. Functions that link a new process to "this one" take it
+/// (`start_link`), so that only a process can link itself.
+pub trait ProcessContext {
+    /// The pid of the process this context belongs to.
+    fn self_pid(&self) -> AnyPid;
+}
+
+impl<M: Send + 'static> ProcessContext for Ctx<M> {
+    fn self_pid(&self) -> AnyPid {
+        self.me.any()
+    }
+}
+
+/// Links `parent` with `child`, a process whose task has not started yet
+/// (so no exit can be missed and `child` cannot be gone).
+pub(crate) fn link_unstarted(parent: &AnyPid, child: &AnyPid) {
+    parent.core.add_link(child);
+    child.core.add_link(parent);
 }
 
 /// The context of a process: its own pid, its mailbox, and the operations
@@ -141,7 +163,7 @@ where
 }
 
 impl<M: Send + 'static> Ctx<M> {
-    fn new(detached: bool) -> Self {
+    pub(crate) fn new(detached: bool) -> Self {
         let (tx, mailbox) = mailbox::mailbox();
         let core = Handle::new(std::sync::Arc::new(Core::new(pid::next_id(), tx, detached)));
         Ctx {
@@ -297,10 +319,7 @@ impl<M: Send + 'static> Ctx<M> {
     {
         let child = Ctx::<N>::new(false);
         let pid = child.pid();
-        let me = self.me.any();
-        let other = pid.any();
-        self.me.core.add_link(&other);
-        other.core.add_link(&me);
+        link_unstarted(&self.me.any(), &pid.any());
         runner::start(child, body);
         pid
     }
@@ -320,6 +339,12 @@ impl<M: Send + 'static> Ctx<M> {
         self.remember_monitor(monitor, pid.any());
         runner::start(child, body);
         (pid, monitor)
+    }
+
+    /// Makes every exit signal but `Kill` arrive as a message, whatever the
+    /// user-level flag says; a GenServer's loop then decides.
+    pub(crate) fn set_runtime_trap_exit(&self) {
+        self.me.core.set_trap_exit(true);
     }
 
     /// Starts a selective receive; used by [`receive!`](crate::receive).

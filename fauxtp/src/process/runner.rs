@@ -1,12 +1,12 @@
 //! The task that runs a process body: it catches panics, ends the body when
 //! an exit signal arrives, and runs the exit protocol with the right reason.
 
-use std::any::Any;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::task::Poll;
 
+use super::unwind::panic_message;
 use super::{AnyPid, Ctx, ExitReason, ProcessResult};
 
 /// Spawns the tokio task of a process whose context is `ctx`.
@@ -20,7 +20,22 @@ where
         pid: ctx.me.any(),
         done: false,
     };
-    tokio::spawn(run(guard, async move { body(ctx).await }));
+    let id = guard.pid.id();
+    tokio::spawn(run(
+        guard,
+        CURRENT.scope(id, async move { body(ctx).await }),
+    ));
+}
+
+tokio::task_local! {
+    /// The id of the process whose task is running.
+    static CURRENT: u64;
+}
+
+/// The id of the process the caller runs in, if it runs in one (a
+/// detached context is not a running process and has none).
+pub(crate) fn current() -> Option<u64> {
+    CURRENT.try_with(|id| *id).ok()
 }
 
 async fn run<Fut>(mut guard: ExitGuard, body: Fut)
@@ -48,9 +63,12 @@ where
             }
         })
         .await;
-        // Drop the body (and with it the mailbox, so sends fail from now on)
-        // before telling anyone the process has ended. Its destructors may
-        // panic too; that must not take the task down with it.
+        // Record the reason, then drop the body (and with it the mailbox, so
+        // sends fail from now on, and requests still queued are dropped:
+        // their callers find the reason recorded) before telling anyone the
+        // process has ended. Destructors may panic too; that must not take
+        // the task down with it.
+        guard.pid.core.record_reason(&reason);
         let dropped = catch_unwind(AssertUnwindSafe(|| body.set(None)));
         match (reason, dropped) {
             (ExitReason::Normal, Err(payload)) => {
@@ -76,16 +94,5 @@ impl Drop for ExitGuard {
         if !self.done {
             self.pid.terminate(ExitReason::Killed);
         }
-    }
-}
-
-/// The text of a panic payload (`panic!` gives a `&str` or a `String`).
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "a panic with a non-string payload".to_owned()
     }
 }

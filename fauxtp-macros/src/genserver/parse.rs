@@ -1,0 +1,144 @@
+//! What `#[genserver(...)]` is put on, and its options.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Item, ItemImpl, ItemStruct, Lit, LitStr, Meta, Token};
+
+use crate::errors::Errors;
+
+pub(crate) enum Target {
+    Struct(ItemStruct, Options),
+    Impl(ItemImpl, Options),
+}
+
+/// Options as written; each keeps its span for error messages.
+#[derive(Default)]
+pub(crate) struct Options {
+    pub name: Option<LitStr>,
+    pub call_timeout: Option<(LitStr, u64)>,
+}
+
+pub(crate) fn item(attr: TokenStream, item: TokenStream) -> syn::Result<Target> {
+    let item: Item = syn::parse2(item)?;
+    let mut errors = Errors::default();
+    let options = options(attr, &mut errors);
+    let target = match item {
+        Item::Struct(item) => Some(Target::Struct(item, options)),
+        Item::Impl(item) if item.trait_.is_some() => {
+            let span = item.trait_.as_ref().map_or(item.span(), |t| t.1.span());
+            errors.push(
+                span,
+                "#[genserver] goes on the server's own impl block (`impl Counter { ... }`), not on a trait impl",
+            );
+            None
+        }
+        Item::Impl(item) => Some(Target::Impl(item, options)),
+        other => {
+            errors.push(
+                item_span(&other),
+                "#[genserver] goes on an impl block (the server's handlers) or on a struct (the server's options)",
+            );
+            None
+        }
+    };
+    errors.finish()?;
+    target.ok_or_else(|| syn::Error::new(Span::call_site(), "unsupported item"))
+}
+
+/// The span of the item's keyword and name, where the error belongs.
+fn item_span(item: &Item) -> Span {
+    match item {
+        Item::Enum(e) => e
+            .enum_token
+            .span
+            .join(e.ident.span())
+            .unwrap_or(e.ident.span()),
+        Item::Fn(f) => f
+            .sig
+            .fn_token
+            .span
+            .join(f.sig.ident.span())
+            .unwrap_or(f.sig.ident.span()),
+        Item::Trait(t) => t.ident.span(),
+        other => other.span(),
+    }
+}
+
+fn options(attr: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
+        Ok(metas) => metas,
+        Err(error) => {
+            errors.add(error);
+            return options;
+        }
+    };
+    for meta in metas {
+        let Meta::NameValue(pair) = &meta else {
+            errors.push(
+                meta.span(),
+                "genserver options are written `option = value`: `name = \"counter\"`, `call_timeout = \"1s\"`",
+            );
+            continue;
+        };
+        let key = pair
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let value = match &pair.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Some(s.clone()),
+            _ => None,
+        };
+        match key.as_str() {
+            "name" => match value {
+                Some(name) if !name.value().is_empty() => {
+                    if options.name.replace(name).is_some() {
+                        errors.push(pair.path.span(), "the option `name` is given twice");
+                    }
+                }
+                _ => errors.push(
+                    pair.value.span(),
+                    "`name` takes the registered name as a non-empty string: `name = \"counter\"`",
+                ),
+            },
+            "call_timeout" => match value.and_then(|v| millis(&v.value()).map(|ms| (v, ms))) {
+                Some(parsed) => {
+                    if options.call_timeout.replace(parsed).is_some() {
+                        errors.push(pair.path.span(), "the option `call_timeout` is given twice");
+                    }
+                }
+                None => errors.push(
+                    pair.value.span(),
+                    "`call_timeout` takes a duration longer than zero as a string: `\"500ms\"`, `\"5s\"` or `\"1m\"`",
+                ),
+            },
+            _ => errors.push(
+                pair.path.span(),
+                format!(
+                    "unknown genserver option `{}`; the options are `name = \"...\"` and `call_timeout = \"...\"`",
+                    quote::ToTokens::to_token_stream(&pair.path)
+                ),
+            ),
+        }
+    }
+    options
+}
+
+/// "500ms", "5s", "1m" -> milliseconds; `None` if malformed or zero.
+fn millis(text: &str) -> Option<u64> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let n: u64 = digits.parse().ok()?;
+    let factor = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        _ => return None,
+    };
+    n.checked_mul(factor).filter(|ms| *ms > 0)
+}

@@ -1,0 +1,228 @@
+//! Calls: a request that waits for its reply, with a timeout, and the
+//! `ReplyTo` a server answers it through.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::process::{runner, AnyPid, ExitReason, Pid};
+
+/// The default timeout of a call, as gen_server's: 5 seconds.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where a server sends the reply to one call (the `From` of OTP's
+/// `handle_call(Request, From, State)`).
+///
+/// A `#[call]` handler that returns a value never sees it: the value is the
+/// reply. A handler that takes a `ReplyTo<T>` argument defers its reply: it
+/// may keep the `ReplyTo`, answer later from another handler or give it to
+/// another process (OTP's `{noreply, State}` and `gen_server:reply/2`).
+/// Dropping it without replying makes the caller fail with
+/// [`CallError::NoReply`].
+pub struct ReplyTo<T> {
+    tx: oneshot::Sender<Result<T, ExitReason>>,
+}
+
+impl<T> ReplyTo<T> {
+    /// Sends the reply. Returns false if the caller no longer waits (it
+    /// timed out or was cancelled); the reply is then dropped.
+    pub fn reply(self, value: T) -> bool {
+        self.tx.send(Ok(value)).is_ok()
+    }
+
+    /// Whether the caller still waits for the reply.
+    pub fn is_waiting(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// Tells the caller that the server failed with `reason` while handling
+    /// the call.
+    pub(crate) fn fail(self, reason: ExitReason) {
+        let _ = self.tx.send(Err(reason));
+    }
+}
+
+impl<T> fmt::Debug for ReplyTo<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyTo")
+            .field("waiting", &self.is_waiting())
+            .finish()
+    }
+}
+
+/// Why a call failed. Every variant names the server and the call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The server was not alive when the call was made.
+    #[error("call to {server} ({call}) failed: the server is not alive (noproc)")]
+    NoProc {
+        /// The server called.
+        server: AnyPid,
+        /// The call, as `Type::handler`.
+        call: &'static str,
+    },
+    /// No reply within the call's timeout. The server may still be working
+    /// on it; a late reply is dropped, never delivered to the caller.
+    #[error("call to {server} ({call}) timed out after {after:?}")]
+    Timeout {
+        /// The server called.
+        server: AnyPid,
+        /// The call, as `Type::handler`.
+        call: &'static str,
+        /// The timeout that ran out.
+        after: Duration,
+    },
+    /// The server ended (or crashed in the handler) before replying.
+    #[error("call to {server} ({call}) failed: the server exited ({reason})")]
+    Exited {
+        /// The server called.
+        server: AnyPid,
+        /// The call, as `Type::handler`.
+        call: &'static str,
+        /// Why it exited.
+        reason: ExitReason,
+    },
+    /// The server dropped the call's [`ReplyTo`] without replying and goes on
+    /// running.
+    #[error("call to {server} ({call}) failed: the server dropped the call without replying")]
+    NoReply {
+        /// The server called.
+        server: AnyPid,
+        /// The call, as `Type::handler`.
+        call: &'static str,
+    },
+    /// A server called itself, which could only wait out its timeout (OTP's
+    /// `calling_self`).
+    #[error("call to {server} ({call}) failed: a server cannot call itself")]
+    CallingSelf {
+        /// The server called.
+        server: AnyPid,
+        /// The call, as `Type::handler`.
+        call: &'static str,
+    },
+}
+
+/// A call ready to be made: await it for the reply. Change its timeout with
+/// [`timeout`](Call::timeout) first.
+///
+/// Nothing is sent until it is awaited. Cost: one allocation (the reply
+/// slot) and the message.
+#[must_use = "a call does nothing until it is awaited"]
+pub struct Call<M, R> {
+    to: Pid<M>,
+    label: &'static str,
+    timeout: Duration,
+    msg: M,
+    rx: oneshot::Receiver<Result<R, ExitReason>>,
+}
+
+impl<M: Send + 'static, R> Call<M, R> {
+    /// Prepares a call to `to`: `make` builds the request around its
+    /// [`ReplyTo`]. `label` names the call in errors (`Counter::add`).
+    /// Generated client functions use this; you can too, to call a server
+    /// with a message built by hand.
+    pub fn new(to: &Pid<M>, label: &'static str, make: impl FnOnce(ReplyTo<R>) -> M) -> Self {
+        let (tx, rx) = oneshot::channel();
+        Call {
+            to: to.clone(),
+            label,
+            timeout: DEFAULT_CALL_TIMEOUT,
+            msg: make(ReplyTo { tx }),
+            rx,
+        }
+    }
+
+    /// Waits at most `timeout` for the reply (the default is the server's
+    /// `call_timeout` option, or 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<M: Send + 'static, R> IntoFuture for Call<M, R> {
+    type Output = Result<R, CallError>;
+    type IntoFuture = CallFuture<M, R>;
+
+    fn into_future(self) -> CallFuture<M, R> {
+        CallFuture {
+            to: self.to,
+            label: self.label,
+            after: self.timeout,
+            msg: Some(self.msg),
+            reply: tokio::time::timeout(self.timeout, self.rx),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of an awaited [`Call`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct CallFuture<M, R> {
+        to: Pid<M>,
+        label: &'static str,
+        after: Duration,
+        msg: Option<M>,
+        #[pin]
+        reply: tokio::time::Timeout<oneshot::Receiver<Result<R, ExitReason>>>,
+    }
+}
+
+impl<M: Send + 'static, R> Future for CallFuture<M, R> {
+    type Output = Result<R, CallError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let (server, call) = (this.to, *this.label);
+        if let Some(msg) = this.msg.take() {
+            if runner::current() == Some(server.id()) {
+                return Poll::Ready(Err(CallError::CallingSelf {
+                    server: server.any(),
+                    call,
+                }));
+            }
+            if server.send(msg).is_err() {
+                return Poll::Ready(Err(CallError::NoProc {
+                    server: server.any(),
+                    call,
+                }));
+            }
+        }
+        let outcome = match this.reply.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(outcome) => outcome,
+        };
+        Poll::Ready(match outcome {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(reason))) => Err(CallError::Exited {
+                server: server.any(),
+                call,
+                reason,
+            }),
+            // The reply slot was dropped unanswered: either with the queued
+            // request when the server ended (its reason is recorded before
+            // its mailbox is dropped), or by a handler that kept it.
+            Ok(Err(_dropped)) => Err(match server.core.exit_reason() {
+                Some(reason) => CallError::Exited {
+                    server: server.any(),
+                    call,
+                    reason,
+                },
+                None => CallError::NoReply {
+                    server: server.any(),
+                    call,
+                },
+            }),
+            Err(_elapsed) => Err(CallError::Timeout {
+                server: server.any(),
+                call,
+                after: *this.after,
+            }),
+        })
+    }
+}

@@ -1,0 +1,587 @@
+//! GenServers: calls, casts, info messages, deferred replies, stopping,
+//! terminate, crashes, start variants, options, generic servers.
+
+mod common;
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use common::{down, ended, next};
+use fauxtp::prelude::*;
+use fauxtp::registry;
+
+// ---------------------------------------------------------------- counter
+
+/// What servers tell the test about themselves.
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Terminated(ExitReason),
+    Ticked(u64),
+    SawDown(ExitReason),
+    SawExit(ExitReason),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Tick;
+
+struct Counter {
+    count: u64,
+    events: Option<Pid<Event>>,
+}
+
+#[genserver]
+impl Counter {
+    async fn init(start: u64, events: Option<Pid<Event>>) -> Result<Self, ExitReason> {
+        Ok(Counter {
+            count: start,
+            events,
+        })
+    }
+
+    #[call]
+    fn get(&self) -> u64 {
+        self.count
+    }
+
+    #[call]
+    async fn add(&mut self, n: u64) -> u64 {
+        tokio::task::yield_now().await;
+        self.count += n;
+        self.count
+    }
+
+    #[cast]
+    fn reset(&mut self) {
+        self.count = 0;
+    }
+
+    #[call]
+    fn stop_with(&mut self, reason: ExitReason, ctx: &mut ServerCtx<Self>) -> u64 {
+        ctx.stop(reason);
+        self.count
+    }
+
+    #[call]
+    fn crash(&mut self) -> u64 {
+        panic!("counter fell over at {}", self.count)
+    }
+
+    #[call]
+    async fn call_myself(&mut self, ctx: &mut ServerCtx<Self>) -> Result<u64, CallError> {
+        ctx.pid().get().await
+    }
+
+    #[call]
+    async fn sleep_for(&mut self, pause: Duration) -> u64 {
+        tokio::time::sleep(pause).await;
+        self.count
+    }
+
+    #[info]
+    fn tick(&mut self, _tick: Tick) {
+        self.count += 1;
+        if let Some(events) = &self.events {
+            let _ = events.send(Event::Ticked(self.count));
+        }
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason) {
+        if let Some(events) = &self.events {
+            let _ = events.send(Event::Terminated(reason.clone()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn calls_and_casts_reach_their_handlers() {
+    let counter = Counter::start((40, None)).await.unwrap();
+    assert_eq!(counter.get().await, Ok(40));
+    assert_eq!(counter.add(2).await, Ok(42));
+    counter.reset().unwrap();
+    assert_eq!(
+        counter.get().timeout(Duration::from_millis(500)).await,
+        Ok(0)
+    );
+}
+
+#[tokio::test]
+async fn the_message_enum_can_be_built_and_sent_by_hand() {
+    let counter = Counter::start((1, None)).await.unwrap();
+    counter.send(CounterMsg::Reset).unwrap();
+    let n = fauxtp::Call::new(&counter, "by hand", |reply| CounterMsg::Add { n: 5, reply }).await;
+    assert_eq!(n, Ok(5));
+    assert_eq!(format!("{:?}", CounterMsg::Tick(Tick)), "CounterMsg::Tick");
+}
+
+#[tokio::test]
+async fn info_messages_arrive_by_send_and_by_timer() {
+    let mut me = Ctx::<Event>::detached();
+    let counter = Counter::start((0, Some(me.pid()))).await.unwrap();
+    counter.send(Tick).unwrap();
+    assert_eq!(next(&mut me).await, Event::Ticked(1));
+    fauxtp::timer::send_after(&counter, Tick, Duration::from_millis(5));
+    assert_eq!(next(&mut me).await, Event::Ticked(2));
+}
+
+#[tokio::test]
+async fn a_call_times_out_and_leaves_no_stray_reply() {
+    let counter = Counter::start((7, None)).await.unwrap();
+    let err = counter
+        .sleep_for(Duration::from_millis(200))
+        .timeout(Duration::from_millis(20))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        CallError::Timeout {
+            server: counter.any(),
+            call: "Counter::sleep_for",
+            after: Duration::from_millis(20)
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("call to {counter} (Counter::sleep_for) timed out after 20ms")
+    );
+    // The late reply goes nowhere; the next call gets its own answer.
+    assert_eq!(counter.get().await, Ok(7));
+}
+
+#[tokio::test]
+async fn a_call_to_an_ended_server_fails_at_once() {
+    let mut me = Ctx::<Event>::detached();
+    let counter = Counter::start((0, None)).await.unwrap();
+    assert_eq!(counter.stop_with(ExitReason::Normal).await, Ok(0));
+    ended(&mut me, &counter).await;
+    let started = tokio::time::Instant::now();
+    let err = counter.get().await.unwrap_err();
+    assert!(matches!(err, CallError::NoProc { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(counter.reset().is_err());
+}
+
+#[tokio::test]
+async fn a_server_that_dies_mid_call_fails_the_call_at_once_with_the_reason() {
+    let counter = Counter::start((0, None)).await.unwrap();
+    let slow = counter.sleep_for(Duration::from_secs(30));
+    let kill = async {
+        // Let the call reach the server, then kill it.
+        tokio::task::yield_now().await;
+        let me = Ctx::<()>::detached();
+        me.exit(&counter, ExitReason::Kill);
+    };
+    let started = tokio::time::Instant::now();
+    let (result, ()) = tokio::join!(slow.into_future(), kill);
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CallError::Exited {
+                reason: ExitReason::Killed,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn queued_calls_fail_with_the_reason_when_the_server_stops() {
+    let counter = Counter::start((0, None)).await.unwrap();
+    let stop = counter.stop_with(ExitReason::Shutdown);
+    let queued = counter.get();
+    let (stopped, queued) = tokio::join!(stop.into_future(), queued.into_future());
+    assert_eq!(stopped, Ok(0), "the stopping call still gets its reply");
+    assert_eq!(
+        queued,
+        Err(CallError::Exited {
+            server: counter.any(),
+            call: "Counter::get",
+            reason: ExitReason::Shutdown
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_panic_in_a_handler_ends_the_server_and_fails_the_call() {
+    let mut me = Ctx::<Event>::detached();
+    let counter = Counter::start((3, Some(me.pid()))).await.unwrap();
+    let monitor = me.monitor(&counter);
+    let err = counter.crash().await.unwrap_err();
+    let reason = ExitReason::Panic("counter fell over at 3".into());
+    assert_eq!(
+        err.to_string(),
+        format!("call to {counter} (Counter::crash) failed: the server exited (panicked: counter fell over at 3)")
+    );
+    assert_eq!(next(&mut me).await, Event::Terminated(reason.clone()));
+    assert_eq!(down(&mut me, monitor).await, reason);
+}
+
+#[tokio::test]
+async fn a_server_calling_itself_fails_at_once() {
+    let counter = Counter::start((0, None)).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let inner = counter.call_myself().await.unwrap();
+    assert!(
+        matches!(inner, Err(CallError::CallingSelf { .. })),
+        "{inner:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(counter.get().await, Ok(0), "the server goes on");
+}
+
+#[tokio::test]
+async fn stop_replies_then_runs_terminate_and_ends_with_the_reason() {
+    let mut me = Ctx::<Event>::detached();
+    let counter = Counter::start((9, Some(me.pid()))).await.unwrap();
+    let monitor = me.monitor(&counter);
+    let reason = ExitReason::error("enough");
+    assert_eq!(counter.stop_with(reason.clone()).await, Ok(9));
+    assert_eq!(next(&mut me).await, Event::Terminated(reason.clone()));
+    assert_eq!(down(&mut me, monitor).await, reason);
+}
+
+#[tokio::test]
+async fn terminate_runs_on_shutdown_but_not_on_kill() {
+    let mut me = Ctx::<Event>::detached();
+    let counter = Counter::start((0, Some(me.pid()))).await.unwrap();
+    let monitor = me.monitor(&counter);
+    me.exit(&counter, ExitReason::Shutdown);
+    assert_eq!(next(&mut me).await, Event::Terminated(ExitReason::Shutdown));
+    assert_eq!(down(&mut me, monitor).await, ExitReason::Shutdown);
+
+    let counter = Counter::start((0, Some(me.pid()))).await.unwrap();
+    let monitor = me.monitor(&counter);
+    me.exit(&counter, ExitReason::Kill);
+    assert_eq!(down(&mut me, monitor).await, ExitReason::Killed);
+    let late = receive!(me, {
+        Event::Terminated(reason) => Some(reason),
+        after Duration::from_millis(50) => None,
+    });
+    assert_eq!(late, None, "terminate must not run on kill");
+}
+
+#[tokio::test]
+async fn a_normal_exit_signal_from_another_process_is_ignored() {
+    let me = Ctx::<Event>::detached();
+    let counter = Counter::start((5, None)).await.unwrap();
+    me.exit(&counter, ExitReason::Normal);
+    assert_eq!(counter.get().await, Ok(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_callers_are_each_answered_exactly_once() {
+    let counter = Counter::start((0, None)).await.unwrap();
+    let mut me = Ctx::<u64>::detached();
+    for _ in 0..100 {
+        let counter = counter.clone();
+        let report = me.pid();
+        fauxtp::spawn(move |_: Ctx<()>| async move {
+            let total = counter.add(1).await?;
+            report.send(total)?;
+            Ok(())
+        });
+    }
+    let mut totals: Vec<u64> = Vec::new();
+    for _ in 0..100 {
+        totals.push(next(&mut me).await);
+    }
+    totals.sort_unstable();
+    assert_eq!(totals, (1..=100).collect::<Vec<_>>());
+    assert_eq!(counter.get().await, Ok(100));
+}
+
+// ------------------------------------------------------ init and starting
+
+struct Picky;
+
+#[genserver]
+impl Picky {
+    fn init(mode: &'static str) -> Result<Self, std::io::Error> {
+        match mode {
+            "ok" => Ok(Picky),
+            "panic" => panic!("cannot even"),
+            _ => Err(std::io::Error::other(format!("bad mode {mode}"))),
+        }
+    }
+
+    #[call]
+    fn ping(&self) -> &'static str {
+        "pong"
+    }
+}
+
+#[tokio::test]
+async fn an_init_error_or_panic_is_returned_and_nothing_keeps_running() {
+    let err = Picky::start("weird").await.unwrap_err();
+    let fauxtp::StartError::Init {
+        server,
+        kind,
+        reason,
+    } = &err
+    else {
+        panic!("{err}");
+    };
+    assert_eq!(*kind, "Picky");
+    assert_eq!(*reason, ExitReason::error("bad mode weird"));
+    assert!(!server.is_alive());
+    assert_eq!(
+        err.to_string(),
+        format!("{server} (Picky) failed to start: bad mode weird")
+    );
+
+    let err = Picky::start("panic").await.unwrap_err();
+    assert!(
+        matches!(&err, fauxtp::StartError::Init { reason: ExitReason::Panic(text), .. } if &**text == "cannot even"),
+        "{err}"
+    );
+    assert_eq!(Picky::start("ok").await.unwrap().ping().await, Ok("pong"));
+}
+
+#[tokio::test]
+async fn start_link_failing_in_init_does_not_take_the_caller_down() {
+    let report = Ctx::<bool>::detached();
+    let to = report.pid();
+    let mut report = report;
+    fauxtp::spawn(move |ctx: Ctx<()>| async move {
+        let failed = Picky::start_link(&ctx, "weird").await.is_err();
+        to.send(failed)?;
+        Ok(())
+    });
+    assert!(next(&mut report).await);
+}
+
+#[tokio::test]
+async fn a_linked_server_takes_its_linked_process_down_when_it_crashes() {
+    let mut me = Ctx::<Pid<CounterMsg>>::detached();
+    let to = me.pid();
+    let (parent, monitor) = me.spawn_monitor(move |mut ctx: Ctx<()>| async move {
+        let counter = Counter::start_link(&ctx, (0, None)).await?;
+        to.send(counter)?;
+        receive!(ctx, { () => Ok(()) })
+    });
+    let counter = next(&mut me).await;
+    let _ = counter.crash().await;
+    assert_eq!(
+        down(&mut me, monitor).await,
+        ExitReason::Panic("counter fell over at 0".into())
+    );
+    assert!(!parent.is_alive());
+}
+
+#[tokio::test]
+async fn start_named_registers_and_the_name_is_freed_on_exit() {
+    let mut me = Ctx::<Event>::detached();
+    let first = Counter::start_named("genserver-counter", (1, None))
+        .await
+        .unwrap();
+    let found: Pid<CounterMsg> = registry::whereis("genserver-counter").unwrap();
+    assert_eq!(found.get().await, Ok(1));
+    let err = Counter::start_named("genserver-counter", (2, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            fauxtp::StartError::Name {
+                error: registry::RegistryError::NameTaken { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    first.stop_with(ExitReason::Normal).await.unwrap();
+    ended(&mut me, &first).await;
+    assert!(registry::whereis_any("genserver-counter").is_none());
+    let second = Counter::start_named("genserver-counter", (2, None))
+        .await
+        .unwrap();
+    assert_eq!(second.get().await, Ok(2));
+}
+
+// ------------------------------------------------------------- options
+
+#[genserver(name = "genserver-kvstore", call_timeout = "50ms")]
+struct KvStore {
+    data: HashMap<String, String>,
+}
+
+#[genserver]
+impl KvStore {
+    fn init() -> Self {
+        KvStore {
+            data: HashMap::new(),
+        }
+    }
+
+    #[call]
+    fn put(&mut self, key: String, value: String) -> Option<String> {
+        self.data.insert(key, value)
+    }
+
+    #[call]
+    fn fetch(&self, key: String) -> Option<String> {
+        self.data.get(&key).cloned()
+    }
+
+    #[call]
+    async fn stall(&self) {
+        tokio::time::sleep(Duration::from_secs(5)).await
+    }
+}
+
+#[tokio::test]
+async fn struct_options_name_the_server_and_set_its_call_timeout() {
+    let store = KvStore::start(()).await.unwrap();
+    assert_eq!(
+        registry::whereis::<KvStoreMsg>("genserver-kvstore").unwrap(),
+        store
+    );
+    assert_eq!(store.put("a".into(), "1".into()).await, Ok(None));
+    assert_eq!(
+        store.put("a".into(), "2".into()).await,
+        Ok(Some("1".into()))
+    );
+    assert_eq!(store.fetch("a".into()).await, Ok(Some("2".into())));
+    let err = store.stall().await.unwrap_err();
+    assert!(
+        matches!(err, CallError::Timeout { after, .. } if after == Duration::from_millis(50)),
+        "{err}"
+    );
+}
+
+// ------------------------------------------- deferred replies and signals
+
+/// Hands every `wait` call to a helper process, which answers it later.
+struct Relay {
+    waiting: Vec<ReplyTo<String>>,
+    events: Pid<Event>,
+}
+
+#[genserver(call_timeout = "2s")]
+impl Relay {
+    fn init(events: Pid<Event>, ctx: &mut ServerCtx<Self>) -> Self {
+        ctx.trap_exit(true);
+        Relay {
+            waiting: Vec::new(),
+            events,
+        }
+    }
+
+    #[call]
+    fn wait(&mut self, reply: ReplyTo<String>) {
+        self.waiting.push(reply);
+    }
+
+    #[call]
+    fn release(&mut self, text: String, ctx: &mut ServerCtx<Self>) -> usize {
+        let n = self.waiting.len();
+        let waiting = std::mem::take(&mut self.waiting);
+        // Another process answers the deferred calls.
+        ctx.spawn_link(move |_: Ctx<()>| async move {
+            for reply in waiting {
+                reply.reply(text.clone());
+            }
+            Ok(())
+        });
+        n
+    }
+
+    #[call]
+    fn watch_crash(&mut self, ctx: &mut ServerCtx<Self>) {
+        ctx.spawn_monitor(|_: Ctx<()>| async { Err(ExitReason::error("watched crash")) });
+        ctx.spawn_link(|_: Ctx<()>| async { Err(ExitReason::error("linked crash")) });
+    }
+
+    #[info]
+    fn down(&mut self, down: Down) {
+        let _ = self.events.send(Event::SawDown(down.reason));
+    }
+
+    #[info]
+    fn exit(&mut self, exit: Exit) {
+        if !exit.reason.is_normal() {
+            let _ = self.events.send(Event::SawExit(exit.reason));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_reply_is_sent_later_by_another_process() {
+    let me = Ctx::<Event>::detached();
+    let relay = Relay::start(me.pid()).await.unwrap();
+    // `join!` polls in order: the three waits are sent before the release.
+    let (a, b, c, released) = tokio::join!(
+        relay.wait().into_future(),
+        relay.wait().into_future(),
+        relay.wait().into_future(),
+        relay.release("go".into()).into_future(),
+    );
+    assert_eq!(released, Ok(3));
+    for answer in [a, b, c] {
+        assert_eq!(answer, Ok("go".to_string()));
+    }
+}
+
+#[tokio::test]
+async fn down_and_trapped_exit_signals_reach_info_handlers() {
+    let mut me = Ctx::<Event>::detached();
+    let relay = Relay::start(me.pid()).await.unwrap();
+    relay.watch_crash().await.unwrap();
+    let mut seen = vec![next(&mut me).await, next(&mut me).await];
+    seen.sort_by_key(|e| format!("{e:?}"));
+    assert_eq!(
+        seen,
+        [
+            Event::SawDown(ExitReason::error("watched crash")),
+            Event::SawExit(ExitReason::error("linked crash")),
+        ]
+    );
+    assert!(relay
+        .wait()
+        .timeout(Duration::from_millis(10))
+        .await
+        .is_err());
+}
+
+// -------------------------------------------------------------- generics
+
+struct Cache<K> {
+    entries: HashMap<K, u32>,
+}
+
+#[genserver]
+impl<K: std::hash::Hash + Eq + Send + 'static> Cache<K> {
+    fn init() -> Self {
+        Cache {
+            entries: HashMap::new(),
+        }
+    }
+
+    #[cast]
+    fn insert(&mut self, key: K, value: u32) {
+        self.entries.insert(key, value);
+    }
+
+    #[call]
+    fn lookup(&self, key: K) -> Option<u32> {
+        self.entries.get(&key).copied()
+    }
+}
+
+#[tokio::test]
+async fn a_generic_server_works_for_each_key_type() {
+    let by_name = Cache::<String>::start(()).await.unwrap();
+    by_name.insert("x".into(), 1).unwrap();
+    assert_eq!(by_name.lookup("x".into()).await, Ok(Some(1)));
+    let by_id = Cache::<u64>::start(()).await.unwrap();
+    by_id.insert(7, 2).unwrap();
+    assert_eq!(by_id.lookup(7).await, Ok(Some(2)));
+    assert_eq!(by_id.lookup(8).await, Ok(None));
+}
