@@ -135,7 +135,7 @@ fn message_enum(server: &Server) -> TokenStream {
     });
     let debug_marker = marker
         .as_ref()
-        .map(|_| quote!(Self::__Marker(_, never) => match *never {},));
+        .map(|_| quote!(Self::__Marker(_, ref never) => match *never {},));
     quote! {
         #[doc = #doc]
         // `pub` so that a public server's messages are public; a private
@@ -147,10 +147,11 @@ fn message_enum(server: &Server) -> TokenStream {
         }
 
         /// Shows the variant only (`CounterMsg::Add`): the payloads need not
-        /// implement `Debug`.
+        /// implement `Debug`. Matches on the place, so that a server without
+        /// handlers (an empty enum) needs no arm.
         impl #impl_generics ::core::fmt::Debug for #msg #ty_generics #where_clause {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                match self {
+                match *self {
                     #(#debug_arms)*
                     #debug_marker
                 }
@@ -320,7 +321,20 @@ fn gen_server_impl(server: &Server) -> TokenStream {
         quote!(#reason_field: &::fauxtp::ExitReason),
     );
 
+    // Evaluate the options now (`cargo check` included), so that an option
+    // given twice is reported at once; a generic server's are checked when
+    // it is first started.
+    let check_options = server.generics.params.is_empty().then(|| {
+        quote! {
+            const _: () = {
+                let _ = <#self_ty as ::fauxtp::GenServer>::OPTIONS;
+            };
+        }
+    });
+
     quote! {
+        #check_options
+
         impl #impl_generics ::fauxtp::GenServer for #self_ty #where_clause {
             type Args = #args_type;
             type Msg = #msg;

@@ -243,7 +243,7 @@ fn take_kind(item: &mut ImplItem, errors: &mut Errors) -> Option<(Kind, Span)> {
                 ),
             );
         } else {
-            found = Some((kind, attr.span()));
+            found = Some((kind, attr.meta.span()));
         }
         false
     });
@@ -330,6 +330,10 @@ fn check_receiver(sig: &Signature, kind: &str, errors: &mut Errors) {
     }
 }
 
+/// Methods every `Pid` already has: a client function with one of these
+/// names would never be reached by `pid.name(..)`.
+const PID_METHODS: &[&str] = &["send", "id", "any", "is_alive", "clone"];
+
 impl Handler {
     /// Reads one handler method; an `#[info]` for `Down` or `Exit` becomes a
     /// hook rather than a message variant.
@@ -337,6 +341,15 @@ impl Handler {
         let sig = &method.sig;
         let what = format!("#[{}] handler", kind.attr());
         check_receiver(sig, &what, errors);
+        if matches!(kind, Kind::Call | Kind::Cast) && PID_METHODS.iter().any(|m| sig.ident == m) {
+            errors.push(
+                sig.ident.span(),
+                format!(
+                    "a handler named `{}` would be hidden by `Pid::{}` on the client side; choose another name",
+                    sig.ident, sig.ident
+                ),
+            );
+        }
         let Params {
             mut args,
             mut fields,
@@ -365,6 +378,12 @@ impl Handler {
                         None => errors.push(ty.span(), "write the reply type: `ReplyTo<T>`"),
                     }
                 } else {
+                    if let Some((name, _)) = fields.iter().find(|(name, _)| name == "reply") {
+                        errors.push(
+                            name.span(),
+                            "`reply` is the name of the call's reply field in the message; rename this argument",
+                        );
+                    }
                     let ty = returns.unwrap_or_else(|| syn::parse_quote!(()));
                     reply = Some(Reply::Returned(ty));
                 }

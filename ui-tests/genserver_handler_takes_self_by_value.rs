@@ -1,0 +1,19 @@
+use fauxtp::prelude::*;
+
+struct Counter {
+    count: u64,
+}
+
+#[genserver]
+impl Counter {
+    fn init() -> Self {
+        Counter { count: 0 }
+    }
+
+    #[cast]
+    fn reset(mut self) {
+        self.count = 0;
+    }
+}
+
+fn main() {}

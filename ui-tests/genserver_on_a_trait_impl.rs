@@ -1,0 +1,12 @@
+use fauxtp::prelude::*;
+
+struct Counter;
+
+#[genserver]
+impl Default for Counter {
+    fn default() -> Self {
+        Counter
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use fauxtp::prelude::*;
+
+#[genserver]
+enum Light {
+    On,
+    Off,
+}
+
+fn main() {}
