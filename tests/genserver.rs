@@ -208,6 +208,58 @@ async fn queued_calls_fail_with_the_reason_when_the_server_stops() {
     );
 }
 
+/// Waits in `terminate` until the test releases it, so that calls queue up
+/// meanwhile.
+struct SlowToStop {
+    release: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+#[genserver]
+impl SlowToStop {
+    fn init(release: tokio::sync::oneshot::Receiver<()>) -> Self {
+        SlowToStop {
+            release: Some(release),
+        }
+    }
+
+    #[call]
+    fn stop(&mut self, ctx: &mut ServerCtx<Self>) {
+        ctx.stop(ExitReason::error("closing time"));
+    }
+
+    #[call]
+    fn ping(&self) {}
+
+    async fn terminate(&mut self, _reason: &ExitReason) {
+        if let Some(release) = self.release.take() {
+            let _ = release.await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_queued_while_the_server_terminates_fail_with_its_reason() {
+    let (release, released) = tokio::sync::oneshot::channel();
+    let server = SlowToStop::start(released).await.unwrap();
+    // `join!` polls in order: stop is sent, then ping, then terminate may end.
+    let (stopped, pinged, ()) = tokio::join!(
+        server.stop().into_future(),
+        server.ping().into_future(),
+        async move {
+            let _ = release.send(());
+        },
+    );
+    assert_eq!(stopped, Ok(()));
+    assert_eq!(
+        pinged,
+        Err(CallError::Exited {
+            server: server.any(),
+            call: "SlowToStop::ping",
+            reason: ExitReason::error("closing time")
+        })
+    );
+}
+
 #[tokio::test]
 async fn a_panic_in_a_handler_ends_the_server_and_fails_the_call() {
     let mut me = Ctx::<Event>::detached();

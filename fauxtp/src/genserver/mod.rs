@@ -369,7 +369,7 @@ async fn serve<S: GenServer>(
                 kind: S::SERVER,
                 reason: reason.clone(),
             }));
-            return Err(reason);
+            return sctx.finish(reason);
         }
     };
     let _ = started.send(Ok(()));
@@ -402,10 +402,20 @@ async fn serve<S: GenServer>(
     if let Err(payload) = CatchUnwind::new(state.terminate(&reason, &mut sctx)).await {
         reason = ExitReason::Panic(panic_message(&*payload).into());
     }
-    sctx.tasks.abort_all();
-    match reason {
-        ExitReason::Normal => Ok(()),
-        reason => Err(reason),
+    sctx.finish(reason)
+}
+
+impl<S: GenServer> ServerCtx<S> {
+    /// Ends the server's body with `reason`. The reason is recorded first:
+    /// returning drops the mailbox, and with it the calls still queued, whose
+    /// callers then find out why.
+    fn finish(mut self, reason: ExitReason) -> ProcessResult {
+        self.ctx.record_reason(&reason);
+        self.tasks.abort_all();
+        match reason {
+            ExitReason::Normal => Ok(()),
+            reason => Err(reason),
+        }
     }
 }
 

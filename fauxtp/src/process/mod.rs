@@ -341,6 +341,12 @@ impl<M: Send + 'static> Ctx<M> {
         (pid, monitor)
     }
 
+    /// Records the reason this process is about to end with, for callers
+    /// whose requests are dropped with its mailbox.
+    pub(crate) fn record_reason(&self, reason: &ExitReason) {
+        self.me.core.record_reason(reason);
+    }
+
     /// Makes every exit signal but `Kill` arrive as a message, whatever the
     /// user-level flag says; a GenServer's loop then decides.
     pub(crate) fn set_runtime_trap_exit(&self) {
