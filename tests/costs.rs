@@ -1,7 +1,11 @@
-//! The cost promises of the mailbox, checked by counting allocations (not by
-//! timing): sending allocates nothing per message beyond the queue's slot
-//! blocks, and a receive that skips saved messages allocates nothing per
-//! skipped message.
+//! The cost promises of the runtime, checked by counting allocations (not
+//! by timing): sending allocates nothing per message beyond the queue's slot
+//! blocks, a receive that skips saved messages allocates nothing per skipped
+//! message, a GenServer call allocates its reply slot and nothing else, and
+//! a cast nothing beyond the queue's slot blocks.
+//!
+//! Every test runs on a current-thread runtime, so the server's work is
+//! counted too (the counter is per thread).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -82,4 +86,56 @@ async fn sending_allocates_only_whole_slot_blocks() {
         "3,200 sends allocated {spent} times"
     );
     while me.try_recv().is_some() {}
+}
+
+struct Counter {
+    count: u64,
+}
+
+#[genserver]
+impl Counter {
+    fn init() -> Self {
+        Counter { count: 0 }
+    }
+
+    #[call]
+    fn add(&mut self, n: u64) -> u64 {
+        self.count += n;
+        self.count
+    }
+
+    #[cast]
+    fn bump(&mut self) {
+        self.count += 1;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_allocates_one_reply_slot_and_a_cast_nothing() {
+    let counter = Counter::start(()).await.unwrap();
+    counter.add(0).await.unwrap(); // warm up
+
+    let before = allocations();
+    for _ in 0..1_000 {
+        counter.add(1).await.unwrap();
+    }
+    let per_thousand_calls = allocations() - before;
+    println!("1,000 calls: {per_thousand_calls} allocations");
+    // One reply slot per call, plus the queue's slot blocks (one per 32).
+    assert!(
+        per_thousand_calls <= 1_000 + 1_000 / 32 + 2,
+        "1,000 calls allocated {per_thousand_calls} times"
+    );
+
+    let before = allocations();
+    for _ in 0..1_000 {
+        counter.bump().unwrap();
+    }
+    assert_eq!(counter.add(0).await.unwrap(), 2_000);
+    let per_thousand_casts = allocations() - before;
+    println!("1,000 casts and one call: {per_thousand_casts} allocations");
+    assert!(
+        per_thousand_casts <= 1_000 / 32 + 3,
+        "1,000 casts (and one call) allocated {per_thousand_casts} times"
+    );
 }
