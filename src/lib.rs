@@ -13,6 +13,12 @@ pub mod getting_started {}
 #[doc = include_str!("../docs/processes.md")]
 pub mod processes {}
 
+#[doc = include_str!("../docs/genserver.md")]
+pub mod genserver {}
+
+#[doc = include_str!("../docs/messaging.md")]
+pub mod messaging {}
+
 #[doc = include_str!("../docs/registry.md")]
 pub mod registry {}
 
