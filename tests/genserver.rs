@@ -637,3 +637,136 @@ async fn a_generic_server_works_for_each_key_type() {
     assert_eq!(by_id.lookup(7).await, Ok(Some(2)));
     assert_eq!(by_id.lookup(8).await, Ok(None));
 }
+
+// ------------------------------------------- failures and their reasons
+
+/// Keeps deferred replies and panics on demand, or fails casts with `?`.
+struct Fragile {
+    kept: Vec<ReplyTo<u32>>,
+    events: Pid<Event>,
+}
+
+#[genserver]
+impl Fragile {
+    fn init(events: Pid<Event>, refuse: bool, ctx: &mut ServerCtx<Self>) -> Self {
+        if refuse {
+            // As OTP's `{stop, Reason}` from init: the start fails.
+            ctx.stop(ExitReason::error("refused to start"));
+        }
+        Fragile {
+            kept: Vec::new(),
+            events,
+        }
+    }
+
+    #[call]
+    fn keep(&mut self, reply: ReplyTo<u32>) {
+        self.kept.push(reply);
+    }
+
+    #[cast]
+    fn explode(&mut self) {
+        panic!("exploded with {} calls kept", self.kept.len());
+    }
+
+    #[cast]
+    fn parse(&mut self, text: String) -> Result<(), std::num::ParseIntError> {
+        let n: u32 = text.parse()?;
+        for reply in self.kept.drain(..) {
+            reply.reply(n);
+        }
+        Ok(())
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason) {
+        let _ = self.events.send(Event::Terminated(reason.clone()));
+    }
+}
+
+#[tokio::test]
+async fn a_deferred_caller_learns_the_panic_that_ended_the_server() {
+    let me = Ctx::<Event>::detached();
+    let server = Fragile::start((me.pid(), false)).await.unwrap();
+    let (kept, ()) = tokio::join!(server.keep().into_future(), async {
+        server.explode().unwrap();
+    });
+    assert_eq!(
+        kept,
+        Err(CallError::Exited {
+            server: server.any(),
+            call: "Fragile::keep",
+            reason: ExitReason::Panic("exploded with 1 calls kept".into())
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_cast_returning_an_error_stops_the_server_with_it() {
+    let mut me = Ctx::<Event>::detached();
+    let server = Fragile::start((me.pid(), false)).await.unwrap();
+    let monitor = me.monitor(&server);
+    let (kept, ()) = tokio::join!(server.keep().into_future(), async {
+        server.parse("7".into()).unwrap();
+    });
+    assert_eq!(kept, Ok(7));
+    server.parse("seven".into()).unwrap();
+    let reason = ExitReason::error("invalid digit found in string");
+    assert_eq!(next(&mut me).await, Event::Terminated(reason.clone()));
+    assert_eq!(down(&mut me, monitor).await, reason);
+}
+
+#[tokio::test]
+async fn stop_in_init_fails_the_start_without_terminate() {
+    let mut me = Ctx::<Event>::detached();
+    let err = Fragile::start((me.pid(), true)).await.unwrap_err();
+    assert!(
+        matches!(&err, fauxtp::StartError::Init { reason, .. } if *reason == ExitReason::error("refused to start")),
+        "{err}"
+    );
+    let terminated = receive!(me, {
+        Event::Terminated(reason) => Some(reason),
+        after Duration::from_millis(30) => None,
+    });
+    assert_eq!(
+        terminated, None,
+        "terminate runs only after a successful init"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_init_the_name_is_free_at_once() {
+    for _ in 0..20 {
+        let err = Picky::start_named("genserver-picky", "weird")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, fauxtp::StartError::Init { .. }), "{err}");
+        // No NameTaken: the failed server let go of the name before replying.
+        let ok = Picky::start_named("genserver-picky", "ok").await.unwrap();
+        assert_eq!(ok.ping().await, Ok("pong"));
+        registry::unregister("genserver-picky").unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_trapping_server_stops_when_its_parent_exits() {
+    let mut me = Ctx::<Event>::detached();
+    let mut pids = Ctx::<Pid<RelayMsg>>::detached();
+    let (events, to) = (me.pid(), pids.pid());
+    let parent = fauxtp::spawn(move |mut ctx: Ctx<()>| async move {
+        // Relay traps exits, and reports abnormal ones it handles.
+        let relay = Relay::start_link(&ctx, events).await?;
+        to.send(relay)?;
+        receive!(ctx, { () => Err(ExitReason::Shutdown) })
+    });
+    let relay = next(&mut pids).await;
+    let relay_down = me.monitor(&relay);
+    parent.send(()).unwrap();
+    // As in OTP, an exit signal from the parent stops a trapping server
+    // with the parent's reason; it is not handed to the #[info] handler.
+    assert_eq!(down(&mut me, relay_down).await, ExitReason::Shutdown);
+    let handled = receive!(me, {
+        Event::SawExit(reason) => Some(reason),
+        after Duration::ZERO => None,
+    });
+    assert_eq!(handled, None);
+}

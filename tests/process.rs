@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashSet;
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use common::{down, ended, next, nothing_within, WAIT};
@@ -449,4 +450,47 @@ async fn a_process_body_can_be_an_async_fn() {
     pid.send(Cmd::Stop).unwrap();
     assert_eq!(ended(&mut me, &pid).await, ExitReason::Normal);
     nothing_within(&mut me, Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn a_process_that_dropped_its_context_can_be_sent_to_until_it_ends() {
+    let mut me = Ctx::<Reply>::detached();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (quiet, monitor) = me.spawn_monitor(|_ctx: Ctx<Cmd>| async move {
+        // `_ctx` is not used in the body: it is dropped at once.
+        let _ = released.await;
+        Ok(())
+    });
+    assert!(
+        quiet.send(Cmd::Stop).is_ok(),
+        "alive, so its mailbox is open"
+    );
+    let _ = release.send(());
+    assert_eq!(down(&mut me, monitor).await, ExitReason::Normal);
+    assert!(quiet.send(Cmd::Stop).is_err());
+}
+
+#[tokio::test]
+async fn requests_queued_in_a_process_that_ends_fail_with_its_reason() {
+    use fauxtp::genserver::{Call, CallError};
+
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let server = fauxtp::spawn(|_ctx: Ctx<fauxtp::ReplyTo<u32>>| async move {
+        let _ = released.await;
+        Err(ExitReason::error("gave up"))
+    });
+    let (answer, ()) = tokio::join!(
+        Call::new(&server, "plain::ask", |reply| reply).into_future(),
+        async move {
+            let _ = release.send(());
+        }
+    );
+    assert_eq!(
+        answer,
+        Err(CallError::Exited {
+            server: server.any(),
+            call: "plain::ask",
+            reason: ExitReason::error("gave up")
+        })
+    );
 }

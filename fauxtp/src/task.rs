@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::process::unwind::panic_message;
+use crate::process::unwind::{caught, panic_message, CatchUnwind};
 
 /// Why a task gave no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +55,9 @@ pub struct TaskDone<T>(pub Result<T, TaskError>);
 #[derive(Debug)]
 #[must_use = "a task's result is lost unless it is joined"]
 pub struct Task<T> {
-    handle: JoinHandle<T>,
+    /// `Err` holds the panic message: panics are caught inside the task,
+    /// so that fauxtp's panic bookkeeping runs on the thread that panicked.
+    handle: JoinHandle<Result<T, String>>,
 }
 
 impl<T: Send + 'static> Task<T> {
@@ -69,20 +71,23 @@ impl<T: Send + 'static> Task<T> {
         F: std::future::Future<Output = T> + Send + 'static,
     {
         Task {
-            handle: tokio::spawn(work),
+            handle: tokio::spawn(async move {
+                CatchUnwind::new(work).await.map_err(|payload| {
+                    caught(&*payload);
+                    panic_message(&*payload)
+                })
+            }),
         }
     }
 
     /// Waits for the result. A panic in the task is returned as
     /// [`TaskError::Panicked`], never re-raised in the joiner.
     pub async fn join(self) -> Result<T, TaskError> {
-        self.handle.await.map_err(|error| {
-            if error.is_panic() {
-                TaskError::Panicked(panic_message(&*error.into_panic()))
-            } else {
-                TaskError::Cancelled
-            }
-        })
+        match self.handle.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(TaskError::Panicked(message)),
+            Err(_cancelled) => Err(TaskError::Cancelled),
+        }
     }
 
     /// Waits at most `timeout` for the result; a task that has not finished

@@ -236,6 +236,21 @@ fn invoke(ident: &Ident, is_async: bool, args: &[Arg], ctx: &Ident, receiver: bo
     quote!(Self::#ident(#receiver #args) #await_)
 }
 
+/// Runs a handler that does not reply; if it returns `Result<(), E>`, an
+/// `Err` stops the server with that reason.
+fn run_handler(call: TokenStream, fallible: bool, ctx: &Ident) -> TokenStream {
+    if fallible {
+        let error = Ident::new("error", Span::mixed_site());
+        quote! {
+            if let ::core::result::Result::Err(#error) = #call {
+                #ctx.stop(::core::convert::Into::<::fauxtp::ExitReason>::into(#error));
+            }
+        }
+    } else {
+        quote!(#call;)
+    }
+}
+
 fn gen_server_impl(server: &Server) -> TokenStream {
     let site = Span::mixed_site();
     let ctx = Ident::new("ctx", site);
@@ -284,10 +299,14 @@ fn gen_server_impl(server: &Server) -> TokenStream {
     let hook = |hook: &Option<Hook>, method: &str, param: TokenStream| {
         hook.as_ref().map(|h| {
             let method = Ident::new(method, Span::call_site());
-            let call = invoke(&h.ident, h.is_async, &h.args, &ctx, true);
+            let call = run_handler(
+                invoke(&h.ident, h.is_async, &h.args, &ctx, true),
+                h.fallible,
+                &ctx,
+            );
             quote! {
                 async fn #method(&mut self, #param, #ctx: &mut ::fauxtp::ServerCtx<Self>) {
-                    #call;
+                    #call
                 }
             }
         })
@@ -395,11 +414,19 @@ fn dispatch_arm(h: &Handler, msg: &Ident, ctx: &Ident) -> TokenStream {
         (Kind::Call, Some(Reply::Deferred(reply, _))) => quote! {
             #msg::#variant { #(#names,)* #reply } => { #call; }
         },
-        (Kind::Cast, _) if names.is_empty() => quote!(#msg::#variant => { #call; }),
-        (Kind::Call, None) | (Kind::Cast, _) => {
-            quote!(#msg::#variant { #(#names,)* } => { #call; })
+        (Kind::Call, None) => quote!(#msg::#variant { #(#names,)* } => { #call; }),
+        (Kind::Cast, _) => {
+            let run = run_handler(call, h.fallible, ctx);
+            if names.is_empty() {
+                quote!(#msg::#variant => { #run })
+            } else {
+                quote!(#msg::#variant { #(#names,)* } => { #run })
+            }
         }
-        (Kind::Info | Kind::TaskEnd, _) => quote!(#msg::#variant(#(#names)*) => { #call; }),
+        (Kind::Info | Kind::TaskEnd, _) => {
+            let run = run_handler(call, h.fallible, ctx);
+            quote!(#msg::#variant(#(#names)*) => { #run })
+        }
     }
 }
 

@@ -50,6 +50,8 @@ pub(crate) struct Hook {
     pub is_async: bool,
     /// `Field(_)` stands for the special argument.
     pub args: Vec<Arg>,
+    /// Returns `Result<(), E>`; an `Err` stops the server.
+    pub fallible: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -91,6 +93,9 @@ pub(crate) struct Handler {
     pub reply: Option<Reply>,
     /// For `#[task_end]`: the `T` of `Result<T, TaskError>`.
     pub task_output: Option<Type>,
+    /// A cast, info or task_end handler that returns `Result<(), E>`: an
+    /// `Err` stops the server with that reason.
+    pub fallible: bool,
 }
 
 impl Server {
@@ -330,9 +335,40 @@ fn check_receiver(sig: &Signature, kind: &str, errors: &mut Errors) {
     }
 }
 
-/// Methods every `Pid` already has: a client function with one of these
-/// names would never be reached by `pid.name(..)`.
-const PID_METHODS: &[&str] = &["send", "id", "any", "is_alive", "clone"];
+/// Methods every `Pid` already has (its own, and those of the std traits
+/// it implements): a client function with one of these names would be
+/// hidden by them, or make `pid.name(..)` ambiguous.
+const PID_METHODS: &[&str] = &[
+    "send",
+    "id",
+    "any",
+    "is_alive",
+    "clone",
+    "clone_from",
+    "eq",
+    "ne",
+    "cmp",
+    "partial_cmp",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "max",
+    "min",
+    "clamp",
+    "hash",
+    "fmt",
+    "to_string",
+    "to_owned",
+    "into",
+    "try_into",
+    "borrow",
+    "borrow_mut",
+    "type_id",
+];
+
+/// The functions `#[genserver]` adds to the server type itself.
+const GENERATED_FNS: &[&str] = &["start", "start_link", "start_named"];
 
 impl Handler {
     /// Reads one handler method; an `#[info]` for `Down` or `Exit` becomes a
@@ -341,6 +377,15 @@ impl Handler {
         let sig = &method.sig;
         let what = format!("#[{}] handler", kind.attr());
         check_receiver(sig, &what, errors);
+        if GENERATED_FNS.iter().any(|f| sig.ident == f) {
+            errors.push(
+                sig.ident.span(),
+                format!(
+                    "`{}` is one of the functions #[genserver] writes for the server (start, start_link, start_named); name the handler differently",
+                    sig.ident
+                ),
+            );
+        }
         if matches!(kind, Kind::Call | Kind::Cast) && PID_METHODS.iter().any(|m| sig.ident == m) {
             errors.push(
                 sig.ident.span(),
@@ -360,6 +405,11 @@ impl Handler {
         };
         let mut reply = None;
         let mut task_output = None;
+        // Handlers that do not reply may return `Result<(), E>`.
+        let fallible = kind != Kind::Call
+            && returns
+                .as_ref()
+                .is_some_and(|ty| last_segment_is(ty, "Result"));
         match kind {
             Kind::Call => {
                 let deferred = fields
@@ -389,18 +439,18 @@ impl Handler {
                 }
             }
             Kind::Cast => {
-                if let Some(ret) = &returns {
+                if let Some(ret) = returns.as_ref().filter(|_| !fallible) {
                     errors.push(
                         ret.span(),
-                        "a #[cast] handler returns nothing: the sender does not wait for a reply; use #[call] to answer",
+                        "a #[cast] handler returns nothing (or `Result<(), E>`, whose error stops the server): the sender does not wait for a reply; use #[call] to answer",
                     );
                 }
             }
             Kind::Info | Kind::TaskEnd => {
-                if let Some(ret) = &returns {
+                if let Some(ret) = returns.as_ref().filter(|_| !fallible) {
                     errors.push(
                         ret.span(),
-                        format!("a {what} returns nothing; remove the return type"),
+                        format!("a {what} returns nothing, or `Result<(), E>` whose error stops the server"),
                     );
                 }
                 if fields.len() != 1 {
@@ -433,6 +483,7 @@ impl Handler {
                         ident: sig.ident.clone(),
                         is_async: sig.asyncness.is_some(),
                         args: std::mem::take(&mut args),
+                        fallible,
                     };
                     return Some(if is_down {
                         HandlerOrHook::Down(hook)
@@ -451,6 +502,7 @@ impl Handler {
             args,
             reply,
             task_output,
+            fallible,
         })))
     }
 }
@@ -511,6 +563,7 @@ fn terminate_hook(method: &ImplItemFn, errors: &mut Errors) -> Option<Hook> {
         ident: sig.ident.clone(),
         is_async: sig.asyncness.is_some(),
         args,
+        fallible: false,
     })
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::process::{runner, AnyPid, ExitReason, Pid};
+use crate::process::{runner, unwind, AnyPid, ExitReason, Pid};
 
 /// The default timeout of a call, as gen_server's: 5 seconds.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -23,30 +23,51 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// another process (OTP's `{noreply, State}` and `gen_server:reply/2`).
 /// Dropping it without replying makes the caller fail with
 /// [`CallError::NoReply`].
-pub struct ReplyTo<T> {
-    tx: oneshot::Sender<Result<T, ExitReason>>,
+pub struct ReplyTo<T: 'static> {
+    /// Always `Some` until the reply is sent or the slot is dropped.
+    tx: Option<oneshot::Sender<Result<T, ExitReason>>>,
 }
 
-impl<T> ReplyTo<T> {
+impl<T: 'static> ReplyTo<T> {
+    pub(crate) fn new(tx: oneshot::Sender<Result<T, ExitReason>>) -> Self {
+        ReplyTo { tx: Some(tx) }
+    }
+
     /// Sends the reply. Returns false if the caller no longer waits (it
     /// timed out or was cancelled); the reply is then dropped.
-    pub fn reply(self, value: T) -> bool {
-        self.tx.send(Ok(value)).is_ok()
+    pub fn reply(mut self, value: T) -> bool {
+        self.tx.take().is_some_and(|tx| tx.send(Ok(value)).is_ok())
     }
 
     /// Whether the caller still waits for the reply.
     pub fn is_waiting(&self) -> bool {
-        !self.tx.is_closed()
+        self.tx.as_ref().is_some_and(|tx| !tx.is_closed())
     }
 
     /// Tells the caller that the server failed with `reason` while handling
     /// the call.
-    pub(crate) fn fail(self, reason: ExitReason) {
-        let _ = self.tx.send(Err(reason));
+    pub(crate) fn fail(mut self, reason: ExitReason) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Err(reason));
+        }
     }
 }
 
-impl<T> fmt::Debug for ReplyTo<T> {
+impl<T: 'static> Drop for ReplyTo<T> {
+    fn drop(&mut self) {
+        // Dropped by a handler that is panicking: answer the caller with the
+        // panic once it is caught, rather than with "no reply" now.
+        if std::thread::panicking() {
+            if let Some(tx) = self.tx.take() {
+                unwind::when_caught(Box::new(move |reason: &ExitReason| {
+                    let _ = tx.send(Err(reason.clone()));
+                }));
+            }
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for ReplyTo<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReplyTo")
             .field("waiting", &self.is_waiting())
@@ -121,7 +142,7 @@ pub struct Call<M, R> {
     rx: oneshot::Receiver<Result<R, ExitReason>>,
 }
 
-impl<M: Send + 'static, R> Call<M, R> {
+impl<M: Send + 'static, R: 'static> Call<M, R> {
     /// Prepares a call to `to`: `make` builds the request around its
     /// [`ReplyTo`]. `label` names the call in errors (`Counter::add`).
     /// Generated client functions use this; you can too, to call a server
@@ -132,7 +153,7 @@ impl<M: Send + 'static, R> Call<M, R> {
             to: to.clone(),
             label,
             timeout: DEFAULT_CALL_TIMEOUT,
-            msg: make(ReplyTo { tx }),
+            msg: make(ReplyTo::new(tx)),
             rx,
         }
     }

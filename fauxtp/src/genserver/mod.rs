@@ -45,13 +45,16 @@
 //!   nothing behind (a late reply is dropped).
 //! - A handler stops the server with [`ServerCtx::stop`]; a call handler
 //!   still replies first. `terminate` runs whenever the server stops,
-//!   except when it is killed.
+//!   except when it is killed (or its tokio runtime drops it). A cast,
+//!   info or task_end handler may return `Result<(), E>`: an `Err` stops
+//!   the server with that reason.
 //! - A panic in a handler ends the server with [`ExitReason::Panic`]; the
 //!   caller of that call gets [`CallError::Exited`] with the panic.
 //! - Exit signals: a GenServer that does not trap exits stops (running
 //!   `terminate`) on an abnormal exit signal, as a plain process would die;
 //!   with [`ServerCtx::trap_exit`] they reach its `#[info]` handler for
-//!   [`Exit`]. `Kill` ends it at once, without `terminate`.
+//!   [`Exit`], except one from its `start_link` parent, which stops it (as
+//!   in OTP). `Kill` ends it at once, without `terminate`.
 
 mod call;
 
@@ -63,7 +66,7 @@ use tokio::task::JoinSet;
 
 pub use self::call::{Call, CallError, CallFuture, ReplyTo, DEFAULT_CALL_TIMEOUT};
 
-use crate::process::unwind::{panic_message, CatchUnwind};
+use crate::process::unwind::{caught, panic_message, CatchUnwind};
 use crate::process::{
     runner, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessContext,
     ProcessError, ProcessResult,
@@ -190,6 +193,8 @@ pub struct ServerCtx<S: GenServer> {
     stop: Option<ExitReason>,
     trap_exit: bool,
     tasks: JoinSet<()>,
+    /// The process that started the server with `start_link`.
+    parent: Option<AnyPid>,
 }
 
 impl<S: GenServer> ServerCtx<S> {
@@ -275,9 +280,10 @@ impl<S: GenServer> ServerCtx<S> {
         while self.tasks.try_join_next().is_some() {}
         let server = self.ctx.pid();
         self.tasks.spawn(async move {
-            let result = CatchUnwind::new(work)
-                .await
-                .map_err(|payload| TaskError::Panicked(panic_message(&*payload)));
+            let result = CatchUnwind::new(work).await.map_err(|payload| {
+                caught(&*payload);
+                TaskError::Panicked(panic_message(&*payload))
+            });
             let _ = server.send(TaskDone(result));
         });
     }
@@ -287,6 +293,15 @@ impl<S: GenServer> ProcessContext for ServerCtx<S> {
     fn self_pid(&self) -> AnyPid {
         self.ctx.pid().any()
     }
+}
+
+/// What a GenServer does with an exit signal.
+enum OnExit {
+    /// Stop with the signal's reason (`terminate` runs).
+    Stop,
+    /// Hand it to the `#[info]` handler for [`Exit`].
+    Handle,
+    Ignore,
 }
 
 /// How `start` starts a server: registered or not, linked or not.
@@ -338,15 +353,11 @@ async fn serve<S: GenServer>(
         stop: None,
         trap_exit: false,
         tasks: JoinSet::new(),
-    };
-    let abandon = |sctx: &mut ServerCtx<S>| {
-        if let Some(parent) = &parent {
-            sctx.ctx.unlink(parent);
-        }
+        parent,
     };
     if let Some(name) = &name {
         if let Err(error) = registry::register(name, &sctx.pid()) {
-            abandon(&mut sctx);
+            sctx.abandon_start(None);
             let _ = started.send(Err(StartError::Name {
                 kind: S::SERVER,
                 error,
@@ -355,15 +366,18 @@ async fn serve<S: GenServer>(
         }
     }
     let init = match CatchUnwind::new(S::init(args, &mut sctx)).await {
-        Ok(result) => result,
-        Err(payload) => Err(ExitReason::Panic(panic_message(&*payload).into())),
+        // `ctx.stop(reason)` in `init` fails the start (OTP's `{stop, Reason}`).
+        Ok(Ok(state)) => match sctx.stop.take() {
+            Some(reason) => Err(reason),
+            None => Ok(state),
+        },
+        Ok(Err(reason)) => Err(reason),
+        Err(payload) => Err(caught(&*payload)),
     };
     let mut state = match init {
         Ok(state) => state,
         Err(reason) => {
-            // As OTP's `proc_lib:init_fail`: the starter gets the error and
-            // is not also sent an exit signal.
-            abandon(&mut sctx);
+            sctx.abandon_start(name.as_deref());
             let _ = started.send(Err(StartError::Init {
                 server: sctx.pid().any(),
                 kind: S::SERVER,
@@ -380,37 +394,62 @@ async fn serve<S: GenServer>(
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
                 Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
-                Envelope::Exit(exit) if sctx.trap_exit => state.handle_exit(exit, &mut sctx).await,
-                Envelope::Exit(exit) => {
-                    // Not trapping: behave as a process would without the
-                    // runtime trapping for us.
-                    let from_self = exit.from == sctx.ctx.pid();
-                    if !exit.reason.is_normal() || from_self {
-                        sctx.stop = Some(exit.reason);
-                    }
-                }
+                Envelope::Exit(exit) => match sctx.exit_signal(&exit) {
+                    OnExit::Stop => sctx.stop = Some(exit.reason),
+                    OnExit::Handle => state.handle_exit(exit, &mut sctx).await,
+                    OnExit::Ignore => {}
+                },
             }
         })
         .await;
         if let Err(payload) = handled {
-            break ExitReason::Panic(panic_message(&*payload).into());
+            break caught(&*payload);
         }
         if let Some(reason) = sctx.stop.take() {
             break reason;
         }
     };
     if let Err(payload) = CatchUnwind::new(state.terminate(&reason, &mut sctx)).await {
-        reason = ExitReason::Panic(panic_message(&*payload).into());
+        reason = caught(&*payload);
     }
     sctx.finish(reason)
 }
 
 impl<S: GenServer> ServerCtx<S> {
-    /// Ends the server's body with `reason`. The reason is recorded first:
-    /// returning drops the mailbox, and with it the calls still queued, whose
-    /// callers then find out why.
+    /// What an exit signal does to the server.
+    ///
+    /// Without `trap_exit`, the server behaves as a plain process would:
+    /// `Normal` from another process is ignored, anything else stops it.
+    /// With `trap_exit`, signals go to the `#[info]` handler for [`Exit`],
+    /// except one from the process that started it with `start_link`: as in
+    /// OTP, the server stops with its parent's reason.
+    fn exit_signal(&self, exit: &Exit) -> OnExit {
+        let from_parent = self.parent.as_ref() == Some(&exit.from);
+        let from_self = exit.from == self.ctx.pid();
+        match (self.trap_exit, from_parent) {
+            (true, true) => OnExit::Stop,
+            (true, false) => OnExit::Handle,
+            (false, _) if !exit.reason.is_normal() || from_self => OnExit::Stop,
+            (false, _) => OnExit::Ignore,
+        }
+    }
+
+    /// Undoes what a start that fails left behind, before the starter is
+    /// told: the link with the starter (as OTP's `proc_lib:init_fail`, the
+    /// starter gets the error and no exit signal) and the name (so that
+    /// starting again under it works at once).
+    fn abandon_start(&mut self, registered: Option<&str>) {
+        if let Some(parent) = self.parent.take() {
+            self.ctx.unlink(parent);
+        }
+        if let Some(name) = registered {
+            let _ = registry::unregister(name);
+        }
+    }
+
+    /// Ends the server's body with `reason`. Calls still queued are dropped
+    /// by the exit protocol, after it has recorded `reason` for their callers.
     fn finish(mut self, reason: ExitReason) -> ProcessResult {
-        self.ctx.record_reason(&reason);
         self.tasks.abort_all();
         match reason {
             ExitReason::Normal => Ok(()),
@@ -426,7 +465,7 @@ pub fn answer_now<R>(reply: ReplyTo<R>, handler: impl FnOnce() -> R) {
             let _ = reply.reply(value);
         }
         Err(payload) => {
-            reply.fail(ExitReason::Panic(panic_message(&*payload).into()));
+            reply.fail(caught(&*payload));
             std::panic::resume_unwind(payload)
         }
     }
@@ -441,7 +480,7 @@ pub async fn answer<R>(reply: ReplyTo<R>, handler: impl Future<Output = R>) {
             let _ = reply.reply(value);
         }
         Err(payload) => {
-            reply.fail(ExitReason::Panic(panic_message(&*payload).into()));
+            reply.fail(caught(&*payload));
             std::panic::resume_unwind(payload)
         }
     }

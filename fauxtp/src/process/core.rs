@@ -18,7 +18,7 @@ use std::task::Waker;
 use super::exit::{Down, Exit, ExitReason, MonitorRef};
 use super::pid::AnyPid;
 use super::Envelope;
-use crate::mailbox::MailboxSender;
+use crate::mailbox::{Mailbox, MailboxSender};
 
 static ALIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -32,20 +32,49 @@ pub fn count() -> usize {
     ALIVE.load(Ordering::Acquire)
 }
 
-/// Delivers the two system messages into a mailbox whose message type is not
-/// known where the signal comes from. Dynamic dispatch happens only for these
-/// signals, never for ordinary messages.
+/// The sending side of a process's mailbox, and a place to park the
+/// receiving side: a body that drops its [`Ctx`](super::Ctx) before the
+/// process ends leaves the mailbox here, so the process can be sent to for
+/// as long as it lives, and the requests still queued are only dropped by
+/// the exit protocol, after the exit reason is known.
+pub(crate) struct Inbox<M> {
+    pub(crate) sender: MailboxSender<Envelope<M>>,
+    parked: Mutex<Option<Mailbox<Envelope<M>>>>,
+}
+
+impl<M> Inbox<M> {
+    pub(crate) fn new(sender: MailboxSender<Envelope<M>>) -> Self {
+        Inbox {
+            sender,
+            parked: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn park(&self, mailbox: Mailbox<Envelope<M>>) {
+        *self.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailbox);
+    }
+}
+
+/// What the parts of a process that do not know its message type need of
+/// its mailbox: delivering the two system messages, and dropping a parked
+/// mailbox. Dynamic dispatch happens only for these, never for ordinary
+/// messages.
 pub(crate) trait Sink: Send + Sync + 'static {
     fn down(&self, down: Down);
     fn exit(&self, exit: Exit);
+    fn drop_parked(&self);
 }
 
-impl<M: Send + 'static> Sink for MailboxSender<Envelope<M>> {
+impl<M: Send + 'static> Sink for Inbox<M> {
     fn down(&self, down: Down) {
-        let _ = self.push(Envelope::Down(down));
+        let _ = self.sender.push(Envelope::Down(down));
     }
     fn exit(&self, exit: Exit) {
-        let _ = self.push(Envelope::Exit(exit));
+        let _ = self.sender.push(Envelope::Exit(exit));
+    }
+    fn drop_parked(&self) {
+        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(parked);
     }
 }
 
@@ -268,6 +297,9 @@ impl AnyPid {
             ExitReason::Kill => ExitReason::Killed,
             other => other,
         };
+        // Requests still queued go now; their callers find the reason.
+        core.record_reason(&reason);
+        core.sink.drop_parked();
         let (links, name) = {
             let mut c = core.lock();
             if c.exited.is_some() {

@@ -61,13 +61,14 @@ pub(crate) mod unwind;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 pub use self::core::count;
 pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
 pub use self::pid::{AnyPid, Pid, SendError};
 
-use self::core::Core;
+use self::core::{Core, Inbox};
 use self::handle::Handle;
 use crate::mailbox::{self, Mailbox, Selector};
 
@@ -129,7 +130,9 @@ pub(crate) fn link_unstarted(parent: &AnyPid, child: &AnyPid) {
 /// [`Ctx::detached`].
 pub struct Ctx<M: Send + 'static> {
     me: Pid<M>,
-    mailbox: Mailbox<Envelope<M>>,
+    /// Taken out in `drop`: parked in the process's control block, or
+    /// dropped (detached context).
+    mailbox: ManuallyDrop<Mailbox<Envelope<M>>>,
     /// The monitors this process holds: monitor ref -> monitored process.
     monitoring: HashMap<MonitorRef, AnyPid>,
     /// Size of `monitoring` after its last sweep of ended processes.
@@ -165,10 +168,15 @@ where
 impl<M: Send + 'static> Ctx<M> {
     pub(crate) fn new(detached: bool) -> Self {
         let (tx, mailbox) = mailbox::mailbox();
-        let core = Handle::new(std::sync::Arc::new(Core::new(pid::next_id(), tx, detached)));
+        let inbox = Inbox::new(tx);
+        let core = Handle::new(std::sync::Arc::new(Core::new(
+            pid::next_id(),
+            inbox,
+            detached,
+        )));
         Ctx {
             me: Pid { core },
-            mailbox,
+            mailbox: ManuallyDrop::new(mailbox),
             monitoring: HashMap::new(),
             monitoring_swept: 0,
             detached,
@@ -261,7 +269,7 @@ impl<M: Send + 'static> Ctx<M> {
         if other.core.add_monitor(monitor, self.me.any()) {
             self.remember_monitor(monitor, other);
         } else {
-            let _ = self.me.core.sink.push(Envelope::Down(Down {
+            let _ = self.me.core.sink.sender.push(Envelope::Down(Down {
                 monitor,
                 pid: other,
                 reason: ExitReason::NoProc,
@@ -341,12 +349,6 @@ impl<M: Send + 'static> Ctx<M> {
         (pid, monitor)
     }
 
-    /// Records the reason this process is about to end with, for callers
-    /// whose requests are dropped with its mailbox.
-    pub(crate) fn record_reason(&self, reason: &ExitReason) {
-        self.me.core.record_reason(reason);
-    }
-
     /// Makes every exit signal but `Kill` arrive as a message, whatever the
     /// user-level flag says; a GenServer's loop then decides.
     pub(crate) fn set_runtime_trap_exit(&self) {
@@ -365,6 +367,18 @@ impl<M: Send + 'static> Drop for Ctx<M> {
     fn drop(&mut self) {
         for (monitor, target) in self.monitoring.drain() {
             target.core.remove_monitor(monitor);
+        }
+        // SAFETY: `mailbox` is taken once, here, and `self` is not used
+        // after this.
+        let mailbox = unsafe { ManuallyDrop::take(&mut self.mailbox) };
+        // The mailbox lives as long as the process: parked until its exit
+        // protocol runs, which drops it. (A detached context ends right
+        // here. A task dropped by a runtime shutdown may have run the exit
+        // protocol already: then the mailbox goes at once.)
+        if self.detached || self.me.core.is_alive() {
+            self.me.core.sink.park(mailbox);
+        } else {
+            drop(mailbox);
         }
         if self.detached {
             self.me.any().terminate(ExitReason::Normal);

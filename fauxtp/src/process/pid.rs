@@ -6,10 +6,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::core::{Core, Sink};
+use super::core::{Core, Inbox, Sink};
 use super::handle::Handle;
 use super::Envelope;
-use crate::mailbox::MailboxSender;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -28,7 +27,7 @@ pub(crate) fn next_id() -> u64 {
 /// a [`SendError`] that you may ignore, as Erlang silently drops such
 /// messages.
 pub struct Pid<M> {
-    pub(crate) core: Handle<Core<MailboxSender<Envelope<M>>>>,
+    pub(crate) core: Handle<Core<Inbox<M>>>,
 }
 
 impl<M> Pid<M> {
@@ -43,8 +42,8 @@ impl<M: Send + 'static> Pid<M> {
     ///
     /// Never blocks, never panics, takes no lock and allocates nothing beyond
     /// the mailbox's own slot blocks. Messages from one sender arrive in the
-    /// order they were sent. Fails only if the process has ended (or dropped
-    /// its context); the error gives the message back.
+    /// order they were sent. Fails only if the process has ended; the error
+    /// gives the message back.
     ///
     /// Anything that converts `Into<M>` can be sent, so a message enum with
     /// `From` impls for its payloads accepts the payloads directly. (One
@@ -54,6 +53,7 @@ impl<M: Send + 'static> Pid<M> {
     pub fn send<T: Into<M>>(&self, msg: T) -> Result<(), SendError<M>> {
         self.core
             .sink
+            .sender
             .push(Envelope::Message(msg.into()))
             .map_err(|envelope| SendError {
                 to: self.any(),
@@ -82,7 +82,7 @@ impl<M: Send + 'static> Pid<M> {
 
     /// Completes when the process has ended and its mailbox is gone.
     pub(crate) async fn closed(&self) {
-        self.core.sink.closed().await
+        self.core.sink.sender.closed().await
     }
 }
 
@@ -171,10 +171,9 @@ impl<M> PartialEq<AnyPid> for Pid<M> {
     }
 }
 
-/// A message could not be delivered because the process's mailbox is
-/// closed: the process has ended (or, still running, has dropped its
-/// [`Ctx`](crate::Ctx) and so can never receive). The message is given back
-/// in [`message`](SendError::message).
+/// A message could not be delivered because the process has ended (its
+/// mailbox is closed). The message is given back in
+/// [`message`](SendError::message).
 #[derive(thiserror::Error)]
 #[error("cannot send to {to}: its mailbox is closed (the process has ended)")]
 pub struct SendError<M> {

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
 use std::task::Poll;
 
-use super::unwind::panic_message;
+use super::unwind::caught;
 use super::{AnyPid, Ctx, ExitReason, ProcessResult};
 
 /// Spawns the tokio task of a process whose context is `ctx`.
@@ -59,21 +59,16 @@ where
                 Ok(Poll::Pending) => Poll::Pending,
                 Ok(Poll::Ready(Ok(()))) => Poll::Ready(ExitReason::Normal),
                 Ok(Poll::Ready(Err(reason))) => Poll::Ready(reason),
-                Err(payload) => Poll::Ready(ExitReason::Panic(panic_message(&*payload).into())),
+                Err(payload) => Poll::Ready(caught(&*payload)),
             }
         })
         .await;
-        // Record the reason, then drop the body (and with it the mailbox, so
-        // sends fail from now on, and requests still queued are dropped:
-        // their callers find the reason recorded) before telling anyone the
-        // process has ended. Destructors may panic too; that must not take
-        // the task down with it.
-        guard.pid.core.record_reason(&reason);
+        // Drop the body before the exit protocol runs (its context parks the
+        // mailbox, which the protocol drops once the reason is recorded).
+        // Destructors may panic too; that must not take the task down.
         let dropped = catch_unwind(AssertUnwindSafe(|| body.set(None)));
         match (reason, dropped) {
-            (ExitReason::Normal, Err(payload)) => {
-                ExitReason::Panic(panic_message(&*payload).into())
-            }
+            (ExitReason::Normal, Err(payload)) => caught(&*payload),
             (reason, _) => reason,
         }
     };

@@ -2,10 +2,13 @@
 //! handler, or one task) with a reason instead of tearing through tokio.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use super::ExitReason;
 
 pin_project_lite::pin_project! {
     /// Polls `inner`, turning a panic during a poll into `Err(payload)`.
@@ -32,6 +35,34 @@ impl<F: Future> Future for CatchUnwind<F> {
             Err(payload) => Poll::Ready(Err(payload)),
         }
     }
+}
+
+/// Something to do with the exit reason of a panic once it is caught.
+pub(crate) type OnCaught = Box<dyn FnOnce(&ExitReason)>;
+
+thread_local! {
+    /// Work to do once the panic now unwinding on this thread is caught.
+    static ON_CAUGHT: RefCell<Vec<OnCaught>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `hook` with the panic's exit reason once fauxtp catches the panic
+/// now unwinding (a reply slot dropped by a panicking handler answers its
+/// caller with the real reason this way).
+pub(crate) fn when_caught(hook: OnCaught) {
+    let _ = ON_CAUGHT.try_with(|hooks| hooks.borrow_mut().push(hook));
+}
+
+/// What fauxtp does where it catches a panic: turns the payload into an exit
+/// reason and runs the hooks the unwinding left.
+pub(crate) fn caught(payload: &(dyn Any + Send)) -> ExitReason {
+    let reason = ExitReason::Panic(panic_message(payload).into());
+    let hooks = ON_CAUGHT
+        .try_with(|hooks| std::mem::take(&mut *hooks.borrow_mut()))
+        .unwrap_or_default();
+    for hook in hooks {
+        hook(&reason);
+    }
+    reason
 }
 
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).
