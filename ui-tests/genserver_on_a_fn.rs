@@ -1,0 +1,8 @@
+use fauxtp::prelude::*;
+
+#[genserver]
+fn counter() -> u64 {
+    0
+}
+
+fn main() {}
