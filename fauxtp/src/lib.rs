@@ -52,6 +52,7 @@ pub mod genserver;
 pub mod mailbox;
 pub mod process;
 pub mod registry;
+pub mod supervisor;
 pub mod task;
 pub mod timer;
 
@@ -115,6 +116,7 @@ pub mod prelude {
         AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessContext,
         ProcessResult,
     };
+    pub use crate::supervisor::{Supervise, SupervisorClient};
     pub use crate::task::{Task, TaskError};
     pub use crate::{genserver, receive};
 }

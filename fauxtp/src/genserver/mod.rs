@@ -198,6 +198,11 @@ pub struct ServerCtx<S: GenServer> {
 }
 
 impl<S: GenServer> ServerCtx<S> {
+    /// The server's process context, for the runtime's own servers.
+    pub(crate) fn process(&mut self) -> &mut Ctx<S::Msg> {
+        &mut self.ctx
+    }
+
     /// The server's own pid.
     pub fn pid(&self) -> Pid<S::Msg> {
         self.ctx.pid()
@@ -421,12 +426,13 @@ impl<S: GenServer> ServerCtx<S> {
     /// Without `trap_exit`, the server behaves as a plain process would:
     /// `Normal` from another process is ignored, anything else stops it.
     /// With `trap_exit`, signals go to the `#[info]` handler for [`Exit`],
-    /// except one from the process that started it with `start_link`: as in
-    /// OTP, the server stops with its parent's reason.
+    /// except one from the process that started it with `start_link` (as in
+    /// OTP, the server stops with its parent's reason) and one from itself,
+    /// which is how [`stop`] asks it to stop.
     fn exit_signal(&self, exit: &Exit) -> OnExit {
         let from_parent = self.parent.as_ref() == Some(&exit.from);
         let from_self = exit.from == self.ctx.pid();
-        match (self.trap_exit, from_parent) {
+        match (self.trap_exit, from_parent || from_self) {
             (true, true) => OnExit::Stop,
             (true, false) => OnExit::Handle,
             (false, _) if !exit.reason.is_normal() || from_self => OnExit::Stop,
@@ -455,6 +461,57 @@ impl<S: GenServer> ServerCtx<S> {
             ExitReason::Normal => Ok(()),
             reason => Err(reason),
         }
+    }
+}
+
+/// Stops a server (or any process) from outside and waits until it has
+/// ended, as OTP's `gen_server:stop/3`: the server runs `terminate` with
+/// `reason` and ends with it, whether or not it traps exits
+/// ([`ExitReason::Kill`] kills it instead).
+///
+/// Fails with [`CallError::NoProc`] if it is not alive, and with
+/// [`CallError::Timeout`] if it has not ended within `timeout` (it may
+/// still be stopping).
+///
+/// ```
+/// use fauxtp::prelude::*;
+/// use std::time::Duration;
+///
+/// struct Idle;
+///
+/// #[genserver]
+/// impl Idle {
+///     fn init() -> Self { Idle }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let idle = Idle::start(()).await.unwrap();
+/// genserver::stop(&idle, ExitReason::Shutdown, Duration::from_secs(1)).await.unwrap();
+/// assert!(!idle.is_alive());
+/// # }
+/// ```
+pub async fn stop<M: Send + 'static>(
+    server: &Pid<M>,
+    reason: ExitReason,
+    timeout: Duration,
+) -> Result<(), CallError> {
+    let target = server.any();
+    if !target.is_alive() {
+        return Err(CallError::NoProc {
+            server: target,
+            call: "stop",
+        });
+    }
+    // A signal from the server itself: a GenServer stops on it whatever its
+    // trap_exit flag, a plain process ends with it.
+    target.core.exit_signal(&target, &reason, false);
+    match tokio::time::timeout(timeout, server.closed()).await {
+        Ok(()) => Ok(()),
+        Err(_elapsed) => Err(CallError::Timeout {
+            server: target,
+            call: "stop",
+            after: timeout,
+        }),
     }
 }
 

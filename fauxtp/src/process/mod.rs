@@ -122,6 +122,21 @@ pub(crate) fn link_unstarted(parent: &AnyPid, child: &AnyPid) {
     child.core.add_link(parent);
 }
 
+/// Spawns a process linked to `parent` (which need not be the caller: a
+/// supervisor's child specs start children on its behalf).
+pub(crate) fn spawn_linked_to<M, F, Fut>(parent: &AnyPid, body: F) -> Pid<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
+    Fut: Future<Output = ProcessResult> + Send + 'static,
+{
+    let child = Ctx::<M>::new(false);
+    let pid = child.pid();
+    link_unstarted(parent, &pid.any());
+    runner::start(child, body);
+    pid
+}
+
 /// The context of a process: its own pid, its mailbox, and the operations
 /// that act on behalf of the process (links, monitors, exit signals).
 ///
@@ -325,11 +340,7 @@ impl<M: Send + 'static> Ctx<M> {
         F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
         Fut: Future<Output = ProcessResult> + Send + 'static,
     {
-        let child = Ctx::<N>::new(false);
-        let pid = child.pid();
-        link_unstarted(&self.me.any(), &pid.any());
-        runner::start(child, body);
-        pid
+        spawn_linked_to(&self.me.any(), body)
     }
 
     /// Spawns a process monitored by this one; the monitor exists before the
@@ -347,6 +358,29 @@ impl<M: Send + 'static> Ctx<M> {
         self.remember_monitor(monitor, pid.any());
         runner::start(child, body);
         (pid, monitor)
+    }
+
+    /// Waits for the down message of `monitor` (taking it out of the
+    /// mailbox; other messages stay), at most `timeout`. False on timeout.
+    pub(crate) async fn wait_down(
+        &mut self,
+        monitor: MonitorRef,
+        timeout: Option<Duration>,
+    ) -> bool {
+        let mut selector = self.select(timeout);
+        while let Some(entry) = selector.next().await {
+            if matches!(&entry, Envelope::Down(d) if d.monitor == monitor) {
+                return true;
+            }
+            selector.skip(entry);
+        }
+        false
+    }
+
+    /// Drops the exit messages from `pid` that are in the mailbox.
+    pub(crate) fn flush_exits_from(&mut self, pid: &AnyPid) {
+        self.mailbox
+            .retain(|entry| !matches!(entry, Envelope::Exit(e) if e.from == *pid));
     }
 
     /// Makes every exit signal but `Kill` arrive as a message, whatever the

@@ -113,6 +113,11 @@ impl AnyPid {
     pub fn is_alive(&self) -> bool {
         self.core.is_alive()
     }
+
+    /// Sends the process the untrappable `Kill` signal, from itself.
+    pub(crate) fn kill(&self) {
+        self.core.exit_signal(self, &super::ExitReason::Kill, false);
+    }
 }
 
 impl<M: Send + 'static> From<&Pid<M>> for AnyPid {

@@ -1,0 +1,247 @@
+//! Child specs: how a supervisor starts, restarts and stops one child.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::genserver::{self, GenServer, StartError};
+use crate::process::{self, AnyPid, Ctx, ProcessResult};
+use crate::registry;
+
+/// When a child that ended is started again (OTP's `restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Restart {
+    /// Always restarted.
+    Permanent,
+    /// Restarted only if it ended abnormally: not for
+    /// [`ExitReason::Normal`](crate::ExitReason::Normal) or
+    /// [`ExitReason::Shutdown`](crate::ExitReason::Shutdown).
+    Transient,
+    /// Never restarted; its spec is removed when it ends.
+    Temporary,
+}
+
+/// How a child is stopped (OTP's `shutdown`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Shutdown {
+    /// Sent a `Shutdown` exit signal (a GenServer runs its `terminate`),
+    /// then killed if it has not ended within the duration.
+    Timeout(Duration),
+    /// Killed at once.
+    BrutalKill,
+    /// Sent a `Shutdown` exit signal and waited for, however long it takes:
+    /// the default for supervisors, which stop their own children first.
+    Infinity,
+}
+
+/// Whether a child is a worker or a supervisor (for `count_children`, and
+/// the default shutdown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChildKind {
+    /// Any process that is not a supervisor.
+    Worker,
+    /// A supervisor.
+    Supervisor,
+}
+
+/// The default shutdown time of a worker, as OTP's.
+pub const DEFAULT_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// What a child's start function gets: the supervisor to link to, and the
+/// name to register, if the spec has one.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The supervisor; the child must be linked to it before it runs.
+    pub parent: AnyPid,
+    /// The name to register the child under.
+    pub name: Option<String>,
+}
+
+type StartFuture = Pin<Box<dyn Future<Output = Result<AnyPid, StartError>> + Send>>;
+type StartFn = Arc<dyn Fn(Launch) -> StartFuture + Send + Sync>;
+
+/// How to start one child, and what to do when it ends.
+///
+/// Make one with `Server::child(args)` for a GenServer (the
+/// [`Supervise`] trait), [`ChildSpec::process`] for a plain process,
+/// `Tree::child(())` for a tree declared with `supervisor!`, or
+/// [`ChildSpec::new`] for anything else. Then adjust it with the builder
+/// methods: `.transient()`, `.shutdown(d)`, `.named("name")`, ...
+///
+/// Defaults, as OTP's: permanent, 5 s shutdown for workers and infinity for
+/// supervisors, no registered name.
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub(crate) id: String,
+    pub(crate) start: StartFn,
+    pub(crate) restart: Restart,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) kind: ChildKind,
+    pub(crate) name: Option<String>,
+}
+
+impl ChildSpec {
+    /// A child started by `start`, which must start a process linked to
+    /// `launch.parent` (and registered as `launch.name`, if given) and return
+    /// its pid once it runs.
+    pub fn new<F, Fut>(id: impl Into<String>, kind: ChildKind, start: F) -> ChildSpec
+    where
+        F: Fn(Launch) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<AnyPid, StartError>> + Send + 'static,
+    {
+        ChildSpec {
+            id: id.into(),
+            start: Arc::new(move |launch| Box::pin(start(launch))),
+            restart: Restart::Permanent,
+            shutdown: match kind {
+                ChildKind::Worker => Shutdown::Timeout(DEFAULT_SHUTDOWN),
+                ChildKind::Supervisor => Shutdown::Infinity,
+            },
+            kind,
+            name: None,
+        }
+    }
+
+    /// A plain process as a child: each (re)start spawns `body`, linked to
+    /// the supervisor.
+    pub fn process<M, F, Fut>(id: impl Into<String>, body: F) -> ChildSpec
+    where
+        M: Send + 'static,
+        F: Fn(Ctx<M>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ProcessResult> + Send + 'static,
+    {
+        let body = Arc::new(body);
+        ChildSpec::new(id, ChildKind::Worker, move |launch: Launch| {
+            let body = body.clone();
+            async move {
+                let pid = process::spawn_linked_to(&launch.parent, move |ctx| body(ctx));
+                if let Some(name) = &launch.name {
+                    if let Err(error) = registry::register(name, &pid) {
+                        pid.any().kill();
+                        return Err(StartError::Name {
+                            kind: "process",
+                            error,
+                        });
+                    }
+                }
+                Ok(pid.any())
+            }
+        })
+    }
+
+    /// Sets the child's id, unique among its supervisor's children.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = id.into();
+        self
+    }
+
+    /// Sets whether the child is a worker or a supervisor.
+    pub fn kind(mut self, kind: ChildKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the restart type.
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Always restarted (the default).
+    pub fn permanent(self) -> Self {
+        self.restart(Restart::Permanent)
+    }
+
+    /// Restarted only after an abnormal exit.
+    pub fn transient(self) -> Self {
+        self.restart(Restart::Transient)
+    }
+
+    /// Never restarted.
+    pub fn temporary(self) -> Self {
+        self.restart(Restart::Temporary)
+    }
+
+    /// Stopped gracefully, then killed after `timeout`.
+    pub fn shutdown(mut self, timeout: Duration) -> Self {
+        self.shutdown = Shutdown::Timeout(timeout);
+        self
+    }
+
+    /// Killed at once when stopped.
+    pub fn brutal_kill(mut self) -> Self {
+        self.shutdown = Shutdown::BrutalKill;
+        self
+    }
+
+    /// Waited for however long its shutdown takes.
+    pub fn shutdown_infinity(mut self) -> Self {
+        self.shutdown = Shutdown::Infinity;
+        self
+    }
+
+    /// Registers the child under `name` at each start; after a restart the
+    /// name leads to the new process.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The child's id.
+    pub fn child_id(&self) -> &str {
+        &self.id
+    }
+
+    /// Starts the child linked to `parent`.
+    pub(crate) async fn launch(&self, parent: &AnyPid) -> Result<AnyPid, StartError> {
+        (self.start)(Launch {
+            parent: parent.clone(),
+            name: self.name.clone(),
+        })
+        .await
+    }
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every GenServer whose start arguments can be cloned (each restart needs
+/// them again) can be a supervised child: `Counter::child(args)`.
+pub trait Supervise: GenServer {
+    /// A child spec that starts this server with `args`, linked to its
+    /// supervisor. Its id is the server's type name; a `supervisor!` tree
+    /// sets it from the child's key.
+    fn child(args: Self::Args) -> ChildSpec
+    where
+        Self::Args: Clone + Sync,
+    {
+        ChildSpec::new(Self::SERVER, ChildKind::Worker, move |launch: Launch| {
+            let args = args.clone();
+            async move {
+                let pid = genserver::start_with::<Self>(
+                    args,
+                    genserver::StartMode {
+                        // The spec's name, or the server's own `name` option.
+                        name: launch.name.as_deref().or(Self::OPTIONS.name),
+                        link: Some(launch.parent),
+                    },
+                )
+                .await?;
+                Ok(pid.any())
+            }
+        })
+    }
+}
+
+impl<S: GenServer> Supervise for S {}

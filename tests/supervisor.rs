@@ -1,0 +1,464 @@
+//! Supervisors: strategies, restart types, intensity and escalation, start
+//! failures, shutdown, named children, dynamic supervisors, management.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{down, next};
+use fauxtp::prelude::*;
+use fauxtp::registry;
+use fauxtp::supervisor::{
+    ChildKind, ChildSpec, Restart, Strategy, Supervisor, SupervisorError, SupervisorMsg,
+    SupervisorSpec,
+};
+
+/// What the children tell the test: started (with their pid), or
+/// terminated with a reason.
+#[derive(Debug, Clone)]
+enum Life {
+    Up(&'static str, Pid<WorkerMsg>),
+    Down(&'static str, ExitReason),
+}
+
+struct Worker {
+    id: &'static str,
+    probe: Pid<Life>,
+}
+
+#[genserver]
+impl Worker {
+    fn init(id: &'static str, probe: Pid<Life>, ctx: &mut ServerCtx<Self>) -> Self {
+        let _ = probe.send(Life::Up(id, ctx.pid()));
+        Worker { id, probe }
+    }
+
+    #[call]
+    fn ping(&self) -> &'static str {
+        self.id
+    }
+
+    #[cast]
+    fn fail(&mut self) -> Result<(), ExitReason> {
+        Err(ExitReason::error("failed"))
+    }
+
+    #[cast]
+    fn quit(&mut self, ctx: &mut ServerCtx<Self>) {
+        ctx.stop(ExitReason::Normal);
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason) {
+        let _ = self.probe.send(Life::Down(self.id, reason.clone()));
+    }
+}
+
+fn worker(id: &'static str, probe: &Ctx<Life>) -> ChildSpec {
+    Worker::child((id, probe.pid())).id(id)
+}
+
+/// The next event is `id` starting; returns its pid.
+async fn up(probe: &mut Ctx<Life>, id: &str) -> Pid<WorkerMsg> {
+    match next(probe).await {
+        Life::Up(got, pid) if got == id => pid,
+        other => panic!("expected {id} to start, got {other:?}"),
+    }
+}
+
+/// The next event is `id` terminating with `reason`.
+async fn gone(probe: &mut Ctx<Life>, id: &str, reason: ExitReason) {
+    match next(probe).await {
+        Life::Down(got, why) if got == id && why == reason => {}
+        other => panic!("expected {id} to terminate with {reason}, got {other:?}"),
+    }
+}
+
+/// No event comes within a short while.
+async fn quiet(probe: &mut Ctx<Life>) {
+    let event = receive!(probe, {
+        event => Some(event),
+        after Duration::from_millis(30) => None,
+    });
+    assert!(event.is_none(), "unexpected {event:?}");
+}
+
+/// A supervisor of workers a, b, c; returns it and their pids.
+async fn abc(
+    spec: SupervisorSpec,
+    probe: &mut Ctx<Life>,
+) -> (Pid<SupervisorMsg>, [Pid<WorkerMsg>; 3]) {
+    let spec = spec
+        .child(worker("a", probe))
+        .child(worker("b", probe))
+        .child(worker("c", probe));
+    let sup = Supervisor::start(spec).await.unwrap();
+    let pids = [
+        up(probe, "a").await,
+        up(probe, "b").await,
+        up(probe, "c").await,
+    ];
+    (sup, pids)
+}
+
+fn failed() -> ExitReason {
+    ExitReason::error("failed")
+}
+
+// ------------------------------------------------------------ strategies
+
+#[tokio::test]
+async fn one_for_one_restarts_only_the_child_that_failed() {
+    let mut probe = Ctx::<Life>::detached();
+    let (sup, [a, b, c]) = abc(SupervisorSpec::new(Strategy::OneForOne), &mut probe).await;
+    b.fail().unwrap();
+    gone(&mut probe, "b", failed()).await;
+    let b2 = up(&mut probe, "b").await;
+    quiet(&mut probe).await;
+    assert_ne!(b, b2, "a restarted child is a new process");
+    assert_eq!(b2.ping().await, Ok("b"));
+    assert!(a.is_alive() && c.is_alive());
+    let running: Vec<_> = sup
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.pid)
+        .collect();
+    assert_eq!(running, [Some(a.any()), Some(b2.any()), Some(c.any())]);
+}
+
+#[tokio::test]
+async fn one_for_all_stops_the_others_in_reverse_and_restarts_all_in_order() {
+    let mut probe = Ctx::<Life>::detached();
+    let (_sup, [_, b, _]) = abc(SupervisorSpec::new(Strategy::OneForAll), &mut probe).await;
+    b.fail().unwrap();
+    gone(&mut probe, "b", failed()).await;
+    gone(&mut probe, "c", ExitReason::Shutdown).await;
+    gone(&mut probe, "a", ExitReason::Shutdown).await;
+    up(&mut probe, "a").await;
+    up(&mut probe, "b").await;
+    up(&mut probe, "c").await;
+    quiet(&mut probe).await;
+}
+
+#[tokio::test]
+async fn rest_for_one_restarts_the_child_and_those_started_after_it() {
+    let mut probe = Ctx::<Life>::detached();
+    let (_sup, [a, b, _]) = abc(SupervisorSpec::new(Strategy::RestForOne), &mut probe).await;
+    b.fail().unwrap();
+    gone(&mut probe, "b", failed()).await;
+    gone(&mut probe, "c", ExitReason::Shutdown).await;
+    up(&mut probe, "b").await;
+    up(&mut probe, "c").await;
+    quiet(&mut probe).await;
+    assert!(a.is_alive());
+}
+
+// --------------------------------------------------------- restart types
+
+#[tokio::test]
+async fn each_restart_type_follows_otp() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(10, Duration::from_secs(5))
+        .child(worker("permanent", &probe))
+        .child(worker("transient", &probe).transient())
+        .child(worker("temporary", &probe).temporary());
+    let sup = Supervisor::start(spec).await.unwrap();
+    let permanent = up(&mut probe, "permanent").await;
+    let transient = up(&mut probe, "transient").await;
+    let temporary = up(&mut probe, "temporary").await;
+
+    // A normal exit: only the permanent child comes back.
+    permanent.quit().unwrap();
+    gone(&mut probe, "permanent", ExitReason::Normal).await;
+    let permanent = up(&mut probe, "permanent").await;
+    transient.quit().unwrap();
+    gone(&mut probe, "transient", ExitReason::Normal).await;
+    quiet(&mut probe).await;
+
+    // An abnormal exit: the transient child would come back, the temporary
+    // one does not, and its spec is gone.
+    sup.restart_child("transient").await.unwrap();
+    let transient = up(&mut probe, "transient").await;
+    transient.fail().unwrap();
+    gone(&mut probe, "transient", failed()).await;
+    up(&mut probe, "transient").await;
+    temporary.fail().unwrap();
+    gone(&mut probe, "temporary", failed()).await;
+    quiet(&mut probe).await;
+    let ids: Vec<String> = sup
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["permanent", "transient"]);
+
+    permanent.fail().unwrap();
+    gone(&mut probe, "permanent", failed()).await;
+    up(&mut probe, "permanent").await;
+}
+
+// ------------------------------------------------ intensity, escalation
+
+#[tokio::test]
+async fn too_many_restarts_stop_the_children_in_reverse_and_the_supervisor() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne).intensity(2, Duration::from_secs(5));
+    let (sup, [_, mut b, _]) = abc(spec, &mut probe).await;
+    let sup_down = probe.monitor(&sup);
+    for _ in 0..2 {
+        b.fail().unwrap();
+        gone(&mut probe, "b", failed()).await;
+        b = up(&mut probe, "b").await;
+    }
+    b.fail().unwrap();
+    gone(&mut probe, "b", failed()).await;
+    // The third restart is one too many: c, then a, are stopped.
+    gone(&mut probe, "c", ExitReason::Shutdown).await;
+    gone(&mut probe, "a", ExitReason::Shutdown).await;
+    let reason = down(&mut probe, sup_down).await;
+    assert_eq!(
+        reason,
+        ExitReason::error("reached the maximum restart intensity: more than 2 restarts within 5s")
+    );
+}
+
+#[tokio::test]
+async fn a_supervisor_that_gives_up_is_restarted_by_its_own_supervisor() {
+    let mut probe = Ctx::<Life>::detached();
+    let inner = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(0, Duration::from_secs(5))
+        .child(worker("leaf", &probe));
+    let top = SupervisorSpec::new(Strategy::OneForOne)
+        .child(worker("sibling", &probe))
+        .child(Supervisor::child(inner).id("inner"));
+    let top = Supervisor::start(top).await.unwrap();
+    up(&mut probe, "sibling").await;
+    let leaf = up(&mut probe, "leaf").await;
+    let inner_before = top.which_children().await.unwrap()[1].pid.clone();
+
+    // Any restart is one too many for the inner supervisor: it gives up,
+    // and the top supervisor starts the whole subtree again.
+    leaf.fail().unwrap();
+    gone(&mut probe, "leaf", failed()).await;
+    let leaf = up(&mut probe, "leaf").await;
+    assert_eq!(leaf.ping().await, Ok("leaf"));
+    let children = top.which_children().await.unwrap();
+    assert_eq!(children[1].kind, ChildKind::Supervisor);
+    assert_ne!(children[1].pid, inner_before);
+    assert!(
+        children[0].pid.as_ref().is_some_and(AnyPid::is_alive),
+        "the sibling is untouched"
+    );
+}
+
+// ------------------------------------------------------- start and stop
+
+struct Refuses;
+
+#[genserver]
+impl Refuses {
+    fn init() -> Result<Self, ExitReason> {
+        Err(ExitReason::error("no, thanks"))
+    }
+}
+
+#[tokio::test]
+async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_rest() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(worker("a", &probe))
+        .child(Refuses::child(()).id("b"))
+        .child(worker("c", &probe));
+    let err = Supervisor::start(spec).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("child \"b\" failed to start"), "{text}");
+    assert!(text.contains("no, thanks"), "{text}");
+    up(&mut probe, "a").await;
+    gone(&mut probe, "a", ExitReason::Shutdown).await;
+    quiet(&mut probe).await;
+}
+
+#[tokio::test]
+async fn stopping_a_supervisor_stops_its_children_gracefully_in_reverse() {
+    let mut probe = Ctx::<Life>::detached();
+    let (sup, _) = abc(SupervisorSpec::new(Strategy::OneForOne), &mut probe).await;
+    let sup_down = probe.monitor(&sup);
+    fauxtp::genserver::stop(&sup, ExitReason::Shutdown, common::WAIT)
+        .await
+        .unwrap();
+    gone(&mut probe, "c", ExitReason::Shutdown).await;
+    gone(&mut probe, "b", ExitReason::Shutdown).await;
+    gone(&mut probe, "a", ExitReason::Shutdown).await;
+    assert_eq!(down(&mut probe, sup_down).await, ExitReason::Shutdown);
+}
+
+/// Never finishes its `terminate`.
+struct Stubborn;
+
+#[genserver]
+impl Stubborn {
+    fn init() -> Self {
+        Stubborn
+    }
+
+    async fn terminate(&mut self, _reason: &ExitReason) {
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test]
+async fn a_child_that_does_not_stop_in_time_is_killed() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne).child(
+        Stubborn::child(())
+            .id("stubborn")
+            .shutdown(Duration::from_millis(30)),
+    );
+    let sup = Supervisor::start(spec).await.unwrap();
+    let pid = sup.which_children().await.unwrap()[0].pid.clone().unwrap();
+    let watch = probe.monitor(&pid);
+    let started = tokio::time::Instant::now();
+    sup.terminate_child("stubborn").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(30));
+    assert_eq!(down(&mut probe, watch).await, ExitReason::Killed);
+    let children = sup.which_children().await.unwrap();
+    assert_eq!(children[0].pid, None, "terminated, but its spec stays");
+}
+
+#[tokio::test]
+async fn a_named_child_is_reachable_under_its_name_after_a_restart() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(worker("named", &probe).named("supervisor-named-worker"));
+    let _sup = Supervisor::start(spec).await.unwrap();
+    let first = up(&mut probe, "named").await;
+    assert_eq!(
+        registry::whereis::<WorkerMsg>("supervisor-named-worker").unwrap(),
+        first
+    );
+    first.fail().unwrap();
+    gone(&mut probe, "named", failed()).await;
+    let second = up(&mut probe, "named").await;
+    let found: Pid<WorkerMsg> = registry::whereis("supervisor-named-worker").unwrap();
+    assert_eq!(found, second);
+    assert_eq!(found.ping().await, Ok("named"));
+    let old = first.ping().await.unwrap_err();
+    assert!(matches!(old, CallError::NoProc { .. }), "{old}");
+}
+
+#[tokio::test]
+async fn a_plain_process_can_be_a_child() {
+    let mut starts = Ctx::<AnyPid>::detached();
+    let report = starts.pid();
+    let spec = SupervisorSpec::new(Strategy::OneForOne).child(ChildSpec::process(
+        "plain",
+        move |mut ctx: Ctx<&'static str>| {
+            let report = report.clone();
+            async move {
+                report.send(ctx.pid().any())?;
+                receive!(ctx, { text => Err(ExitReason::error(text)) })
+            }
+        },
+    ));
+    let sup = Supervisor::start(spec).await.unwrap();
+    let first = next(&mut starts).await;
+    starts.exit(&first, ExitReason::Kill);
+    let second = next(&mut starts).await;
+    assert_ne!(first, second, "restarted as a new process");
+    assert!(second.is_alive());
+    assert_eq!(sup.which_children().await.unwrap()[0].pid, Some(second));
+}
+
+// ------------------------------------------------------------ management
+
+#[tokio::test]
+async fn children_can_be_listed_counted_started_stopped_and_deleted() {
+    let mut probe = Ctx::<Life>::detached();
+    let (sup, _) = abc(SupervisorSpec::new(Strategy::OneForOne), &mut probe).await;
+    let counts = sup.count_children().await.unwrap();
+    assert_eq!(
+        (
+            counts.specs,
+            counts.active,
+            counts.workers,
+            counts.supervisors
+        ),
+        (3, 3, 3, 0)
+    );
+
+    sup.start_child(worker("d", &probe)).await.unwrap();
+    up(&mut probe, "d").await;
+    assert_eq!(
+        sup.start_child(worker("d", &probe)).await,
+        Err(SupervisorError::AlreadyPresent("d".into()))
+    );
+    sup.terminate_child("b").await.unwrap();
+    gone(&mut probe, "b", ExitReason::Shutdown).await;
+    assert_eq!(sup.count_children().await.unwrap().active, 3);
+    assert_eq!(
+        sup.delete_child("a").await,
+        Err(SupervisorError::Running("a".into()))
+    );
+    sup.restart_child("b").await.unwrap();
+    up(&mut probe, "b").await;
+    sup.terminate_child("b").await.unwrap();
+    gone(&mut probe, "b", ExitReason::Shutdown).await;
+    sup.delete_child("b").await.unwrap();
+    let ids: Vec<String> = sup
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["a", "c", "d"]);
+    assert_eq!(
+        sup.terminate_child("zz").await,
+        Err(SupervisorError::NotFound("zz".into()))
+    );
+    let restart = sup.which_children().await.unwrap()[0].restart;
+    assert_eq!(restart, Restart::Permanent);
+}
+
+#[tokio::test]
+async fn a_dynamic_supervisor_starts_children_at_run_time_up_to_its_limit() {
+    let mut probe = Ctx::<Life>::detached();
+    let pool = Supervisor::start(SupervisorSpec::dynamic().max_children(2))
+        .await
+        .unwrap();
+    let first = pool.start_child(worker("w", &probe)).await.unwrap();
+    up(&mut probe, "w").await;
+    pool.start_child(worker("w", &probe)).await.unwrap();
+    let second = up(&mut probe, "w").await;
+    assert_eq!(
+        pool.start_child(worker("w", &probe)).await,
+        Err(SupervisorError::MaxChildren(2))
+    );
+    // A crashed child is restarted (permanent), and the pool stays full.
+    second.fail().unwrap();
+    gone(&mut probe, "w", failed()).await;
+    up(&mut probe, "w").await;
+    assert_eq!(pool.count_children().await.unwrap().active, 2);
+    // Stopping one by pid makes room.
+    pool.terminate_child_pid(first).await.unwrap();
+    gone(&mut probe, "w", ExitReason::Shutdown).await;
+    assert_eq!(pool.count_children().await.unwrap().specs, 1);
+    pool.start_child(worker("w", &probe)).await.unwrap();
+    up(&mut probe, "w").await;
+    let ids: Vec<String> = pool
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(
+        ids[0], ids[1],
+        "a dynamic supervisor's children get distinct ids"
+    );
+}
