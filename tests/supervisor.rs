@@ -462,3 +462,72 @@ async fn a_dynamic_supervisor_starts_children_at_run_time_up_to_its_limit() {
         "a dynamic supervisor's children get distinct ids"
     );
 }
+
+// ------------------------------------------------------- supervisor! trees
+
+/// Reports to the probe registered by the test that starts the tree.
+fn tree_probe() -> Pid<Life> {
+    registry::whereis("supervisor-tree-probe").expect("the test registers its probe")
+}
+
+supervisor! {
+    /// Gives up at the first restart.
+    Fragile {
+        strategy: rest_for_one,
+        intensity: 0 per 1m,
+        children: [
+            first: Worker::child(("first", tree_probe())),
+            second: Worker::child(("second", tree_probe())).transient().named("supervisor-tree-second"),
+        ],
+    }
+}
+
+supervisor! {
+    pub Root {
+        strategy: one_for_all,
+        intensity: 5 per 5s,
+        children: [
+            sibling: Worker::child(("sibling", tree_probe())).shutdown(Duration::from_millis(500)),
+            fragile: Fragile::child(()),
+        ],
+    }
+}
+
+#[tokio::test]
+async fn a_declared_tree_nests_and_escalates() {
+    let mut probe = Ctx::<Life>::detached();
+    registry::register("supervisor-tree-probe", &probe.pid()).unwrap();
+    let root = Root::start(()).await.unwrap();
+    up(&mut probe, "sibling").await;
+    up(&mut probe, "first").await;
+    let second = up(&mut probe, "second").await;
+    let children = root.which_children().await.unwrap();
+    let ids: Vec<&str> = children.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["sibling", "fragile"]);
+    assert_eq!(children[1].kind, ChildKind::Supervisor);
+    assert_eq!(
+        registry::whereis::<WorkerMsg>("supervisor-tree-second").unwrap(),
+        second
+    );
+
+    // `second` fails; Fragile may not restart anything, so it stops `first`
+    // and gives up; Root (one_for_all) stops `sibling` and starts it all again.
+    second.fail().unwrap();
+    gone(&mut probe, "second", failed()).await;
+    gone(&mut probe, "first", ExitReason::Shutdown).await;
+    gone(&mut probe, "sibling", ExitReason::Shutdown).await;
+    up(&mut probe, "sibling").await;
+    up(&mut probe, "first").await;
+    let again = up(&mut probe, "second").await;
+    assert_eq!(
+        registry::whereis::<WorkerMsg>("supervisor-tree-second").unwrap(),
+        again
+    );
+
+    fauxtp::genserver::stop(&root, ExitReason::Shutdown, common::WAIT)
+        .await
+        .unwrap();
+    gone(&mut probe, "second", ExitReason::Shutdown).await;
+    gone(&mut probe, "first", ExitReason::Shutdown).await;
+    gone(&mut probe, "sibling", ExitReason::Shutdown).await;
+}

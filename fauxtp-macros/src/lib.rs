@@ -4,6 +4,7 @@
 mod errors;
 mod genserver;
 mod receive;
+mod supervisor;
 
 use proc_macro::TokenStream;
 
@@ -20,6 +21,14 @@ pub fn receive(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn genserver(attr: TokenStream, item: TokenStream) -> TokenStream {
     genserver::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Supervision trees declared as data; documented on `fauxtp::supervisor!`.
+#[proc_macro]
+pub fn supervisor(input: TokenStream) -> TokenStream {
+    supervisor::expand(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

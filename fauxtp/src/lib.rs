@@ -104,6 +104,48 @@ pub use task::{Task, TaskDone, TaskError};
 ///   unit variants or constants, as in `match`.
 pub use fauxtp_macros::receive;
 
+/// Declares a supervision tree: a type with `start`, `start_link`,
+/// `start_named` and `child`, so that trees nest.
+///
+/// ```
+/// use fauxtp::prelude::*;
+/// use std::time::Duration;
+///
+/// struct Store;
+///
+/// #[genserver(name = "supervisor-macro-store")]
+/// impl Store {
+///     fn init() -> Self { Store }
+///     #[call] fn ping(&self) -> &'static str { "pong" }
+/// }
+///
+/// supervisor! {
+///     /// The application's tree.
+///     pub App {
+///         strategy: one_for_one,          // or one_for_all, rest_for_one
+///         intensity: 3 per 5s,            // at most 3 restarts within 5 s
+///         children: [
+///             store: Store::child(()),    // permanent, 5 s shutdown
+///             spare: Store::child(()).temporary().named("supervisor-macro-spare"),
+///         ],
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::start(()).await?;
+/// assert_eq!(app.which_children().await?.len(), 2);
+/// let store: Pid<StoreMsg> = fauxtp::registry::whereis("supervisor-macro-store")?;
+/// assert_eq!(store.ping().await?, "pong");
+/// genserver::stop(&app, ExitReason::Shutdown, Duration::from_secs(1)).await?;
+/// # Ok(()) }
+/// ```
+///
+/// The keys: `strategy` (default `one_for_one`), `intensity: MAX per
+/// DURATION` (default `3 per 5s`; durations `500ms`, `5s`, `1m`) and
+/// `children`, a list of `id: spec` in start order, where each spec is a
+/// [`ChildSpec`](supervisor::ChildSpec) expression. The ids must differ.
+pub use fauxtp_macros::supervisor;
+
 /// Turns an annotated `impl` block into a GenServer; on a struct, gives the
 /// server's options. See the [`genserver`](mod@genserver) module and the
 /// guide `docs/genserver.md`.
@@ -118,7 +160,7 @@ pub mod prelude {
     };
     pub use crate::supervisor::{Supervise, SupervisorClient};
     pub use crate::task::{Task, TaskError};
-    pub use crate::{genserver, receive};
+    pub use crate::{genserver, receive, supervisor};
 }
 
 /// What the code the macros generate needs and users should not call.
@@ -127,6 +169,12 @@ pub mod __private {
     use std::time::Duration;
 
     pub use crate::genserver::{answer, answer_now};
+
+    /// Checks that a `supervisor!` child is a child spec (a type error
+    /// points at the child's expression otherwise).
+    pub fn child_spec(spec: crate::supervisor::ChildSpec) -> crate::supervisor::ChildSpec {
+        spec
+    }
     pub use crate::mailbox::Selector;
 
     /// Starts a GenServer; what the generated `start` functions call.

@@ -496,6 +496,10 @@ pub async fn stop<M: Send + 'static>(
     timeout: Duration,
 ) -> Result<(), CallError> {
     let target = server.any();
+    // A monitor from a short-lived context: its down message comes once the
+    // server has completely ended (names released, links told).
+    let mut watcher = Ctx::<()>::detached();
+    let monitor = watcher.monitor(&target);
     if !target.is_alive() {
         return Err(CallError::NoProc {
             server: target,
@@ -505,13 +509,14 @@ pub async fn stop<M: Send + 'static>(
     // A signal from the server itself: a GenServer stops on it whatever its
     // trap_exit flag, a plain process ends with it.
     target.core.exit_signal(&target, &reason, false);
-    match tokio::time::timeout(timeout, server.closed()).await {
-        Ok(()) => Ok(()),
-        Err(_elapsed) => Err(CallError::Timeout {
+    if watcher.wait_down(monitor, Some(timeout)).await {
+        Ok(())
+    } else {
+        Err(CallError::Timeout {
             server: target,
             call: "stop",
             after: timeout,
-        }),
+        })
     }
 }
 

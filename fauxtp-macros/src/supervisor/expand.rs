@@ -1,0 +1,78 @@
+//! The code a `supervisor!` tree becomes: a unit struct with `spec`,
+//! `start`, `start_link`, `start_named` and `child`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::model::{Strategy, Tree};
+
+pub(crate) fn expand(tree: &Tree) -> TokenStream {
+    let Tree {
+        attrs,
+        vis,
+        name,
+        max_restarts,
+        within_millis,
+        ..
+    } = tree;
+    let strategy = match tree.strategy {
+        Strategy::OneForOne => quote!(OneForOne),
+        Strategy::OneForAll => quote!(OneForAll),
+        Strategy::RestForOne => quote!(RestForOne),
+    };
+    let children = tree.children.iter().map(|(id, spec)| {
+        let id = id.to_string();
+        // Spanned at the child's expression: a value that is not a
+        // `ChildSpec` is a type error pointing at it.
+        let checked = quote_spanned!(spec.span()=> ::fauxtp::__private::child_spec(#spec));
+        quote!(.child(#checked.id(#id)))
+    });
+    let id = name.to_string();
+    let doc = format!(
+        "The supervision tree `{id}`, declared with `supervisor!`: start it with \
+         [`{id}::start`], or nest it in another tree with [`{id}::child`]."
+    );
+    let result = quote!(
+        ::core::result::Result<
+            ::fauxtp::Pid<::fauxtp::supervisor::SupervisorMsg>,
+            ::fauxtp::StartError,
+        >
+    );
+    quote! {
+        #(#attrs)*
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy)]
+        #vis struct #name;
+
+        impl #name {
+            /// The tree's strategy, intensity and children. The children's
+            /// expressions are evaluated each time the tree is (re)started.
+            pub fn spec() -> ::fauxtp::supervisor::SupervisorSpec {
+                ::fauxtp::supervisor::SupervisorSpec::new(::fauxtp::supervisor::Strategy::#strategy)
+                    .intensity(#max_restarts, ::core::time::Duration::from_millis(#within_millis))
+                    #(#children)*
+            }
+
+            /// Starts the tree; returns once every child has started.
+            pub async fn start(_args: ()) -> #result {
+                ::fauxtp::supervisor::Supervisor::start(Self::spec()).await
+            }
+
+            /// Starts the tree linked to the calling process.
+            pub async fn start_link(ctx: &impl ::fauxtp::ProcessContext, _args: ()) -> #result {
+                ::fauxtp::supervisor::Supervisor::start_link(ctx, Self::spec()).await
+            }
+
+            /// Starts the tree registered as `name`.
+            pub async fn start_named(name: &str, _args: ()) -> #result {
+                ::fauxtp::supervisor::Supervisor::start_named(name, Self::spec()).await
+            }
+
+            /// A child spec that starts this tree under another supervisor.
+            pub fn child(_args: ()) -> ::fauxtp::supervisor::ChildSpec {
+                ::fauxtp::supervisor::Supervisor::child(Self::spec()).id(#id)
+            }
+        }
+    }
+}

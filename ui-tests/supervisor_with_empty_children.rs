@@ -1,0 +1,9 @@
+use fauxtp::prelude::*;
+
+supervisor! {
+    App {
+        children: [],
+    }
+}
+
+fn main() {}
