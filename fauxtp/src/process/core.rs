@@ -25,8 +25,9 @@ static ALIVE: AtomicUsize = AtomicUsize::new(0);
 /// How many processes are alive right now, in the whole program (Erlang's
 /// `erlang:system_info(process_count)`).
 ///
-/// A process counts from the moment it is spawned until its exit protocol has
-/// run (links and monitors notified, names released). Detached contexts
+/// A process counts from the moment it is spawned until it is marked ended,
+/// which happens before its monitors and links are told: once you have its
+/// down message, it no longer counts. Detached contexts
 /// ([`Ctx::detached`](crate::Ctx::detached)) count too, until dropped.
 pub fn count() -> usize {
     ALIVE.load(Ordering::Acquire)
@@ -91,7 +92,7 @@ pub(crate) struct Core<S: ?Sized> {
 
 #[derive(Default)]
 struct Control {
-    /// `Some` once the exit protocol has run.
+    /// `Some` once the process is marked ended (the exit protocol started).
     exited: Option<ExitReason>,
     trap_exit: bool,
     /// A detached context has no task to end: it always traps exits.
@@ -306,6 +307,9 @@ impl AnyPid {
                 return;
             }
             c.exited = Some(reason.clone());
+            // Counted out before anyone is told: whoever sees the down
+            // message or the exit signal sees the count without it.
+            ALIVE.fetch_sub(1, Ordering::AcqRel);
             c.waker = None;
             for (monitor, watcher) in c.monitors.drain(..) {
                 watcher.core.sink.down(Down {
@@ -322,6 +326,5 @@ impl AnyPid {
         for linked in links.into_values() {
             linked.core.exit_signal(self, &reason, true);
         }
-        ALIVE.fetch_sub(1, Ordering::AcqRel);
     }
 }
