@@ -37,7 +37,7 @@
 //! a link or a monitor reports the exit, the name can be taken again (a
 //! restarted process can register the name its predecessor had).
 
-use std::any::{type_name, Any};
+use std::any::type_name;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
@@ -45,8 +45,7 @@ use crate::process::{AnyPid, Pid};
 
 struct Entry {
     pid: AnyPid,
-    /// The `Pid<M>` itself, to give it back with its type.
-    typed: Box<dyn Any + Send + Sync>,
+    /// The name of its message type, for errors.
     message_type: &'static str,
 }
 
@@ -146,7 +145,6 @@ pub fn register<M: Send + 'static>(name: &str, pid: &Pid<M>) -> Result<(), Regis
         name,
         Entry {
             pid: pid.any(),
-            typed: Box::new(pid.clone()),
             message_type: type_name::<M>(),
         },
     );
@@ -180,9 +178,8 @@ pub fn whereis<M: Send + 'static>(name: &str) -> Result<Pid<M>, RegistryError> {
             name: name.to_owned(),
         })?;
     entry
-        .typed
-        .downcast_ref::<Pid<M>>()
-        .cloned()
+        .pid
+        .downcast::<M>()
         .ok_or_else(|| RegistryError::WrongType {
             name: name.to_owned(),
             pid: entry.pid.clone(),

@@ -64,6 +64,9 @@ pub(crate) trait Sink: Send + Sync + 'static {
     fn down(&self, down: Down);
     fn exit(&self, exit: Exit);
     fn drop_parked(&self);
+    /// The concrete type of this sink, to turn an untyped pid back into a
+    /// typed one.
+    fn type_id(&self) -> std::any::TypeId;
 }
 
 impl<M: Send + 'static> Sink for Inbox<M> {
@@ -76,6 +79,9 @@ impl<M: Send + 'static> Sink for Inbox<M> {
     fn drop_parked(&self) {
         let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(parked);
+    }
+    fn type_id(&self) -> std::any::TypeId {
+        std::any::TypeId::of::<Self>()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Process identifiers: the typed [`Pid<M>`] and the untyped [`AnyPid`].
 
+use std::any::TypeId;
 use std::cmp::Ordering as CmpOrdering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -112,6 +113,35 @@ impl AnyPid {
     /// Whether the process is still running (a hint, as [`Pid::is_alive`]).
     pub fn is_alive(&self) -> bool {
         self.core.is_alive()
+    }
+
+    /// The same process as a typed [`Pid<M>`], if its messages are `M`.
+    ///
+    /// ```
+    /// use fauxtp::prelude::*;
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let me = Ctx::<String>::detached();
+    /// let any: AnyPid = me.pid().any();
+    /// assert_eq!(any.downcast::<String>(), Some(me.pid()));
+    /// assert_eq!(any.downcast::<u64>(), None);
+    /// # }
+    /// ```
+    pub fn downcast<M: Send + 'static>(&self) -> Option<Pid<M>> {
+        if Sink::type_id(&self.core.sink) != TypeId::of::<Inbox<M>>() {
+            return None;
+        }
+        let unsized_arc: Arc<Core<dyn Sink>> = self.core.to_arc();
+        let thin = Arc::into_raw(unsized_arc) as *const Core<Inbox<M>>;
+        // SAFETY: the allocation was made as an `Arc<Core<Inbox<M>>>` (the
+        // type id says so) and unsized into `Arc<Core<dyn Sink>>`; casting
+        // the pointer back and rebuilding the `Arc` is what `Arc::from_raw`
+        // allows for exactly this case. The strong count taken by `to_arc`
+        // moves into the new `Arc`.
+        let arc = unsafe { Arc::from_raw(thin) };
+        Some(Pid {
+            core: Handle::new(arc),
+        })
     }
 
     /// Sends the process the untrappable `Kill` signal, from itself.
