@@ -19,7 +19,9 @@ struct Cache {
 impl Cache {
     fn init() -> Self {
         println!("  cache: starting");
-        Cache { entries: Vec::new() }
+        Cache {
+            entries: Vec::new(),
+        }
     }
 
     #[cast]
@@ -87,7 +89,10 @@ async fn restarted<M: Send + 'static>(name: &str, old: &Pid<M>) -> Pid<M> {
                 return pid;
             }
         }
-        assert!(tokio::time::Instant::now() < deadline, "{name} was not restarted");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} was not restarted"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -105,8 +110,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cache.load("a".into(), "1".into())?;
     cache.load("b".into(), "two".into())?;
     let cache2 = restarted("cache", &cache).await;
-    println!("  old {cache}, new {cache2}, entries now {}", cache2.len().await?);
-    println!("  a call to the old pid: {}", cache.len().await.unwrap_err());
+    println!(
+        "  old {cache}, new {cache2}, entries now {}",
+        cache2.len().await?
+    );
+    println!(
+        "  a call to the old pid: {}",
+        cache.len().await.unwrap_err()
+    );
 
     println!("\na panic ends the flaky worker only; its supervisor restarts it:");
     let flaky: Pid<FlakyMsg> = registry::whereis("flaky")?;

@@ -100,6 +100,12 @@ async fn abc(
     (sup, pids)
 }
 
+/// The ids of a supervisor's children, in order.
+async fn ids(sup: &Pid<SupervisorMsg>) -> Vec<String> {
+    let children = sup.which_children().await.unwrap();
+    children.into_iter().map(|c| c.id).collect()
+}
+
 fn failed() -> ExitReason {
     ExitReason::error("failed")
 }
@@ -187,13 +193,7 @@ async fn each_restart_type_follows_otp() {
     temporary.fail().unwrap();
     gone(&mut probe, "temporary", failed()).await;
     quiet(&mut probe).await;
-    let ids: Vec<String> = sup
-        .which_children()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let ids = ids(&sup).await;
     assert_eq!(ids, ["permanent", "transient"]);
 
     permanent.fail().unwrap();
@@ -408,13 +408,7 @@ async fn children_can_be_listed_counted_started_stopped_and_deleted() {
     sup.terminate_child("b").await.unwrap();
     gone(&mut probe, "b", ExitReason::Shutdown).await;
     sup.delete_child("b").await.unwrap();
-    let ids: Vec<String> = sup
-        .which_children()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let ids = ids(&sup).await;
     assert_eq!(ids, ["a", "c", "d"]);
     assert_eq!(
         sup.terminate_child("zz").await,
@@ -449,13 +443,7 @@ async fn a_dynamic_supervisor_starts_children_at_run_time_up_to_its_limit() {
     assert_eq!(pool.count_children().await.unwrap().specs, 1);
     pool.start_child(worker("w", &probe)).await.unwrap();
     up(&mut probe, "w").await;
-    let ids: Vec<String> = pool
-        .which_children()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let ids = ids(&pool).await;
     assert_eq!(ids.len(), 2);
     assert_ne!(
         ids[0], ids[1],
