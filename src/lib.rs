@@ -19,6 +19,9 @@ pub mod genserver {}
 #[doc = include_str!("../docs/messaging.md")]
 pub mod messaging {}
 
+#[doc = include_str!("../docs/supervision.md")]
+pub mod supervision {}
+
 #[doc = include_str!("../docs/registry.md")]
 pub mod registry {}
 
