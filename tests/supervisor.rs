@@ -519,3 +519,90 @@ async fn a_declared_tree_nests_and_escalates() {
     gone(&mut probe, "first", ExitReason::Shutdown).await;
     gone(&mut probe, "sibling", ExitReason::Shutdown).await;
 }
+
+// ----------------------------------------------------------- finer points
+
+#[tokio::test]
+async fn one_for_all_drops_temporary_siblings_instead_of_restarting_them() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForAll)
+        .child(worker("tmp", &probe).temporary())
+        .child(worker("a", &probe))
+        .child(worker("b", &probe))
+        .child(worker("tmp2", &probe).temporary());
+    let sup = Supervisor::start(spec).await.unwrap();
+    up(&mut probe, "tmp").await;
+    up(&mut probe, "a").await;
+    let b = up(&mut probe, "b").await;
+    up(&mut probe, "tmp2").await;
+    b.fail().unwrap();
+    gone(&mut probe, "b", failed()).await;
+    gone(&mut probe, "tmp2", ExitReason::Shutdown).await;
+    gone(&mut probe, "a", ExitReason::Shutdown).await;
+    gone(&mut probe, "tmp", ExitReason::Shutdown).await;
+    up(&mut probe, "a").await;
+    up(&mut probe, "b").await;
+    quiet(&mut probe).await;
+    assert_eq!(ids(&sup).await, ["a", "b"]);
+}
+
+#[tokio::test]
+async fn a_start_function_can_link_a_server_through_its_launch() {
+    let mut probe = Ctx::<Life>::detached();
+    let to = probe.pid();
+    let custom = ChildSpec::new("custom", ChildKind::Worker, move |launch| {
+        let to = to.clone();
+        async move {
+            // The launch stands for the supervisor: the server is linked to it.
+            let pid = Worker::start_link(&launch, ("custom", to)).await?;
+            Ok(pid.any())
+        }
+    });
+    let sup = Supervisor::start(SupervisorSpec::new(Strategy::OneForOne).child(custom))
+        .await
+        .unwrap();
+    let first = up(&mut probe, "custom").await;
+    first.fail().unwrap();
+    gone(&mut probe, "custom", failed()).await;
+    up(&mut probe, "custom").await;
+    assert_eq!(ids(&sup).await, ["custom"]);
+}
+
+#[tokio::test]
+async fn the_children_of_a_dynamic_spec_count_against_its_limit() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::dynamic()
+        .max_children(2)
+        .child(worker("w", &probe))
+        .child(worker("w", &probe));
+    let pool = Supervisor::start(spec).await.unwrap();
+    up(&mut probe, "w").await;
+    up(&mut probe, "w").await;
+    assert_eq!(
+        pool.start_child(worker("w", &probe)).await,
+        Err(SupervisorError::MaxChildren(2))
+    );
+    let err = Supervisor::start(
+        SupervisorSpec::dynamic()
+            .max_children(1)
+            .child(worker("x", &probe))
+            .child(worker("x", &probe)),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("maximum of 1 children"), "{err}");
+}
+
+#[tokio::test]
+async fn a_declared_tree_names_itself_in_start_errors() {
+    supervisor! {
+        Doomed {
+            children: [refuses: Refuses::child(())],
+        }
+    }
+    let err = Doomed::start(()).await.unwrap_err();
+    assert!(
+        matches!(&err, fauxtp::StartError::Init { kind: "Doomed", .. }),
+        "{err}"
+    );
+}

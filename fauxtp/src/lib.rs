@@ -170,6 +170,21 @@ pub mod __private {
 
     pub use crate::genserver::{answer, answer_now};
 
+    /// Says which tree failed to start (`App`, rather than `Supervisor`).
+    pub fn name_start_error<T>(
+        started: Result<T, crate::StartError>,
+        tree: &'static str,
+    ) -> Result<T, crate::StartError> {
+        started.map_err(|error| match error {
+            crate::StartError::Init { server, reason, .. } => crate::StartError::Init {
+                server,
+                kind: tree,
+                reason,
+            },
+            crate::StartError::Name { error, .. } => crate::StartError::Name { kind: tree, error },
+        })
+    }
+
     /// Checks that a `supervisor!` child is a child spec (a type error
     /// points at the child's expression otherwise).
     pub fn child_spec(spec: crate::supervisor::ChildSpec) -> crate::supervisor::ChildSpec {

@@ -47,7 +47,9 @@ pub(crate) fn expand(tree: &Tree) -> TokenStream {
 
         impl #name {
             /// The tree's strategy, intensity and children. The children's
-            /// expressions are evaluated each time the tree is (re)started.
+            /// expressions are evaluated each time this is called: by
+            /// `start`, or when a parent tree builds its own spec (a tree
+            /// restarted by its parent reuses the spec built then).
             pub fn spec() -> ::fauxtp::supervisor::SupervisorSpec {
                 ::fauxtp::supervisor::SupervisorSpec::new(::fauxtp::supervisor::Strategy::#strategy)
                     .intensity(#max_restarts, ::core::time::Duration::from_millis(#within_millis))
@@ -56,17 +58,20 @@ pub(crate) fn expand(tree: &Tree) -> TokenStream {
 
             /// Starts the tree; returns once every child has started.
             pub async fn start(_args: ()) -> #result {
-                ::fauxtp::supervisor::Supervisor::start(Self::spec()).await
+                let started = ::fauxtp::supervisor::Supervisor::start(Self::spec()).await;
+                ::fauxtp::__private::name_start_error(started, #id)
             }
 
             /// Starts the tree linked to the calling process.
             pub async fn start_link(ctx: &impl ::fauxtp::ProcessContext, _args: ()) -> #result {
-                ::fauxtp::supervisor::Supervisor::start_link(ctx, Self::spec()).await
+                let started = ::fauxtp::supervisor::Supervisor::start_link(ctx, Self::spec()).await;
+                ::fauxtp::__private::name_start_error(started, #id)
             }
 
             /// Starts the tree registered as `name`.
             pub async fn start_named(name: &str, _args: ()) -> #result {
-                ::fauxtp::supervisor::Supervisor::start_named(name, Self::spec()).await
+                let started = ::fauxtp::supervisor::Supervisor::start_named(name, Self::spec()).await;
+                ::fauxtp::__private::name_start_error(started, #id)
             }
 
             /// A child spec that starts this tree under another supervisor.

@@ -295,9 +295,9 @@ impl<S: ?Sized + Sink> Core<S> {
 }
 
 impl AnyPid {
-    /// The exit protocol: marks the process ended with `reason`, delivers
-    /// the down messages, releases its registered name and sends exit
-    /// signals along its links. Runs once; later calls do nothing.
+    /// The exit protocol: marks the process ended with `reason`, releases
+    /// its registered name, sends exit signals along its links, then
+    /// delivers the down messages. Runs once; later calls do nothing.
     pub(crate) fn terminate(&self, reason: ExitReason) {
         let core = &self.core;
         let reason = match reason {
@@ -317,20 +317,27 @@ impl AnyPid {
             // message or the exit signal sees the count without it.
             ALIVE.fetch_sub(1, Ordering::AcqRel);
             c.waker = None;
-            for (monitor, watcher) in c.monitors.drain(..) {
-                watcher.core.sink.down(Down {
-                    monitor,
-                    pid: self.clone(),
-                    reason: reason.clone(),
-                });
-            }
             (std::mem::take(&mut c.links), c.name.take())
         };
         if let Some(name) = name {
             crate::registry::release(&name, core.id);
         }
+        // Links first, monitors last: whoever holds the down message knows
+        // that the linked processes (a supervisor, say) have their exit
+        // signal already.
         for linked in links.into_values() {
             linked.core.exit_signal(self, &reason, true);
+        }
+        // The monitors stay registered until their down messages are in
+        // the watchers' mailboxes, delivered under the lock: a demonitor
+        // that finds its monitor gone knows its down message has arrived.
+        let mut c = core.lock();
+        for (monitor, watcher) in c.monitors.drain(..) {
+            watcher.core.sink.down(Down {
+                monitor,
+                pid: self.clone(),
+                reason: reason.clone(),
+            });
         }
     }
 }

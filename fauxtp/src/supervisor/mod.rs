@@ -119,7 +119,8 @@ impl SupervisorSpec {
         self
     }
 
-    /// Limits the number of running children of a dynamic supervisor.
+    /// Limits the number of running children (a dynamic supervisor's, say):
+    /// `start_child` beyond it fails with [`SupervisorError::MaxChildren`].
     pub fn max_children(mut self, max: usize) -> Self {
         self.max_children = Some(max);
         self
@@ -292,7 +293,6 @@ impl Supervisor {
         <Self as Supervise>::child(spec)
             .id("Supervisor")
             .kind(ChildKind::Supervisor)
-            .shutdown_infinity()
     }
 
     fn find(&self, id: &str) -> Option<usize> {
@@ -377,11 +377,12 @@ impl Supervisor {
             Strategy::RestForOne => (index, self.children.len() - 1),
         };
         self.stop_children(first..=last, ctx).await;
-        // Temporary siblings stopped for the restart are not started again.
+        // Temporary siblings stopped for the restart are not started again
+        // (the child that ended is not temporary, or it would not restart).
         let mut i = first;
         let mut last = last;
         while i <= last && i < self.children.len() {
-            if i != index && self.children[i].spec.restart == Restart::Temporary {
+            if self.children[i].spec.restart == Restart::Temporary {
                 self.children.remove(i);
                 last -= 1;
                 continue;
@@ -409,10 +410,10 @@ impl Supervisor {
         mut spec: ChildSpec,
         ctx: &mut ServerCtx<Self>,
     ) -> Result<AnyPid, SupervisorError> {
+        if let Some(max) = self.max_children.filter(|max| self.active() >= *max) {
+            return Err(SupervisorError::MaxChildren(max));
+        }
         if self.dynamic {
-            if let Some(max) = self.max_children.filter(|max| self.active() >= *max) {
-                return Err(SupervisorError::MaxChildren(max));
-            }
             self.started += 1;
             spec.id = format!("{}#{}", spec.id, self.started);
         } else if self.find(&spec.id).is_some() {
@@ -458,27 +459,12 @@ impl GenServer for Supervisor {
             started: 0,
         };
         for child in spec.children {
-            let id = child.id.clone();
-            if supervisor.find(&id).is_some() {
+            // The same checks as `start_child`: unique ids (a dynamic
+            // supervisor's made unique) and the `max_children` limit.
+            if let Err(error) = supervisor.start_new_child(child, ctx).await {
                 let all = 0..supervisor.children.len();
                 supervisor.stop_children(all, ctx).await;
-                return Err(ExitReason::error(format!(
-                    "two children have the id {id:?}"
-                )));
-            }
-            let me = ctx.self_pid();
-            match child.launch(&me).await {
-                Ok(pid) => supervisor.children.push(Child {
-                    spec: child,
-                    pid: Some(pid),
-                }),
-                Err(error) => {
-                    let all = 0..supervisor.children.len();
-                    supervisor.stop_children(all, ctx).await;
-                    return Err(ExitReason::error(format!(
-                        "child {id:?} failed to start: {error}"
-                    )));
-                }
+                return Err(ExitReason::error(error));
             }
         }
         Ok(supervisor)
@@ -643,21 +629,21 @@ async fn request<T: Send + 'static>(
 
 impl SupervisorClient for Pid<SupervisorMsg> {
     async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
-        Ok(Call::new(
+        let call = Call::new(
             self,
             "Supervisor::which_children",
             SupervisorMsg::WhichChildren,
-        )
-        .await?)
+        );
+        Ok(call.timeout(SUPERVISOR_CALL_TIMEOUT).await?)
     }
 
     async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
-        Ok(Call::new(
+        let call = Call::new(
             self,
             "Supervisor::count_children",
             SupervisorMsg::CountChildren,
-        )
-        .await?)
+        );
+        Ok(call.timeout(SUPERVISOR_CALL_TIMEOUT).await?)
     }
 
     async fn start_child(&self, spec: ChildSpec) -> Result<AnyPid, SupervisorError> {

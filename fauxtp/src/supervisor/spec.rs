@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::genserver::{self, GenServer, StartError};
-use crate::process::{self, AnyPid, Ctx, ProcessResult};
+use crate::process::{self, AnyPid, Ctx, ProcessContext, ProcessResult};
 use crate::registry;
 
 /// When a child that ended is started again (OTP's `restart`).
@@ -49,6 +49,14 @@ pub enum ChildKind {
 /// The default shutdown time of a worker, as OTP's.
 pub const DEFAULT_SHUTDOWN: Duration = Duration::from_secs(5);
 
+/// OTP's default shutdown of each kind.
+fn default_shutdown(kind: ChildKind) -> Shutdown {
+    match kind {
+        ChildKind::Worker => Shutdown::Timeout(DEFAULT_SHUTDOWN),
+        ChildKind::Supervisor => Shutdown::Infinity,
+    }
+}
+
 /// What a child's start function gets: the supervisor to link to, and the
 /// name to register, if the spec has one.
 #[derive(Debug, Clone)]
@@ -57,6 +65,15 @@ pub struct Launch {
     pub parent: AnyPid,
     /// The name to register the child under.
     pub name: Option<String>,
+}
+
+/// A start function can hand its `Launch` to anything that links to "the
+/// calling process": `Server::start_link(&launch, args)` links the new
+/// server to the supervisor.
+impl ProcessContext for Launch {
+    fn self_pid(&self) -> AnyPid {
+        self.parent.clone()
+    }
 }
 
 type StartFuture = Pin<Box<dyn Future<Output = Result<AnyPid, StartError>> + Send>>;
@@ -95,10 +112,7 @@ impl ChildSpec {
             id: id.into(),
             start: Arc::new(move |launch| Box::pin(start(launch))),
             restart: Restart::Permanent,
-            shutdown: match kind {
-                ChildKind::Worker => Shutdown::Timeout(DEFAULT_SHUTDOWN),
-                ChildKind::Supervisor => Shutdown::Infinity,
-            },
+            shutdown: default_shutdown(kind),
             kind,
             name: None,
         }
@@ -137,8 +151,13 @@ impl ChildSpec {
         self
     }
 
-    /// Sets whether the child is a worker or a supervisor.
+    /// Sets whether the child is a worker or a supervisor. A shutdown still
+    /// at the old kind's default takes the new kind's (infinity for a
+    /// supervisor, 5 s for a worker).
     pub fn kind(mut self, kind: ChildKind) -> Self {
+        if self.shutdown == default_shutdown(self.kind) {
+            self.shutdown = default_shutdown(kind);
+        }
         self.kind = kind;
         self
     }
@@ -245,3 +264,33 @@ pub trait Supervise: GenServer {
 }
 
 impl<S: GenServer> Supervise for S {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: ChildKind) -> ChildSpec {
+        ChildSpec::new("x", kind, |_| async {
+            Err(StartError::Name {
+                kind: "test",
+                error: registry::RegistryError::EmptyName,
+            })
+        })
+    }
+
+    #[test]
+    fn defaults_follow_the_kind_unless_set() {
+        assert_eq!(
+            spec(ChildKind::Worker).shutdown,
+            Shutdown::Timeout(DEFAULT_SHUTDOWN)
+        );
+        assert_eq!(spec(ChildKind::Supervisor).shutdown, Shutdown::Infinity);
+        let promoted = spec(ChildKind::Worker).kind(ChildKind::Supervisor);
+        assert_eq!(promoted.shutdown, Shutdown::Infinity);
+        let kept = spec(ChildKind::Worker)
+            .shutdown(Duration::from_secs(1))
+            .kind(ChildKind::Supervisor);
+        assert_eq!(kept.shutdown, Shutdown::Timeout(Duration::from_secs(1)));
+        assert_eq!(kept.restart, Restart::Permanent);
+    }
+}
