@@ -5,6 +5,7 @@ mod errors;
 mod genserver;
 mod receive;
 mod supervisor;
+mod testing;
 
 use proc_macro::TokenStream;
 
@@ -29,6 +30,15 @@ pub fn genserver(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn supervisor(input: TokenStream) -> TokenStream {
     supervisor::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A receive that must match within a bound; documented on
+/// `fauxtp::assert_receives!`.
+#[proc_macro]
+pub fn assert_receives(input: TokenStream) -> TokenStream {
+    testing::assert_receives(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -54,6 +54,7 @@ pub mod process;
 pub mod registry;
 pub mod supervisor;
 pub mod task;
+pub mod testing;
 pub mod timer;
 
 pub use genserver::{Call, CallError, GenServer, ReplyTo, ServerCtx, StartError};
@@ -103,6 +104,60 @@ pub use task::{Task, TaskDone, TaskError};
 ///   not allowed. Names that start with an upper-case letter are taken to be
 ///   unit variants or constants, as in `match`.
 pub use fauxtp_macros::receive;
+
+/// Asserts that a message matching the pattern arrives within a bound
+/// (default [`testing::DEFAULT_WAIT`], one second), and binds the
+/// pattern's names in the caller's scope, as Elixir's `assert_receive`.
+///
+/// It is a statement: `assert_receives!(ctx, pattern [if guard] [, within]);`.
+/// Messages that do not match stay in the mailbox. On timeout it panics,
+/// naming the pattern and listing what the mailbox holds (so the message
+/// type must be `Debug`). The context is a [`Ctx`], a `&mut Ctx` or a
+/// [`testing::Probe`].
+///
+/// ```
+/// use fauxtp::prelude::*;
+/// use std::time::Duration;
+///
+/// #[derive(Debug)]
+/// enum Msg { Data(u32, &'static str) }
+///
+/// # #[tokio::main] async fn main() {
+/// let mut me = Ctx::<Msg>::detached();
+/// me.pid().send(Msg::Data(7, "seven")).unwrap();
+/// assert_receives!(me, Msg::Data(n, name) if n > 5, Duration::from_millis(100));
+/// assert_eq!((n, name), (7, "seven"));
+/// # }
+/// ```
+pub use fauxtp_macros::assert_receives;
+
+/// Asserts that no message, down or exit arrives within a bound (default a
+/// tenth of [`testing::DEFAULT_WAIT`]); panics with the one that came.
+///
+/// ```
+/// use fauxtp::prelude::*;
+/// use std::time::Duration;
+///
+/// # #[tokio::main] async fn main() {
+/// let mut me = Ctx::<u32>::detached();
+/// assert_no_message!(me, Duration::from_millis(10));
+/// # }
+/// ```
+#[macro_export]
+macro_rules! assert_no_message {
+    ($ctx:expr, $within:expr $(,)?) => {{
+        let within: ::core::time::Duration = $within;
+        $crate::receive!($ctx, {
+            unexpected => $crate::testing::__unexpected(unexpected, within),
+            Down(unexpected) => $crate::testing::__unexpected(unexpected, within),
+            Exit(unexpected) => $crate::testing::__unexpected(unexpected, within),
+            after within => (),
+        })
+    }};
+    ($ctx:expr $(,)?) => {
+        $crate::assert_no_message!($ctx, $crate::testing::DEFAULT_WAIT / 10)
+    };
+}
 
 /// Declares a supervision tree: a type with `start`, `start_link`,
 /// `start_named` and `child`, so that trees nest.
@@ -160,7 +215,7 @@ pub mod prelude {
     };
     pub use crate::supervisor::{Supervise, SupervisorClient};
     pub use crate::task::{Task, TaskError};
-    pub use crate::{genserver, receive, supervisor};
+    pub use crate::{assert_no_message, assert_receives, genserver, receive, supervisor};
 }
 
 /// What the code the macros generate needs and users should not call.
@@ -237,7 +292,7 @@ pub mod __private {
 
     /// Whatever `receive!` accepts as its first argument.
     #[diagnostic::on_unimplemented(
-        message = "the first argument of `receive!` must be a process context (`Ctx<M>` or `&mut Ctx<M>`), not `{Self}`",
+        message = "the first argument of `receive!` must be a process context (a `Ctx<M>`, a `&mut Ctx<M>` or a `Probe<M>`), not `{Self}`",
         label = "not a process context"
     )]
     pub trait Receive {

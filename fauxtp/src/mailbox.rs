@@ -87,6 +87,15 @@ impl<T> Mailbox<T> {
         self.saved.pop_front().or_else(|| self.rx.try_recv().ok())
     }
 
+    /// Everything waiting, in order, without taking it (arrivals move to the
+    /// save queue first).
+    pub(crate) fn peek_all(&mut self) -> std::collections::vec_deque::Iter<'_, T> {
+        while let Ok(item) = self.rx.try_recv() {
+            self.saved.push_back(item);
+        }
+        self.saved.iter()
+    }
+
     /// Number of messages waiting (saved and not yet looked at).
     pub(crate) fn len(&self) -> usize {
         self.saved.len() + self.rx.len()

@@ -143,7 +143,7 @@ fn classify(pat: Pat) -> (Kind, Pat) {
 }
 
 /// Records the names `pat` binds, removes their `mut`, and rejects `ref`.
-fn bind(pat: &mut Pat, out: &mut Vec<Binding>, errors: &mut Errors) {
+pub(crate) fn bind(pat: &mut Pat, out: &mut Vec<Binding>, errors: &mut Errors) {
     match pat {
         Pat::Ident(ident) => {
             if let Some((_, sub)) = &mut ident.subpat {

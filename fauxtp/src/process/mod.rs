@@ -226,6 +226,12 @@ impl<M: Send + 'static> Ctx<M> {
         self.mailbox.try_recv()
     }
 
+    /// Everything waiting in the mailbox, oldest first, without taking it
+    /// (Erlang's `process_info(self(), messages)`): for tests and debugging.
+    pub fn messages(&mut self) -> impl Iterator<Item = &Envelope<M>> {
+        self.mailbox.peek_all()
+    }
+
     /// How many entries wait in the mailbox (including saved ones that no
     /// receive has taken yet).
     pub fn mailbox_len(&self) -> usize {
@@ -367,14 +373,23 @@ impl<M: Send + 'static> Ctx<M> {
         monitor: MonitorRef,
         timeout: Option<Duration>,
     ) -> bool {
+        self.take_down(monitor, timeout).await.is_some()
+    }
+
+    /// [`wait_down`](Ctx::wait_down), giving the down message.
+    pub(crate) async fn take_down(
+        &mut self,
+        monitor: MonitorRef,
+        timeout: Option<Duration>,
+    ) -> Option<Down> {
         let mut selector = self.select(timeout);
         while let Some(entry) = selector.next().await {
-            if matches!(&entry, Envelope::Down(d) if d.monitor == monitor) {
-                return true;
+            match entry {
+                Envelope::Down(down) if down.monitor == monitor => return Some(down),
+                other => selector.skip(other),
             }
-            selector.skip(entry);
         }
-        false
+        None
     }
 
     /// Drops the exit messages from `pid` that are in the mailbox.
