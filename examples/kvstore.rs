@@ -1,0 +1,270 @@
+//! A key-value store shared by several clients at once, under a supervisor.
+//!
+//! A rendering of the Python library's `examples/01_concurrent_kvstore.py`:
+//!
+//! - `KvStore` is a GenServer registered as `"kvstore"`. Its state (a map and
+//!   two counters) belongs to its process, and it handles one request at a
+//!   time, so clients that use it at the same time need no lock.
+//! - Two `Writer`s and two `Reader`s are GenServers too. They find the store
+//!   by name at each request, as clients of a named service do: if the store
+//!   were restarted, the name would lead them to the new one.
+//! - A `supervisor!` tree starts them all. Children start in order, so the
+//!   store is running and registered before any client starts; at the end the
+//!   tree stops them in reverse order.
+//! - `main` drives the four clients at once. Each batch is one call that
+//!   returns when the batch is done, so `main` waits on replies, never on a
+//!   sleep.
+//!
+//! The readers run while the writers write, so how many keys they find varies
+//! from run to run; the store's counts do not.
+//!
+//! `cargo run --example kvstore`
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use fauxtp::prelude::*;
+use fauxtp::registry::{self, RegistryError};
+
+/// The store's name: its `name` option below says the same.
+const STORE: &str = "kvstore";
+
+/// How many keys each writer writes, and each reader reads.
+const BATCH: u64 = 10;
+
+/// How long `main` waits for any one reply.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// The store's figures, as its `stats` call reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Distinct keys stored.
+    pub keys: usize,
+    /// `get` requests served.
+    pub reads: u64,
+    /// `put` requests served.
+    pub writes: u64,
+}
+
+/// The store. `name = "kvstore"` registers it under that name whenever it
+/// starts: by `KvStore::start`, or by a supervisor, at each (re)start.
+#[genserver(name = "kvstore")]
+struct KvStore {
+    data: HashMap<String, u64>,
+    reads: u64,
+    writes: u64,
+}
+
+#[genserver]
+impl KvStore {
+    fn init() -> Self {
+        println!("[kvstore] starting");
+        KvStore {
+            data: HashMap::new(),
+            reads: 0,
+            writes: 0,
+        }
+    }
+
+    #[call]
+    fn get(&mut self, key: String) -> Option<u64> {
+        self.reads += 1;
+        self.data.get(&key).copied()
+    }
+
+    /// A call, not a cast: the writer learns that the write has landed.
+    #[call]
+    fn put(&mut self, key: String, value: u64) {
+        self.writes += 1;
+        self.data.insert(key, value);
+    }
+
+    #[call]
+    fn stats(&self) -> Stats {
+        Stats {
+            keys: self.data.len(),
+            reads: self.reads,
+            writes: self.writes,
+        }
+    }
+}
+
+/// The store, by name, with its message type: a lookup with the wrong type
+/// would be an error, not a crash.
+fn store() -> Result<Pid<KvStoreMsg>, RegistryError> {
+    registry::whereis(STORE)
+}
+
+/// A client that writes keys `{label}0`, `{label}1`, ...
+struct Writer {
+    label: &'static str,
+}
+
+#[genserver]
+impl Writer {
+    fn init(label: &'static str) -> Self {
+        println!("[writer {label}] starting");
+        Writer { label }
+    }
+
+    /// Writes `count` keys, one call to the store each, and replies with the
+    /// number written. If the store is missing or fails, the writer crashes
+    /// ("let it crash"): its caller gets the reason as a `CallError`, and the
+    /// supervisor starts a fresh writer.
+    #[call]
+    async fn write_batch(&mut self, count: u64) -> u64 {
+        for i in 0..count {
+            let key = format!("{}{i}", self.label);
+            let store = store().expect("the kvstore is registered while its tree runs");
+            store
+                .put(key, i * i)
+                .await
+                .expect("the kvstore answers puts");
+        }
+        println!("[writer {}] wrote {count} keys", self.label);
+        count
+    }
+}
+
+/// A client that reads the keys a writer with the same label writes.
+struct Reader {
+    label: &'static str,
+}
+
+#[genserver]
+impl Reader {
+    fn init(label: &'static str) -> Self {
+        println!("[reader {label}] starting");
+        Reader { label }
+    }
+
+    /// Reads `count` keys and replies with how many it found (the writer may
+    /// not have written them yet). Every value found is whole: the store
+    /// handles one request at a time.
+    #[call]
+    async fn read_batch(&mut self, count: u64) -> u64 {
+        let mut found = 0;
+        for i in 0..count {
+            let key = format!("{}{i}", self.label);
+            let store = store().expect("the kvstore is registered while its tree runs");
+            let value = store.get(key).await.expect("the kvstore answers gets");
+            if let Some(value) = value {
+                assert_eq!(value, i * i, "a read sees what was written");
+                found += 1;
+            }
+        }
+        println!(
+            "[reader {}] read {count} keys, found {found} already written",
+            self.label
+        );
+        found
+    }
+}
+
+supervisor! {
+    /// The store first, then its clients, each registered under its own name.
+    KvApp {
+        strategy: one_for_one,
+        intensity: 3 per 5s,
+        children: [
+            store: KvStore::child(()),
+            writer_a: Writer::child("a").named("kvstore-writer-a"),
+            writer_b: Writer::child("b").named("kvstore-writer-b"),
+            reader_a: Reader::child("a").named("kvstore-reader-a"),
+            reader_b: Reader::child("b").named("kvstore-reader-b"),
+        ],
+    }
+}
+
+/// The process registered as `name`, which the tree has started.
+fn named<M: Send + 'static>(name: &str) -> Pid<M> {
+    registry::whereis(name).unwrap_or_else(|error| panic!("the tree started {name}: {error}"))
+}
+
+/// What the example checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Distinct keys in the store at the end.
+    pub keys: usize,
+    /// Reads the store served.
+    pub reads: u64,
+    /// Writes the store served.
+    pub writes: u64,
+    /// Writes the writers say they made (the sum of their replies).
+    pub written_by_clients: u64,
+    /// Reads the readers made.
+    pub read_by_clients: u64,
+}
+
+/// Runs the example: prints what happens, checks it, returns the figures.
+pub async fn run() -> Report {
+    println!("=== concurrent key-value store ===");
+    let app = KvApp::start(()).await.expect("the kvstore tree starts");
+    for child in app.which_children().await.expect("the tree answers") {
+        match child.pid {
+            Some(pid) => println!("  {:<9} {pid}", child.id),
+            None => println!("  {:<9} not running", child.id),
+        }
+    }
+
+    let writer_a: Pid<WriterMsg> = named("kvstore-writer-a");
+    let writer_b: Pid<WriterMsg> = named("kvstore-writer-b");
+    let reader_a: Pid<ReaderMsg> = named("kvstore-reader-a");
+    let reader_b: Pid<ReaderMsg> = named("kvstore-reader-b");
+
+    // Four calls at once; each returns when its client has done its batch.
+    println!("\n-> two writers and two readers at the same time:");
+    let (wrote_a, wrote_b, found_a, found_b) = tokio::join!(
+        writer_a.write_batch(BATCH).timeout(WAIT).into_future(),
+        writer_b.write_batch(BATCH).timeout(WAIT).into_future(),
+        reader_a.read_batch(BATCH).timeout(WAIT).into_future(),
+        reader_b.read_batch(BATCH).timeout(WAIT).into_future(),
+    );
+    let written_by_clients = wrote_a.expect("writer a finished its batch")
+        + wrote_b.expect("writer b finished its batch");
+    let found = found_a.expect("reader a finished its batch")
+        + found_b.expect("reader b finished its batch");
+    println!(
+        "   the readers found {found} of {} keys (this varies)",
+        2 * BATCH
+    );
+
+    let stats = store()
+        .expect("the kvstore is registered while its tree runs")
+        .stats()
+        .await
+        .expect("the kvstore answers");
+    println!(
+        "\n-> kvstore stats: {} keys, {} reads, {} writes",
+        stats.keys, stats.reads, stats.writes
+    );
+
+    // Stop the tree: the clients first (last started, first stopped), then
+    // the store, then the supervisor. Its name goes with it.
+    genserver::stop(&app, ExitReason::Shutdown, WAIT)
+        .await
+        .expect("the tree stops");
+    assert!(
+        registry::whereis_any(STORE).is_none(),
+        "the store's name is released when it ends"
+    );
+
+    let report = Report {
+        keys: stats.keys,
+        reads: stats.reads,
+        writes: stats.writes,
+        written_by_clients,
+        read_by_clients: 2 * BATCH,
+    };
+    assert_eq!(report.keys, 2 * BATCH as usize, "every key written once");
+    assert_eq!(report.writes, report.written_by_clients);
+    assert_eq!(report.reads, report.read_by_clients);
+    println!("done: {report:?}");
+    report
+}
+
+#[tokio::main]
+async fn main() {
+    run().await;
+}

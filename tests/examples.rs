@@ -1,0 +1,129 @@
+//! The examples, run as tests. Each example's `run()` does its work, prints
+//! what it does, checks its own invariants and returns its figures, which the
+//! tests below check again: a broken example fails here, not only when
+//! someone runs it by hand.
+//!
+//! The tests may run in parallel in this one program; the examples register
+//! distinct names and stop what they start. Each run is bounded: an example
+//! that hangs fails after 10 s instead of blocking the suite.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fauxtp::testing::with_timeout;
+
+#[path = "../examples/kvstore.rs"]
+#[allow(dead_code)]
+mod kvstore;
+
+#[path = "../examples/pipeline.rs"]
+#[allow(dead_code)]
+mod pipeline;
+
+#[path = "../examples/pubsub.rs"]
+#[allow(dead_code)]
+mod pubsub;
+
+#[path = "../examples/stack.rs"]
+#[allow(dead_code)]
+mod stack;
+
+#[path = "../examples/task_queue.rs"]
+#[allow(dead_code)]
+mod task_queue;
+
+/// How long one example may run.
+const LIMIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kvstore_counts_every_read_and_write() {
+    let report = with_timeout(LIMIT, kvstore::run())
+        .await
+        .expect("the kvstore example ends within 10 s");
+    assert_eq!(
+        report,
+        kvstore::Report {
+            keys: 20,
+            reads: 20,
+            writes: 20,
+            written_by_clients: 20,
+            read_by_clients: 20,
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_passes_every_event_through_once() {
+    let report = with_timeout(LIMIT, pipeline::run())
+        .await
+        .expect("the pipeline example ends within 10 s");
+    assert_eq!(report.produced, 30);
+    assert_eq!(report.consumed, 30);
+    let ids: Vec<u32> = report.per_processor.iter().map(|(id, _)| *id).collect();
+    assert!(
+        ids.iter().all(|id| (1..=3).contains(id)),
+        "only the three processors handle events: {ids:?}"
+    );
+    let handled: u64 = report.per_processor.iter().map(|(_, n)| n).sum();
+    assert_eq!(handled, report.consumed, "the counts per processor add up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_queue_accounts_for_every_job() {
+    let report = with_timeout(LIMIT, task_queue::run())
+        .await
+        .expect("the task queue example ends within 10 s");
+    assert_eq!(
+        report,
+        task_queue::Report {
+            submitted: 20,
+            completed: 18,
+            failed: vec![7, 13],
+            attempts: 28,
+            crashes: 3,
+            pool_limit: 3,
+        }
+    );
+    assert_eq!(
+        report.completed + report.failed.len(),
+        report.submitted,
+        "every job is accounted for"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pubsub_routes_per_topic_and_forgets_dead_subscribers() {
+    let report = with_timeout(LIMIT, pubsub::run())
+        .await
+        .expect("the pubsub example ends within 10 s");
+    let counts = |pairs: &[(&str, usize)]| -> BTreeMap<String, usize> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    assert_eq!(
+        report,
+        pubsub::Report {
+            routed: counts(&[("errors", 0), ("events", 5), ("metrics", 4)]),
+            subscribers: counts(&[("events", 1), ("metrics", 2)]),
+            removed: 2,
+            analytics: 4,
+            dashboard: 2,
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_answers_an_empty_pop_with_a_typed_error() {
+    let report = with_timeout(LIMIT, stack::run())
+        .await
+        .expect("the stack example ends within 10 s");
+    assert_eq!(
+        report,
+        stack::Report {
+            popped: ["hello", "fauxtp", "world", "again"]
+                .map(String::from)
+                .to_vec(),
+            empty_pops: 1,
+            left: 0,
+        }
+    );
+}
