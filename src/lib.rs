@@ -25,5 +25,20 @@ pub mod supervision {}
 #[doc = include_str!("../docs/registry.md")]
 pub mod registry {}
 
+#[doc = include_str!("../docs/testing.md")]
+pub mod testing {}
+
+#[doc = include_str!("../docs/examples.md")]
+pub mod examples {}
+
+#[doc = include_str!("../docs/primitives.md")]
+pub mod primitives {}
+
+#[doc = include_str!("../docs/troubleshooting.md")]
+pub mod troubleshooting {}
+
+#[doc = include_str!("../docs/comparison.md")]
+pub mod comparison {}
+
 #[doc = include_str!("../docs/design-notes.md")]
 pub mod design_notes {}
