@@ -124,7 +124,7 @@ impl Consumer {
         let first_time = self.seen.insert(result.id);
         assert!(first_time, "event {} came twice", result.id);
         *self.per_processor.entry(result.by).or_default() += 1;
-        if self.seen.len().is_multiple_of(10) {
+        if self.seen.len() % 10 == 0 {
             println!("[consumer] stored {} events", self.seen.len());
         }
         self.release();

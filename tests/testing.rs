@@ -174,3 +174,61 @@ async fn messages_shows_the_mailbox_without_taking_it() {
     assert_eq!(me.mailbox_len(), 2);
     assert_receives!(me, Msg::Pong(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_sees_even_an_immediate_crash_of_what_it_spawned() {
+    for _ in 0..20 {
+        let mut probe = Probe::<()>::new();
+        let pid = probe.spawn(|_: Ctx<()>| async { Err(ExitReason::error("at once")) });
+        let reason = probe.expect_down(&pid, Duration::from_secs(1)).await;
+        assert_eq!(
+            reason,
+            ExitReason::error("at once"),
+            "not NoProc: watched before it ran"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_probe_fails_the_test_when_a_linked_process_crashed_unseen() {
+    let message = failure_of(async {
+        let mut probe = Probe::<()>::new();
+        let pid = fauxtp::spawn(|mut ctx: Ctx<()>| async move {
+            receive!(ctx, { () => Err(ExitReason::error("linked and lost")) })
+        });
+        probe.link(&pid).unwrap();
+        let mut other = Ctx::<()>::detached();
+        let m = other.monitor(&pid);
+        pid.send(()).unwrap();
+        assert_receives!(other, Down(d) if d.monitor == m);
+        drop(probe);
+    })
+    .await;
+    assert!(
+        message.contains("(linked) ended with linked and lost"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn with_timeout_takes_a_call() {
+    struct Echo;
+
+    #[fauxtp::genserver]
+    impl Echo {
+        fn init() -> Self {
+            Echo
+        }
+
+        #[call]
+        fn echo(&self, n: u32) -> u32 {
+            n
+        }
+    }
+
+    let echo = Echo::start(()).await.unwrap();
+    assert_eq!(
+        with_timeout(Duration::from_secs(1), echo.echo(3)).await,
+        Ok(Ok(3))
+    );
+}

@@ -37,7 +37,7 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Debug};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use crate::process::{
@@ -58,7 +58,8 @@ pub struct TimedOut {
     pub after: Duration,
 }
 
-/// Runs `work`, failing with [`TimedOut`] if it takes longer than `limit`.
+/// Runs `work` (any future, or a [`Call`](crate::Call)), failing with
+/// [`TimedOut`] if it takes longer than `limit`.
 ///
 /// ```
 /// # #[tokio::main] async fn main() {
@@ -69,8 +70,8 @@ pub struct TimedOut {
 /// assert!(slow.is_err());
 /// # }
 /// ```
-pub async fn with_timeout<F: Future>(limit: Duration, work: F) -> Result<F::Output, TimedOut> {
-    tokio::time::timeout(limit, work)
+pub async fn with_timeout<F: IntoFuture>(limit: Duration, work: F) -> Result<F::Output, TimedOut> {
+    tokio::time::timeout(limit, work.into_future())
         .await
         .map_err(|_| TimedOut {
             what: "the awaited work".to_owned(),
@@ -117,6 +118,7 @@ pub async fn wait_for(
 pub struct Probe<M: Send + 'static = ()> {
     ctx: Ctx<M>,
     watched: HashMap<MonitorRef, AnyPid>,
+    linked: Vec<AnyPid>,
 }
 
 impl<M: Send + 'static> Default for Probe<M> {
@@ -131,6 +133,7 @@ impl<M: Send + 'static> Probe<M> {
         Probe {
             ctx: Ctx::detached(),
             watched: HashMap::new(),
+            linked: Vec::new(),
         }
     }
 
@@ -154,20 +157,26 @@ impl<M: Send + 'static> Probe<M> {
     }
 
     /// Links the probe with `pid`. The probe traps exits (it is detached),
-    /// so the process's exit arrives as an [`Exit`](crate::Exit) message.
+    /// so the process's exit arrives as an [`Exit`](crate::Exit) message;
+    /// an abnormal one the test does not take fails the test at drop time,
+    /// as for a watched process.
     pub fn link(&mut self, pid: impl Into<AnyPid>) -> Result<(), ProcessError> {
-        self.ctx.link(pid)
+        let pid = pid.into();
+        self.ctx.link(&pid)?;
+        self.linked.push(pid);
+        Ok(())
     }
 
-    /// Spawns a process and watches it.
+    /// Spawns a process and watches it (the monitor is in place before the
+    /// process runs, so even an immediate crash is seen).
     pub fn spawn<N, F, Fut>(&mut self, body: F) -> Pid<N>
     where
         N: Send + 'static,
         F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
         Fut: Future<Output = ProcessResult> + Send + 'static,
     {
-        let pid = crate::spawn(body);
-        self.watch(&pid);
+        let (pid, monitor) = self.ctx.spawn_monitor(body);
+        self.watched.insert(monitor, pid.any());
         pid
     }
 
@@ -188,17 +197,22 @@ impl<M: Send + 'static> Probe<M> {
         }
     }
 
-    /// Panics if a watched process crashed and the test has not taken its
-    /// down message. Dropping the probe does this check.
+    /// Panics if a watched or linked process crashed and the test has not
+    /// taken its down (or exit) message. Dropping the probe does this
+    /// check. A process that had already ended when it was watched (reason
+    /// `NoProc`) is not counted: how it ended is unknown.
     pub fn check(&mut self) {
+        let crashed = |reason: &ExitReason| !reason.is_clean() && *reason != ExitReason::NoProc;
+        let (watched, linked) = (&self.watched, &self.linked);
         let crashed: Vec<String> = self
             .ctx
             .messages()
             .filter_map(|entry| match entry {
-                Envelope::Down(d)
-                    if self.watched.contains_key(&d.monitor) && !d.reason.is_clean() =>
-                {
+                Envelope::Down(d) if watched.contains_key(&d.monitor) && crashed(&d.reason) => {
                     Some(format!("{} ended with {}", d.pid, d.reason))
+                }
+                Envelope::Exit(e) if linked.contains(&e.from) && crashed(&e.reason) => {
+                    Some(format!("{} (linked) ended with {}", e.from, e.reason))
                 }
                 _ => None,
             })
