@@ -40,5 +40,8 @@ pub mod troubleshooting {}
 #[doc = include_str!("../docs/comparison.md")]
 pub mod comparison {}
 
+#[doc = include_str!("../docs/performance.md")]
+pub mod performance {}
+
 #[doc = include_str!("../docs/design-notes.md")]
 pub mod design_notes {}

@@ -1,0 +1,371 @@
+//! fauxtp: GenServers for the server workloads, plain processes with
+//! `receive!` for the ring, ping-pong and selective receive, a supervisor
+//! for restarts. Runs on a 2-worker runtime ("fauxtp") or a current-thread
+//! one ("fauxtp-ct", the column compared with actix).
+
+use std::time::Duration;
+
+use fauxtp::prelude::*;
+use fauxtp::supervisor::{Strategy, Supervisor, SupervisorSpec};
+
+use crate::harness::{
+    self, check, per_item, per_second, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
+    PINGPONG_PAIRS,
+};
+
+pub struct Fauxtp {
+    pub current_thread: bool,
+}
+
+struct Counter {
+    count: u64,
+}
+
+#[genserver]
+impl Counter {
+    fn init() -> Self {
+        Counter { count: 0 }
+    }
+
+    #[call]
+    fn add(&mut self, by: u64) -> u64 {
+        self.count += by;
+        self.count
+    }
+
+    #[cast]
+    fn bump(&mut self) {
+        self.count += 1;
+    }
+
+    #[call]
+    fn get(&self) -> u64 {
+        self.count
+    }
+
+    #[cast]
+    fn quit(&mut self, ctx: &mut ServerCtx<Self>) {
+        ctx.stop(ExitReason::Normal);
+    }
+
+    #[cast]
+    fn fail(&mut self) -> Result<(), ExitReason> {
+        Err(ExitReason::error("asked to fail"))
+    }
+}
+
+impl Framework for Fauxtp {
+    fn name(&self) -> &'static str {
+        if self.current_thread {
+            "fauxtp-ct"
+        } else {
+            "fauxtp"
+        }
+    }
+
+    fn run(&self, workload: Workload, sizes: &Sizes) -> Option<Outcome> {
+        let runtime = if self.current_thread {
+            harness::current_thread()
+        } else {
+            harness::multi_thread()
+        };
+        let sizes = sizes.clone();
+        Some(harness::on(&runtime, async move {
+            match workload {
+                Workload::CallLatency => call_latency(&sizes).await,
+                Workload::CastThroughput => cast_throughput(&sizes).await,
+                Workload::FanIn => fan_in(&sizes).await,
+                Workload::Spawn => spawn(&sizes).await,
+                Workload::Ring => ring(&sizes).await,
+                Workload::SelectiveReceive => selective_receive(&sizes).await,
+                Workload::Restart => restart(&sizes).await,
+                Workload::Memory => memory(&sizes).await,
+                Workload::PingPong => pingpong(&sizes).await,
+            }
+        }))
+    }
+}
+
+fn failed(what: &str, error: impl std::fmt::Display) -> String {
+    format!("{what}: {error}")
+}
+
+async fn call_latency(sizes: &Sizes) -> Outcome {
+    let counter = Counter::start(()).await.map_err(|e| failed("start", e))?;
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    for _ in 0..sizes.calls {
+        last = counter.add(1).await.map_err(|e| failed("call", e))?;
+    }
+    let elapsed = started.elapsed();
+    check("final count", last, sizes.calls)?;
+    Ok(per_item(elapsed, sizes.calls))
+}
+
+async fn cast_throughput(sizes: &Sizes) -> Outcome {
+    let counter = Counter::start(()).await.map_err(|e| failed("start", e))?;
+    let started = std::time::Instant::now();
+    for _ in 0..sizes.casts {
+        counter.bump().map_err(|e| failed("cast", e))?;
+    }
+    let count = counter
+        .get()
+        .timeout(Duration::from_secs(60))
+        .await
+        .map_err(|e| failed("get", e))?;
+    let elapsed = started.elapsed();
+    check("count", count, sizes.casts)?;
+    Ok(per_second(elapsed, sizes.casts))
+}
+
+async fn fan_in(sizes: &Sizes) -> Outcome {
+    let counter = Counter::start(()).await.map_err(|e| failed("start", e))?;
+    let per_sender = sizes.fan_in_per_sender;
+    let started = std::time::Instant::now();
+    let senders: Vec<_> = (0..FAN_IN_SENDERS)
+        .map(|_| {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_sender {
+                    let _ = counter.bump();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.map_err(|e| failed("sender", e))?;
+    }
+    let count = counter
+        .get()
+        .timeout(Duration::from_secs(60))
+        .await
+        .map_err(|e| failed("get", e))?;
+    let elapsed = started.elapsed();
+    let total = per_sender * FAN_IN_SENDERS;
+    check("count", count, total)?;
+    Ok(per_second(elapsed, total))
+}
+
+async fn spawn(sizes: &Sizes) -> Outcome {
+    let mut watcher = Ctx::<()>::detached();
+    let started = std::time::Instant::now();
+    let mut servers = Vec::with_capacity(sizes.spawn as usize);
+    for _ in 0..sizes.spawn {
+        servers.push(Counter::start(()).await.map_err(|e| failed("start", e))?);
+    }
+    for server in &servers {
+        watcher.monitor(server);
+        server.quit().map_err(|e| failed("quit", e))?;
+    }
+    let mut stopped = 0;
+    while stopped < sizes.spawn {
+        receive!(watcher, {
+            Down(_) => stopped += 1,
+            after Duration::from_secs(60) => return Err(format!("only {stopped} servers stopped")),
+        });
+    }
+    let elapsed = started.elapsed();
+    check("stopped", stopped, sizes.spawn)?;
+    Ok(per_item(elapsed, sizes.spawn))
+}
+
+enum RingMsg {
+    Next(Pid<RingMsg>),
+    Token(u64),
+}
+
+async fn ring(sizes: &Sizes) -> Outcome {
+    let mut me = Ctx::<u64>::detached();
+    let done = me.pid();
+    let nodes: Vec<Pid<RingMsg>> = (0..sizes.ring_nodes)
+        .map(|_| {
+            let done = done.clone();
+            fauxtp::spawn(move |mut ctx: Ctx<RingMsg>| async move {
+                let next = receive!(ctx, { RingMsg::Next(next) => next });
+                let mut hops: u64 = 0;
+                loop {
+                    receive!(ctx, {
+                        RingMsg::Token(0) => {
+                            done.send(hops)?;
+                            return Ok(());
+                        }
+                        RingMsg::Token(left) => {
+                            hops += 1;
+                            // The next node may have ended with the last token.
+                            let _ = next.send(RingMsg::Token(left - 1));
+                        }
+                        RingMsg::Next(_) => {}
+                    });
+                }
+            })
+        })
+        .collect();
+    for (i, node) in nodes.iter().enumerate() {
+        let next = nodes[(i + 1) % nodes.len()].clone();
+        node.send(RingMsg::Next(next))
+            .map_err(|e| failed("setup", e))?;
+    }
+    let hops = sizes.ring_nodes * sizes.ring_rounds;
+    let started = std::time::Instant::now();
+    nodes[0]
+        .send(RingMsg::Token(hops))
+        .map_err(|e| failed("token", e))?;
+    let counted = receive!(me, {
+        n => n,
+        after Duration::from_secs(60) => return Err("the token got lost".to_owned()),
+    });
+    let elapsed = started.elapsed();
+    // The node that got the last token reported how often it forwarded;
+    // every other node reports when told to stop. Together they forwarded
+    // the token `hops` times.
+    for node in &nodes {
+        let _ = node.send(RingMsg::Token(0));
+    }
+    let mut total = counted;
+    for _ in 1..sizes.ring_nodes {
+        total += receive!(me, {
+            n => n,
+            after Duration::from_secs(60) => return Err("a ring node did not report".to_owned()),
+        });
+    }
+    check("hops", total, hops)?;
+    Ok(per_item(elapsed, hops))
+}
+
+#[derive(Debug)]
+enum Sel {
+    Noise,
+    Wanted(u64),
+}
+
+async fn selective_receive(sizes: &Sizes) -> Outcome {
+    let mut me = Ctx::<Sel>::detached();
+    let pid = me.pid();
+    for _ in 0..sizes.selective_backlog {
+        pid.send(Sel::Noise).map_err(|e| failed("send", e))?;
+    }
+    // Move the backlog into the save queue.
+    let none = receive!(me, { Sel::Wanted(_) => false, after Duration::ZERO => true });
+    if !none {
+        return Err("no wanted message was sent yet".to_owned());
+    }
+    let started = std::time::Instant::now();
+    let mut sum = 0;
+    for n in 0..sizes.selective_rounds {
+        pid.send(Sel::Wanted(n)).map_err(|e| failed("send", e))?;
+        sum += receive!(me, { Sel::Wanted(n) => n });
+    }
+    let elapsed = started.elapsed();
+    check(
+        "sum",
+        sum,
+        sizes.selective_rounds * (sizes.selective_rounds - 1) / 2,
+    )?;
+    check(
+        "backlog kept",
+        me.mailbox_len() as u64,
+        sizes.selective_backlog,
+    )?;
+    Ok(per_item(elapsed, sizes.selective_rounds))
+}
+
+async fn restart(sizes: &Sizes) -> Outcome {
+    const NAME: &str = "bench-restart-worker";
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(u32::MAX, Duration::from_secs(1))
+        .child(Counter::child(()).named(NAME));
+    let sup = Supervisor::start(spec)
+        .await
+        .map_err(|e| failed("start", e))?;
+    let mut total = Duration::ZERO;
+    for _ in 0..sizes.restarts {
+        let old: Pid<CounterMsg> =
+            fauxtp::registry::whereis(NAME).map_err(|e| failed("whereis", e))?;
+        let started = std::time::Instant::now();
+        old.fail().map_err(|e| failed("fail", e))?;
+        loop {
+            if let Ok(new) = fauxtp::registry::whereis::<CounterMsg>(NAME) {
+                if new != old && new.get().await.is_ok() {
+                    break;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        total += started.elapsed();
+    }
+    genserver::stop(&sup, ExitReason::Shutdown, Duration::from_secs(10))
+        .await
+        .map_err(|e| failed("stop", e))?;
+    Ok(per_item(total, sizes.restarts) / 1_000.0)
+}
+
+async fn memory(sizes: &Sizes) -> Outcome {
+    let before = harness::resident_bytes();
+    let mut servers = Vec::with_capacity(sizes.memory_processes as usize);
+    for _ in 0..sizes.memory_processes {
+        servers.push(Counter::start(()).await.map_err(|e| failed("start", e))?);
+    }
+    let after = harness::resident_bytes();
+    check(
+        "alive",
+        fauxtp::process::count() as u64,
+        sizes.memory_processes,
+    )?;
+    for server in &servers {
+        let _ = server.quit();
+    }
+    Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+}
+
+enum Ball {
+    Ping(Pid<Ball>),
+    Pong,
+}
+
+async fn pingpong(sizes: &Sizes) -> Outcome {
+    let mut me = Ctx::<u64>::detached();
+    let round_trips = sizes.pingpong_round_trips;
+    let mut pairs = Vec::new();
+    for _ in 0..PINGPONG_PAIRS {
+        let ponger = fauxtp::spawn(|mut ctx: Ctx<Ball>| async move {
+            loop {
+                receive!(ctx, {
+                    Ball::Ping(from) => {
+                        if from.send(Ball::Pong).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ball::Pong => return Ok(()),
+                });
+            }
+        });
+        let done = me.pid();
+        let pinger = fauxtp::spawn(move |mut ctx: Ctx<Ball>| async move {
+            // Wait for the start signal (a Pong) so both pairs start together.
+            receive!(ctx, { Ball::Pong => () });
+            let me = ctx.pid();
+            for _ in 0..round_trips {
+                ponger.send(Ball::Ping(me.clone()))?;
+                receive!(ctx, { Ball::Pong => () });
+            }
+            let _ = ponger.send(Ball::Pong);
+            done.send(round_trips)?;
+            Ok(())
+        });
+        pairs.push(pinger);
+    }
+    let started = std::time::Instant::now();
+    for pinger in &pairs {
+        pinger.send(Ball::Pong).map_err(|e| failed("start", e))?;
+    }
+    let mut total = 0;
+    for _ in 0..PINGPONG_PAIRS {
+        total += receive!(me, {
+            n => n,
+            after Duration::from_secs(60) => return Err("a pair did not finish".to_owned()),
+        });
+    }
+    let elapsed = started.elapsed();
+    check("round trips", total, round_trips * PINGPONG_PAIRS)?;
+    Ok(per_second(elapsed, total))
+}

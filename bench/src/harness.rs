@@ -1,0 +1,201 @@
+//! What every framework module implements, and the sizes of the workloads.
+
+use std::time::Duration;
+
+/// The workloads, in the order they are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// One client, one counter server, sequential request/reply.
+    CallLatency,
+    /// One sender: N casts, then one call to check the count.
+    CastThroughput,
+    /// 8 concurrent senders to one server.
+    FanIn,
+    /// Spawn N servers, wait until all started, stop all, wait until all stopped.
+    Spawn,
+    /// 100 processes in a ring pass one token round and round.
+    Ring,
+    /// 1,000 unmatched messages in the mailbox, then receive the one that matches.
+    SelectiveReceive,
+    /// From a worker's crash to its supervisor having it answer calls again.
+    Restart,
+    /// Resident memory per idle server, with many idle servers alive.
+    Memory,
+    /// One ping-pong pair per core, bouncing a message.
+    PingPong,
+}
+
+impl Workload {
+    pub const ALL: [Workload; 9] = [
+        Workload::CallLatency,
+        Workload::CastThroughput,
+        Workload::FanIn,
+        Workload::Spawn,
+        Workload::Ring,
+        Workload::SelectiveReceive,
+        Workload::Restart,
+        Workload::Memory,
+        Workload::PingPong,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::CallLatency => "call_latency",
+            Workload::CastThroughput => "cast_throughput",
+            Workload::FanIn => "fan_in",
+            Workload::Spawn => "spawn",
+            Workload::Ring => "ring",
+            Workload::SelectiveReceive => "selective_receive",
+            Workload::Restart => "restart",
+            Workload::Memory => "memory",
+            Workload::PingPong => "pingpong",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Workload::CallLatency => "ns/call",
+            Workload::CastThroughput | Workload::FanIn => "msgs/s",
+            Workload::Spawn => "ns/process",
+            Workload::Ring => "ns/hop",
+            Workload::SelectiveReceive => "ns/receive",
+            Workload::Restart => "us/restart",
+            Workload::Memory => "bytes/process",
+            Workload::PingPong => "round trips/s",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+}
+
+/// How much work each workload does.
+#[derive(Clone, Debug)]
+pub struct Sizes {
+    pub calls: u64,
+    pub casts: u64,
+    /// Messages per sender; there are `FAN_IN_SENDERS` senders.
+    pub fan_in_per_sender: u64,
+    pub spawn: u64,
+    pub ring_nodes: u64,
+    pub ring_rounds: u64,
+    /// Unmatched messages kept in the mailbox.
+    pub selective_backlog: u64,
+    /// Receives of a matching message past the backlog.
+    pub selective_rounds: u64,
+    pub restarts: u64,
+    pub memory_processes: u64,
+    /// Round trips per pair; there is one pair per worker thread (2).
+    pub pingpong_round_trips: u64,
+}
+
+pub const FAN_IN_SENDERS: u64 = 8;
+pub const PINGPONG_PAIRS: u64 = 2;
+
+impl Sizes {
+    pub fn full() -> Sizes {
+        Sizes {
+            calls: 200_000,
+            casts: 2_000_000,
+            fan_in_per_sender: 250_000,
+            spawn: 50_000,
+            ring_nodes: 100,
+            ring_rounds: 1_000,
+            selective_backlog: 1_000,
+            selective_rounds: 5_000,
+            restarts: 500,
+            memory_processes: 100_000,
+            pingpong_round_trips: 200_000,
+        }
+    }
+
+    pub fn quick() -> Sizes {
+        Sizes {
+            calls: 20_000,
+            casts: 200_000,
+            fan_in_per_sender: 25_000,
+            spawn: 5_000,
+            ring_nodes: 100,
+            ring_rounds: 100,
+            selective_backlog: 1_000,
+            selective_rounds: 500,
+            restarts: 100,
+            memory_processes: 100_000,
+            pingpong_round_trips: 20_000,
+        }
+    }
+}
+
+/// The figure a framework reached, in the workload's unit, or why its
+/// result was wrong (a broken adapter cannot report a speed).
+pub type Outcome = Result<f64, String>;
+
+/// One framework (with its runtime) under test.
+pub trait Framework {
+    /// The column name.
+    fn name(&self) -> &'static str;
+    /// Runs one workload; `None` if the framework has no such concept.
+    fn run(&self, workload: Workload, sizes: &Sizes) -> Option<Outcome>;
+}
+
+/// A 2-worker multi-thread runtime, as every multi-thread column uses.
+pub fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// A current-thread runtime, for the columns compared with actix.
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Runs `workload` as a task on `runtime`, so that the client side runs on
+/// the runtime's workers like everything else (not on the thread that
+/// called `block_on`, which would make every reply cross threads).
+pub fn on<F>(runtime: &tokio::runtime::Runtime, workload: F) -> Outcome
+where
+    F: std::future::Future<Output = Outcome> + Send + 'static,
+{
+    runtime.block_on(async move {
+        tokio::spawn(workload)
+            .await
+            .unwrap_or_else(|e| Err(format!("the workload panicked: {e}")))
+    })
+}
+
+/// Nanoseconds per item.
+pub fn per_item(elapsed: Duration, items: u64) -> f64 {
+    elapsed.as_nanos() as f64 / items as f64
+}
+
+/// Items per second.
+pub fn per_second(elapsed: Duration, items: u64) -> f64 {
+    items as f64 / elapsed.as_secs_f64()
+}
+
+/// Checks that `got` is `expected`, or says what went wrong.
+pub fn check(what: &str, got: u64, expected: u64) -> Result<(), String> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected}, got {got}"))
+    }
+}
+
+/// Resident memory of this process, in bytes (Linux).
+pub fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}

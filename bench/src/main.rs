@@ -1,0 +1,271 @@
+//! fauxtp against ractor, kameo, actix and raw tokio, side by side in one run.
+//!
+//! `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--json] [--only WORKLOAD]`
+//!
+//! Multi-thread columns (tokio, fauxtp, ractor, kameo, and the kanal and
+//! crossfire channel floors) run on a 2-worker tokio runtime; the
+//! current-thread columns (tokio-ct, fauxtp-ct) are the like-for-like
+//! comparison for actix, which runs its actors on one thread. Each figure is
+//! followed by its ratio to raw tokio on the same kind of runtime. Every
+//! workload checks its result; a wrong result is reported and makes the
+//! program exit non-zero.
+
+mod actix_impl;
+mod channels;
+mod fauxtp_impl;
+mod harness;
+mod kameo_impl;
+mod ractor_impl;
+mod tokio_impl;
+
+use std::collections::BTreeMap;
+use std::process::{Command, ExitCode};
+
+use harness::{Framework, Outcome, Sizes, Workload};
+
+/// The columns, in order; the bool says whether the column is a
+/// current-thread one (compared with tokio-ct rather than tokio).
+fn frameworks() -> Vec<(Box<dyn Framework>, bool)> {
+    vec![
+        (
+            Box::new(tokio_impl::Tokio {
+                current_thread: false,
+            }),
+            false,
+        ),
+        (
+            Box::new(fauxtp_impl::Fauxtp {
+                current_thread: false,
+            }),
+            false,
+        ),
+        (Box::new(ractor_impl::Ractor), false),
+        (Box::new(kameo_impl::Kameo), false),
+        (Box::new(channels::Channel::Kanal), false),
+        (Box::new(channels::Channel::Crossfire), false),
+        (
+            Box::new(tokio_impl::Tokio {
+                current_thread: true,
+            }),
+            true,
+        ),
+        (
+            Box::new(fauxtp_impl::Fauxtp {
+                current_thread: true,
+            }),
+            true,
+        ),
+        (Box::new(actix_impl::Actix), true),
+    ]
+}
+
+struct Options {
+    quick: bool,
+    json: bool,
+    only: Option<Workload>,
+    /// `--child WORKLOAD FRAMEWORK`: run one measurement in this process
+    /// and print it (used for memory, which needs a fresh process each).
+    child: Option<(Workload, String)>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut options = Options {
+        quick: false,
+        json: false,
+        only: None,
+        child: None,
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.quick = true,
+            "--json" => options.json = true,
+            "--only" => {
+                let name = args.next().ok_or("--only needs a workload")?;
+                options.only =
+                    Some(Workload::parse(&name).ok_or(format!("unknown workload {name}"))?);
+            }
+            "--child" => {
+                let workload = args
+                    .next()
+                    .and_then(|w| Workload::parse(&w))
+                    .ok_or("--child needs a workload")?;
+                let framework = args.next().ok_or("--child needs a framework")?;
+                options.child = Some((workload, framework));
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; use [--quick] [--json] [--only WORKLOAD]"
+                ))
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// Runs a memory measurement in a fresh process, so that one framework's
+/// allocations do not count for the next.
+fn in_child(workload: Workload, framework: &str, quick: bool) -> Option<Outcome> {
+    let exe = std::env::current_exe().ok()?;
+    let mut command = Command::new(exe);
+    command.args(["--child", workload.name(), framework]);
+    if quick {
+        command.arg("--quick");
+    }
+    let output = command.output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    match text.as_str() {
+        "none" => None,
+        ok if ok.starts_with("ok ") => Some(ok[3..].parse().map_err(|e| format!("{e}"))),
+        err => Some(Err(format!(
+            "{err} {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))),
+    }
+}
+
+fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sizes = if options.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
+
+    if let Some((workload, name)) = &options.child {
+        let found = frameworks().into_iter().find(|(f, _)| f.name() == name);
+        match found.and_then(|(f, _)| f.run(*workload, &sizes)) {
+            None => println!("none"),
+            Some(Ok(value)) => println!("ok {value}"),
+            Some(Err(error)) => println!("error {error}"),
+        }
+        return ExitCode::SUCCESS;
+    }
+
+    let workloads: Vec<Workload> = match options.only {
+        Some(w) => vec![w],
+        None => Workload::ALL.to_vec(),
+    };
+    let columns = frameworks();
+    let mut results: BTreeMap<&'static str, Row> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for &workload in &workloads {
+        let mut row = Vec::new();
+        for (framework, current_thread) in &columns {
+            if !options.json {
+                eprint!("\r{:<18} {:<10}", workload.name(), framework.name());
+            }
+            let outcome = if workload == Workload::Memory {
+                in_child(workload, framework.name(), options.quick)
+            } else {
+                framework.run(workload, &sizes)
+            };
+            if let Some(Err(error)) = &outcome {
+                failures.push(format!(
+                    "{} / {}: {error}",
+                    workload.name(),
+                    framework.name()
+                ));
+            }
+            row.push((framework.name(), *current_thread, outcome));
+        }
+        results.insert(workload.name(), row);
+    }
+    if !options.json {
+        eprint!("\r{:<40}\r", "");
+    }
+
+    if options.json {
+        print_json(&workloads, &results);
+    } else {
+        print_table(&workloads, &results, &columns);
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        for failure in failures {
+            eprintln!("CHECK FAILED: {failure}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+type Row = Vec<(&'static str, bool, Option<Outcome>)>;
+
+fn print_json(workloads: &[Workload], results: &BTreeMap<&'static str, Row>) {
+    let mut parts = Vec::new();
+    for workload in workloads {
+        let row = &results[workload.name()];
+        let cells: Vec<String> = row
+            .iter()
+            .filter_map(|(name, _, outcome)| match outcome {
+                Some(Ok(value)) => Some(format!("\"{name}\": {value:.1}")),
+                _ => None,
+            })
+            .collect();
+        parts.push(format!("\"{}\": {{{}}}", workload.name(), cells.join(", ")));
+    }
+    let units: Vec<String> = workloads
+        .iter()
+        .map(|w| format!("\"{}\": \"{}\"", w.name(), w.unit()))
+        .collect();
+    parts.push(format!("\"units\": {{{}}}", units.join(", ")));
+    println!("{{{}}}", parts.join(", "));
+}
+
+fn print_table(
+    workloads: &[Workload],
+    results: &BTreeMap<&'static str, Row>,
+    columns: &[(Box<dyn Framework>, bool)],
+) {
+    print!("{:<18} {:<14}", "workload", "unit");
+    for (framework, _) in columns {
+        print!(" {:>20}", framework.name());
+    }
+    println!();
+    for workload in workloads {
+        let row = &results[workload.name()];
+        let floor = |current_thread: bool| {
+            let base = if current_thread { "tokio-ct" } else { "tokio" };
+            row.iter().find_map(|(name, _, outcome)| match outcome {
+                Some(Ok(value)) if *name == base => Some(*value),
+                _ => None,
+            })
+        };
+        print!("{:<18} {:<14}", workload.name(), workload.unit());
+        for (_, current_thread, outcome) in row {
+            let cell = match outcome {
+                None => "-".to_owned(),
+                Some(Err(_)) => "CHECK FAILED".to_owned(),
+                Some(Ok(value)) => match floor(*current_thread) {
+                    Some(base) if base > 0.0 => {
+                        format!("{} ({:.2}x)", figure(*value), value / base)
+                    }
+                    _ => figure(*value),
+                },
+            };
+            print!(" {cell:>20}");
+        }
+        println!();
+    }
+    println!("\nratios are to raw tokio on the same runtime (tokio for the multi-thread");
+    println!("columns, tokio-ct for the current-thread ones and actix); for msgs/s and");
+    println!("round trips/s higher is better, for the other units lower is better.");
+}
+
+/// A figure, readable: 12.3k, 4.56M, 789.
+fn figure(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.2}M", value / 1e6)
+    } else if value >= 1e4 {
+        format!("{:.1}k", value / 1e3)
+    } else {
+        format!("{value:.0}")
+    }
+}
