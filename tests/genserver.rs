@@ -482,9 +482,10 @@ impl KvStore {
         self.data.get(&key).cloned()
     }
 
+    /// Never answers: the caller's timeout is what ends the call.
     #[call]
     async fn stall(&self) {
-        tokio::time::sleep(Duration::from_secs(5)).await
+        std::future::pending::<()>().await
     }
 }
 
