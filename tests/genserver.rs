@@ -771,3 +771,53 @@ async fn a_trapping_server_stops_when_its_parent_exits() {
     });
     assert_eq!(handled, None);
 }
+
+// ------------------------------------------------------- call timeouts
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_fire_for_zero_short_and_shared_deadlines_and_never_early() {
+    let counter = Counter::start((0, None)).await.unwrap();
+    // A zero timeout gives up at once unless the reply is already there.
+    let zero = counter
+        .sleep_for(Duration::from_millis(300))
+        .timeout(Duration::ZERO)
+        .await;
+    assert!(matches!(zero, Err(CallError::Timeout { .. })), "{zero:?}");
+
+    // Many calls with deadlines in the same window share one sleeper; each
+    // times out, none before its deadline.
+    let slow = Counter::start((0, None)).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let calls: Vec<_> = (0..50)
+        .map(|i| {
+            let slow = slow.clone();
+            tokio::spawn(async move {
+                let timeout = Duration::from_millis(20 + i % 3);
+                let outcome = slow
+                    .sleep_for(Duration::from_secs(2))
+                    .timeout(timeout)
+                    .await;
+                (timeout, outcome)
+            })
+        })
+        .collect();
+    for call in calls {
+        let (timeout, outcome) = call.await.unwrap();
+        assert!(
+            matches!(outcome, Err(CallError::Timeout { .. })),
+            "{outcome:?}"
+        );
+        assert!(
+            started.elapsed() >= timeout,
+            "timed out before its deadline"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the timeouts did fire"
+    );
+
+    // A timeout too far away to represent waits for the reply.
+    let patient = Counter::start((7, None)).await.unwrap();
+    assert_eq!(patient.get().timeout(Duration::MAX).await, Ok(7));
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::deadline;
 use crate::process::{runner, unwind, AnyPid, ExitReason, Pid};
 
 /// The default timeout of a call, as gen_server's: 5 seconds.
@@ -175,8 +176,11 @@ impl<M: Send + 'static, R> IntoFuture for Call<M, R> {
             to: self.to,
             label: self.label,
             after: self.timeout,
+            // A deadline too far away to represent: no timeout at all.
+            deadline: tokio::time::Instant::now().checked_add(self.timeout),
             msg: Some(self.msg),
-            reply: tokio::time::timeout(self.timeout, self.rx),
+            reply: self.rx,
+            timer: None,
         }
     }
 }
@@ -188,9 +192,12 @@ pin_project_lite::pin_project! {
         to: Pid<M>,
         label: &'static str,
         after: Duration,
+        deadline: Option<tokio::time::Instant>,
         msg: Option<M>,
+        reply: oneshot::Receiver<Result<R, ExitReason>>,
+        // Taken only if the reply is not there at the first poll.
         #[pin]
-        reply: tokio::time::Timeout<oneshot::Receiver<Result<R, ExitReason>>>,
+        timer: Option<tokio::sync::futures::OwnedNotified>,
     }
 }
 
@@ -214,9 +221,25 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
                 }));
             }
         }
-        let outcome = match this.reply.poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(outcome) => outcome,
+        let outcome = match Pin::new(this.reply).poll(cx) {
+            Poll::Ready(outcome) => Some(outcome),
+            Poll::Pending => None,
+        };
+        let outcome = match outcome {
+            Some(outcome) => Ok(outcome),
+            None => {
+                let Some(deadline) = *this.deadline else {
+                    return Poll::Pending;
+                };
+                let mut timer = this.timer;
+                if timer.is_none() {
+                    timer.set(Some(deadline::wait_until(deadline, *this.after)));
+                }
+                match timer.as_pin_mut().map(|t| t.poll(cx)) {
+                    Some(Poll::Ready(())) => Err(()),
+                    _ => return Poll::Pending,
+                }
+            }
         };
         Poll::Ready(match outcome {
             Ok(Ok(Ok(value))) => Ok(value),

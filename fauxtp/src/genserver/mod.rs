@@ -57,6 +57,7 @@
 //!   in OTP). `Kill` ends it at once, without `terminate`.
 
 mod call;
+mod deadline;
 
 use std::future::Future;
 use std::time::Duration;
