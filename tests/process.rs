@@ -494,3 +494,23 @@ async fn requests_queued_in_a_process_that_ends_fail_with_its_reason() {
         })
     );
 }
+
+#[tokio::test]
+async fn a_panic_before_the_body_starts_ends_only_the_new_process() {
+    let mut me = Ctx::<Reply>::detached();
+    let (pid, monitor) = me.spawn_monitor(|_ctx: Ctx<()>| {
+        if pids_are_cheap() {
+            panic!("before the body");
+        }
+        std::future::ready(Ok(()))
+    });
+    assert_eq!(
+        down(&mut me, monitor).await,
+        ExitReason::Panic("before the body".into())
+    );
+    assert!(!pid.is_alive());
+}
+
+fn pids_are_cheap() -> bool {
+    true
+}

@@ -1,10 +1,15 @@
 //! The task that runs a process body: it catches panics, ends the body when
 //! an exit signal arrives, and runs the exit protocol with the right reason.
+//!
+//! `ProcessTask` is written by hand rather than as an `async fn`: an async
+//! wrapper would keep the body future twice in its state (as the argument
+//! it was given and as the pinned local it polls), and the task of every
+//! idle process would be twice as large as its body.
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use super::unwind::caught;
 use super::{AnyPid, Ctx, ExitReason, ProcessResult};
@@ -16,15 +21,22 @@ where
     F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
     Fut: Future<Output = ProcessResult> + Send + 'static,
 {
-    let guard = ExitGuard {
-        pid: ctx.me.any(),
-        done: false,
+    let pid = ctx.me.any();
+    // Making the body's future runs the closure up to its `async` block; a
+    // panic there ends the new process, never the spawner.
+    let future = match catch_unwind(AssertUnwindSafe(move || body(ctx))) {
+        Ok(future) => future,
+        Err(payload) => {
+            pid.terminate(caught(&*payload));
+            return;
+        }
     };
-    let id = guard.pid.id();
-    tokio::spawn(run(
-        guard,
-        CURRENT.scope(id, async move { body(ctx).await }),
-    ));
+    let id = pid.id();
+    tokio::spawn(ProcessTask {
+        body: Some(CURRENT.scope(id, future)),
+        guard: ExitGuard { pid, done: false },
+        known_waker: None,
+    });
 }
 
 tokio::task_local! {
@@ -38,42 +50,58 @@ pub(crate) fn current() -> Option<u64> {
     CURRENT.try_with(|id| *id).ok()
 }
 
-async fn run<Fut>(mut guard: ExitGuard, body: Fut)
-where
-    Fut: Future<Output = ProcessResult>,
-{
-    let reason = {
-        // In an `Option` so that it can be dropped in place, under
-        // `catch_unwind`, before the exit protocol runs.
-        let mut body = pin!(Some(body));
-        let mut known_waker = None;
-        let core = &guard.pid.core;
-        let reason = poll_fn(|cx| {
-            if let Some(reason) = core.poll_exit_signal(&mut known_waker, cx.waker()) {
-                return Poll::Ready(reason);
+pin_project_lite::pin_project! {
+    /// A process's task. The body comes first so that, when a runtime drops
+    /// the task, the body (and its context) is dropped before the guard runs
+    /// the exit protocol.
+    struct ProcessTask<F> {
+        // `None` once it has ended: dropped in place, under `catch_unwind`,
+        // before the exit protocol runs.
+        #[pin]
+        body: Option<F>,
+        guard: ExitGuard,
+        // The waker the control block has, to register a new one only when
+        // it changes.
+        known_waker: Option<Waker>,
+    }
+}
+
+impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let reason = match this
+            .guard
+            .pid
+            .core
+            .poll_exit_signal(this.known_waker, cx.waker())
+        {
+            Some(reason) => reason,
+            None => {
+                let Some(running) = this.body.as_mut().as_pin_mut() else {
+                    return Poll::Ready(());
+                };
+                match catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(Ok(()))) => ExitReason::Normal,
+                    Ok(Poll::Ready(Err(reason))) => reason,
+                    Err(payload) => caught(&*payload),
+                }
             }
-            let Some(running) = body.as_mut().as_pin_mut() else {
-                return Poll::Ready(ExitReason::Normal);
-            };
-            match catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(Ok(()))) => Poll::Ready(ExitReason::Normal),
-                Ok(Poll::Ready(Err(reason))) => Poll::Ready(reason),
-                Err(payload) => Poll::Ready(caught(&*payload)),
-            }
-        })
-        .await;
+        };
         // Drop the body before the exit protocol runs (its context parks the
         // mailbox, which the protocol drops once the reason is recorded).
         // Destructors may panic too; that must not take the task down.
-        let dropped = catch_unwind(AssertUnwindSafe(|| body.set(None)));
-        match (reason, dropped) {
+        let dropped = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+        let reason = match (reason, dropped) {
             (ExitReason::Normal, Err(payload)) => caught(&*payload),
             (reason, _) => reason,
-        }
-    };
-    guard.done = true;
-    guard.pid.terminate(reason);
+        };
+        this.guard.done = true;
+        this.guard.pid.terminate(reason);
+        Poll::Ready(())
+    }
 }
 
 /// Runs the exit protocol if the task is dropped before its body ended (its
