@@ -193,7 +193,8 @@ pub struct ServerCtx<S: GenServer> {
     ctx: Ctx<S::Msg>,
     stop: Option<ExitReason>,
     trap_exit: bool,
-    tasks: JoinSet<()>,
+    /// Made at the first `spawn_task`: most servers never need one.
+    tasks: Option<JoinSet<()>>,
     /// The process that started the server with `start_link`.
     parent: Option<AnyPid>,
 }
@@ -282,10 +283,11 @@ impl<S: GenServer> ServerCtx<S> {
         F: Future<Output = T> + Send + 'static,
         S::Msg: From<TaskDone<T>>,
     {
+        let tasks = self.tasks.get_or_insert_with(JoinSet::new);
         // Forget the tasks that have finished, so the set does not grow.
-        while self.tasks.try_join_next().is_some() {}
+        while tasks.try_join_next().is_some() {}
         let server = self.ctx.pid();
-        self.tasks.spawn(async move {
+        tasks.spawn(async move {
             let result = CatchUnwind::new(work).await.map_err(|payload| {
                 caught(&*payload);
                 TaskError::Panicked(panic_message(&*payload))
@@ -358,7 +360,7 @@ async fn serve<S: GenServer>(
         ctx,
         stop: None,
         trap_exit: false,
-        tasks: JoinSet::new(),
+        tasks: None,
         parent,
     };
     if let Some(name) = &name {
@@ -457,7 +459,9 @@ impl<S: GenServer> ServerCtx<S> {
     /// Ends the server's body with `reason`. Calls still queued are dropped
     /// by the exit protocol, after it has recorded `reason` for their callers.
     fn finish(mut self, reason: ExitReason) -> ProcessResult {
-        self.tasks.abort_all();
+        if let Some(tasks) = &mut self.tasks {
+            tasks.abort_all();
+        }
         match reason {
             ExitReason::Normal => Ok(()),
             reason => Err(reason),
