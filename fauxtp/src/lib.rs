@@ -59,7 +59,7 @@ pub mod timer;
 
 pub use genserver::{Call, CallError, GenServer, ReplyTo, ServerCtx, StartError};
 pub use process::{
-    spawn, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Pid, ProcessContext,
+    spawn, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Peek, Pid, ProcessContext,
     ProcessError, ProcessResult, SendError,
 };
 pub use task::{Task, TaskDone, TaskError};
@@ -246,6 +246,7 @@ pub mod __private {
         spec
     }
     pub use crate::mailbox::Selector;
+    pub use crate::process::{Signal, Slot};
 
     /// Starts a GenServer; what the generated `start` functions call.
     pub async fn start_server<S: crate::GenServer>(
@@ -303,7 +304,7 @@ pub mod __private {
     }
 
     impl<M: Send + 'static> Receive for crate::Ctx<M> {
-        type Entry = crate::Envelope<M>;
+        type Entry = crate::process::Slot<M>;
         fn selector(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
             self.select(after)
         }

@@ -41,7 +41,7 @@ use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
 use crate::process::{
-    AnyPid, Ctx, Envelope, ExitReason, MonitorRef, Pid, ProcessError, ProcessResult,
+    AnyPid, Ctx, ExitReason, MonitorRef, Peek, Pid, ProcessError, ProcessResult,
 };
 
 /// The default bound of the waits of this module: one second, as the Python
@@ -208,10 +208,10 @@ impl<M: Send + 'static> Probe<M> {
             .ctx
             .messages()
             .filter_map(|entry| match entry {
-                Envelope::Down(d) if watched.contains_key(&d.monitor) && crashed(&d.reason) => {
+                Peek::Down(d) if watched.contains_key(&d.monitor) && crashed(&d.reason) => {
                     Some(format!("{} ended with {}", d.pid, d.reason))
                 }
-                Envelope::Exit(e) if linked.contains(&e.from) && crashed(&e.reason) => {
+                Peek::Exit(e) if linked.contains(&e.from) && crashed(&e.reason) => {
                     Some(format!("{} (linked) ended with {}", e.from, e.reason))
                 }
                 _ => None,
@@ -244,7 +244,7 @@ impl<M: Send + 'static> fmt::Debug for Probe<M> {
 }
 
 impl<M: Send + 'static> crate::__private::Receive for Probe<M> {
-    type Entry = Envelope<M>;
+    type Entry = crate::process::Slot<M>;
     fn selector(&mut self, after: Option<Duration>) -> crate::mailbox::Selector<'_, Self::Entry> {
         crate::__private::Receive::selector(&mut self.ctx, after)
     }

@@ -6,8 +6,12 @@
 //!     let mut arm0 = None; ...                    // one slot per arm
 //!     loop {
 //!         match sel.next().await {
-//!             Some(Envelope::Message(PAT0)) if GUARD0 => { arm0 = Some((bindings)); break }
+//!             Some(Slot::Message(PAT0)) if GUARD0 => { arm0 = Some((bindings)); break }
 //!             ...
+//!             Some(Slot::Signal(s)) => match *s {  // only if there are Down/Exit arms
+//!                 Signal::Down(PAT1) if GUARD1 => { arm1 = Some((bindings)); break }
+//!                 other => sel.skip(Slot::Signal(Box::new(other))),
+//!             },
 //!             Some(other) => sel.skip(other),     // stays in the mailbox
 //!             None => break,                      // timed out
 //!         }
@@ -47,22 +51,52 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
     // spanned at the context so that a wrong argument is reported there.
     let select = quote_spanned!(ctx.span() => (#ctx).__fauxtp_select(#timeout));
 
-    let match_arms = model.arms.iter().zip(&slots).map(|(arm, slot)| {
-        let pats = arm.cases.iter().map(|(kind, pat)| {
-            let variant = match kind {
-                Kind::Message => quote!(Message),
-                Kind::Down => quote!(Down),
-                Kind::Exit => quote!(Exit),
-            };
-            quote!(::fauxtp::Envelope::#variant(#pat))
-        });
+    // Messages are matched in their slots; the rare signals (boxed in the
+    // mailbox) are unboxed and matched only by a receive that has arms for
+    // them. The two kinds never overlap, so arm order is kept within each.
+    let mut message_arms = Vec::new();
+    let mut signal_arms = Vec::new();
+    for (arm, slot) in model.arms.iter().zip(&slots) {
         let guard = arm.guard.as_ref().map(|g| quote!(if #g));
-        let names = arm.bindings.iter().map(|b| &b.ident);
+        let names: Vec<_> = arm.bindings.iter().map(|b| &b.ident).collect();
+        let take = quote! {
+            #slot = ::core::option::Option::Some((#(#names,)*));
+            break;
+        };
+        let messages: Vec<_> = arm
+            .cases
+            .iter()
+            .filter(|(kind, _)| matches!(kind, Kind::Message))
+            .map(|(_, pat)| quote!(::fauxtp::__private::Slot::Message(#pat)))
+            .collect();
+        let signals: Vec<_> = arm
+            .cases
+            .iter()
+            .filter_map(|(kind, pat)| match kind {
+                Kind::Message => None,
+                Kind::Down => Some(quote!(::fauxtp::__private::Signal::Down(#pat))),
+                Kind::Exit => Some(quote!(::fauxtp::__private::Signal::Exit(#pat))),
+            })
+            .collect();
+        if !messages.is_empty() {
+            message_arms.push(quote! {
+                ::core::option::Option::Some(#(#messages)|*) #guard => { #take }
+            });
+        }
+        if !signals.is_empty() {
+            signal_arms.push(quote!(#(#signals)|* #guard => { #take }));
+        }
+    }
+    let signal_match = (!signal_arms.is_empty()).then(|| {
+        let signal = format_ident!("__fauxtp_signal", span = site);
         quote! {
-            ::core::option::Option::Some(#(#pats)|*) #guard => {
-                #slot = ::core::option::Option::Some((#(#names,)*));
-                break;
-            }
+            ::core::option::Option::Some(::fauxtp::__private::Slot::Signal(#signal)) => match *#signal {
+                #(#signal_arms)*
+                #entry => {
+                    let #entry = ::fauxtp::__private::Slot::Signal(::std::boxed::Box::new(#entry));
+                    ::fauxtp::__private::Selector::skip(&mut #sel, #entry);
+                }
+            },
         }
     });
 
@@ -89,7 +123,8 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
             #(let mut #slots = ::core::option::Option::None;)*
             loop {
                 match ::fauxtp::__private::Selector::next(&mut #sel).await {
-                    #(#match_arms)*
+                    #(#message_arms)*
+                    #signal_match
                     ::core::option::Option::Some(#entry) => {
                         ::fauxtp::__private::Selector::skip(&mut #sel, #entry);
                     }

@@ -17,7 +17,7 @@ use std::task::Waker;
 
 use super::exit::{Down, Exit, ExitReason, MonitorRef};
 use super::pid::AnyPid;
-use super::Envelope;
+use super::{Signal, Slot};
 use crate::mailbox::{Mailbox, MailboxSender};
 
 static ALIVE: AtomicUsize = AtomicUsize::new(0);
@@ -39,19 +39,19 @@ pub fn count() -> usize {
 /// as long as it lives, and the requests still queued are only dropped by
 /// the exit protocol, after the exit reason is known.
 pub(crate) struct Inbox<M> {
-    pub(crate) sender: MailboxSender<Envelope<M>>,
-    parked: Mutex<Option<Mailbox<Envelope<M>>>>,
+    pub(crate) sender: MailboxSender<Slot<M>>,
+    parked: Mutex<Option<Mailbox<Slot<M>>>>,
 }
 
 impl<M> Inbox<M> {
-    pub(crate) fn new(sender: MailboxSender<Envelope<M>>) -> Self {
+    pub(crate) fn new(sender: MailboxSender<Slot<M>>) -> Self {
         Inbox {
             sender,
             parked: Mutex::new(None),
         }
     }
 
-    pub(crate) fn park(&self, mailbox: Mailbox<Envelope<M>>) {
+    pub(crate) fn park(&self, mailbox: Mailbox<Slot<M>>) {
         *self.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailbox);
     }
 }
@@ -71,10 +71,10 @@ pub(crate) trait Sink: Send + Sync + 'static {
 
 impl<M: Send + 'static> Sink for Inbox<M> {
     fn down(&self, down: Down) {
-        let _ = self.sender.push(Envelope::Down(down));
+        let _ = self.sender.push(Slot::Signal(Box::new(Signal::Down(down))));
     }
     fn exit(&self, exit: Exit) {
-        let _ = self.sender.push(Envelope::Exit(exit));
+        let _ = self.sender.push(Slot::Signal(Box::new(Signal::Exit(exit))));
     }
     fn drop_parked(&self) {
         let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -92,6 +92,64 @@ pub enum Envelope<M> {
     Exit(Exit),
 }
 
+/// How an entry is kept in a mailbox: a message as it is, the rare signals
+/// boxed, so that a slot is as small as the message type allows (the queue
+/// allocates its slots 32 at a time, and a selective receive moves every
+/// slot it skips). Used by the code `receive!` generates.
+#[doc(hidden)]
+pub enum Slot<M> {
+    /// A message.
+    Message(M),
+    /// A down message or a trapped exit signal.
+    Signal(Box<Signal>),
+}
+
+/// A boxed system message; see [`Slot`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Signal {
+    /// A monitor fired.
+    Down(Down),
+    /// A trapped exit signal.
+    Exit(Exit),
+}
+
+impl<M> From<Slot<M>> for Envelope<M> {
+    fn from(slot: Slot<M>) -> Self {
+        match slot {
+            Slot::Message(m) => Envelope::Message(m),
+            Slot::Signal(signal) => match *signal {
+                Signal::Down(down) => Envelope::Down(down),
+                Signal::Exit(exit) => Envelope::Exit(exit),
+            },
+        }
+    }
+}
+
+/// An entry of a mailbox, looked at but not taken: what
+/// [`Ctx::messages`] gives.
+#[derive(Debug)]
+pub enum Peek<'a, M> {
+    /// A message.
+    Message(&'a M),
+    /// A down message.
+    Down(&'a Down),
+    /// A trapped exit signal.
+    Exit(&'a Exit),
+}
+
+impl<'a, M> From<&'a Slot<M>> for Peek<'a, M> {
+    fn from(slot: &'a Slot<M>) -> Self {
+        match slot {
+            Slot::Message(m) => Peek::Message(m),
+            Slot::Signal(signal) => match &**signal {
+                Signal::Down(down) => Peek::Down(down),
+                Signal::Exit(exit) => Peek::Exit(exit),
+            },
+        }
+    }
+}
+
 /// An error of a process operation, naming the process concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -147,7 +205,7 @@ pub struct Ctx<M: Send + 'static> {
     me: Pid<M>,
     /// Taken out in `drop`: parked in the process's control block, or
     /// dropped (detached context).
-    mailbox: ManuallyDrop<Mailbox<Envelope<M>>>,
+    mailbox: ManuallyDrop<Mailbox<Slot<M>>>,
     /// The monitors this process holds: monitor ref -> monitored process.
     monitoring: HashMap<MonitorRef, AnyPid>,
     /// Size of `monitoring` after its last sweep of ended processes.
@@ -218,18 +276,18 @@ impl<M: Send + 'static> Ctx<M> {
     /// Waits for the next entry of the mailbox, whatever it is: the oldest
     /// saved message first, then new arrivals.
     pub async fn recv(&mut self) -> Envelope<M> {
-        self.mailbox.recv().await
+        self.mailbox.recv().await.into()
     }
 
     /// Takes the next entry of the mailbox if there is one, without waiting.
     pub fn try_recv(&mut self) -> Option<Envelope<M>> {
-        self.mailbox.try_recv()
+        self.mailbox.try_recv().map(Envelope::from)
     }
 
     /// Everything waiting in the mailbox, oldest first, without taking it
     /// (Erlang's `process_info(self(), messages)`): for tests and debugging.
-    pub fn messages(&mut self) -> impl Iterator<Item = &Envelope<M>> {
-        self.mailbox.peek_all()
+    pub fn messages(&mut self) -> impl Iterator<Item = Peek<'_, M>> {
+        self.mailbox.peek_all().map(Peek::from)
     }
 
     /// How many entries wait in the mailbox (including saved ones that no
@@ -290,11 +348,12 @@ impl<M: Send + 'static> Ctx<M> {
         if other.core.add_monitor(monitor, self.me.any()) {
             self.remember_monitor(monitor, other);
         } else {
-            let _ = self.me.core.sink.sender.push(Envelope::Down(Down {
+            let down = Down {
                 monitor,
                 pid: other,
                 reason: ExitReason::NoProc,
-            }));
+            };
+            let _ = self.me.core.sink.sender.push(Slot::Signal(Box::new(Signal::Down(down))));
         }
         monitor
     }
@@ -320,7 +379,7 @@ impl<M: Send + 'static> Ctx<M> {
         };
         if !was_active {
             self.mailbox
-                .retain(|entry| !matches!(entry, Envelope::Down(d) if d.monitor == monitor));
+                .retain(|entry| !matches!(Peek::from(entry), Peek::Down(d) if d.monitor == monitor));
         }
         was_active
     }
@@ -385,7 +444,10 @@ impl<M: Send + 'static> Ctx<M> {
         let mut selector = self.select(timeout);
         while let Some(entry) = selector.next().await {
             match entry {
-                Envelope::Down(down) if down.monitor == monitor => return Some(down),
+                Slot::Signal(signal) => match *signal {
+                    Signal::Down(down) if down.monitor == monitor => return Some(down),
+                    other => selector.skip(Slot::Signal(Box::new(other))),
+                },
                 other => selector.skip(other),
             }
         }
@@ -395,7 +457,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// Drops the exit messages from `pid` that are in the mailbox.
     pub(crate) fn flush_exits_from(&mut self, pid: &AnyPid) {
         self.mailbox
-            .retain(|entry| !matches!(entry, Envelope::Exit(e) if e.from == *pid));
+            .retain(|entry| !matches!(Peek::from(entry), Peek::Exit(e) if e.from == *pid));
     }
 
     /// Makes every exit signal but `Kill` arrive as a message, whatever the
@@ -405,7 +467,7 @@ impl<M: Send + 'static> Ctx<M> {
     }
 
     /// Starts a selective receive; used by [`receive!`](crate::receive).
-    pub(crate) fn select(&mut self, after: Option<Duration>) -> Selector<'_, Envelope<M>> {
+    pub(crate) fn select(&mut self, after: Option<Duration>) -> Selector<'_, Slot<M>> {
         // An `after` too far away to represent waits forever.
         let deadline = after.and_then(mailbox::deadline_after);
         self.mailbox.select(deadline)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::core::{Core, Inbox, Sink};
 use super::handle::Handle;
-use super::Envelope;
+use super::Slot;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -55,13 +55,13 @@ impl<M: Send + 'static> Pid<M> {
         self.core
             .sink
             .sender
-            .push(Envelope::Message(msg.into()))
+            .push(Slot::Message(msg.into()))
             .map_err(|envelope| SendError {
                 to: self.any(),
                 message: match envelope {
-                    Envelope::Message(m) => m,
+                    Slot::Message(m) => m,
                     // Only `Message` was pushed; `push` gives back what it got.
-                    Envelope::Down(_) | Envelope::Exit(_) => unreachable!(),
+                    Slot::Signal(_) => unreachable!(),
                 },
             })
     }
