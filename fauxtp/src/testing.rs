@@ -40,9 +40,7 @@ use std::fmt::{self, Debug};
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
-use crate::process::{
-    AnyPid, Ctx, ExitReason, MonitorRef, Peek, Pid, ProcessError, ProcessResult,
-};
+use crate::process::{AnyPid, Ctx, ExitReason, MonitorRef, Peek, Pid, ProcessError, ProcessResult};
 
 /// The default bound of the waits of this module: one second, as the Python
 /// library's.

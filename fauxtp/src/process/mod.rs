@@ -353,7 +353,12 @@ impl<M: Send + 'static> Ctx<M> {
                 pid: other,
                 reason: ExitReason::NoProc,
             };
-            let _ = self.me.core.sink.sender.push(Slot::Signal(Box::new(Signal::Down(down))));
+            let _ = self
+                .me
+                .core
+                .sink
+                .sender
+                .push(Slot::Signal(Box::new(Signal::Down(down))));
         }
         monitor
     }
@@ -378,8 +383,9 @@ impl<M: Send + 'static> Ctx<M> {
             None => false,
         };
         if !was_active {
-            self.mailbox
-                .retain(|entry| !matches!(Peek::from(entry), Peek::Down(d) if d.monitor == monitor));
+            self.mailbox.retain(
+                |entry| !matches!(Peek::from(entry), Peek::Down(d) if d.monitor == monitor),
+            );
         }
         was_active
     }
