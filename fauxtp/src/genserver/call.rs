@@ -196,8 +196,7 @@ pin_project_lite::pin_project! {
         msg: Option<M>,
         reply: oneshot::Receiver<Result<R, ExitReason>>,
         // Taken only if the reply is not there at the first poll.
-        #[pin]
-        timer: Option<tokio::sync::futures::OwnedNotified>,
+        timer: Option<std::sync::Arc<deadline::Bucket>>,
     }
 }
 
@@ -231,13 +230,14 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
                 let Some(deadline) = *this.deadline else {
                     return Poll::Pending;
                 };
-                let mut timer = this.timer;
-                if timer.is_none() {
-                    timer.set(Some(deadline::wait_until(deadline, *this.after)));
-                }
-                match timer.as_pin_mut().map(|t| t.poll(cx)) {
-                    Some(Poll::Ready(())) => Err(()),
-                    _ => return Poll::Pending,
+                let after = *this.after;
+                let bucket = this
+                    .timer
+                    .get_or_insert_with(|| deadline::bucket(deadline, after));
+                if bucket.register(cx.waker()) {
+                    Err(())
+                } else {
+                    return Poll::Pending;
                 }
             }
         };

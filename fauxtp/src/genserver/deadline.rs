@@ -3,77 +3,112 @@
 //! Arming a tokio timer and disarming it again costs about as much as the
 //! rest of a call on a multi-thread runtime. Calls whose deadlines fall in
 //! the same short window (a "bucket") on one thread share a single sleeper
-//! task instead: a call that must wait registers with its bucket's `Notify`,
-//! and the sleeper wakes them all at the bucket's deadline (the deadline
-//! rounded up, so a call never times out early, and at most one granule
-//! late). A call that gets its reply before its deadline leaves nothing
-//! behind: dropping its `Notified` removes it from the bucket.
+//! task instead: a call that must wait leaves its task's waker with its
+//! bucket, and the sleeper marks the bucket fired and wakes them all at the
+//! bucket's instant (the deadline rounded up, so a call never times out
+//! early, and at most one granule late).
+//!
+//! Cheap on purpose: a call that gets its reply leaves nothing to undo (its
+//! waker stays in the bucket; a task woken for a call that has ended just
+//! polls what it awaits now and finds nothing to do), and a task that makes
+//! calls one after the other leaves its waker once per bucket.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
 use std::time::Duration;
 
-use tokio::sync::futures::OwnedNotified;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// The granule of short timeouts (under a second), and of longer ones.
 const FINE: Duration = Duration::from_millis(1);
 const COARSE: Duration = Duration::from_millis(16);
 
-struct Bucket {
+/// Calls whose deadlines round up to the same instant, on one thread.
+pub(crate) struct Bucket {
+    /// The deadlines this bucket serves: `(opens, at]`.
+    opens: Instant,
     at: Instant,
-    notify: Arc<Notify>,
+    fired: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl Bucket {
+    /// Leaves `waker` to be woken when the bucket fires; true if it has
+    /// already fired (the call's deadline has passed).
+    pub(crate) fn register(&self, waker: &Waker) -> bool {
+        let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if self.fired.load(Ordering::Acquire) {
+            return true;
+        }
+        if !wakers.last().is_some_and(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        false
+    }
+
+    fn fire(&self) {
+        let wakers = {
+            let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+            self.fired.store(true, Ordering::Release);
+            std::mem::take(&mut *wakers)
+        };
+        for waker in wakers {
+            waker.wake();
+        }
+    }
 }
 
 thread_local! {
     /// The latest bucket of each granule on this thread.
-    static BUCKETS: RefCell<[Option<Bucket>; 2]> = const { RefCell::new([None, None]) };
+    static BUCKETS: RefCell<[Option<Arc<Bucket>>; 2]> = const { RefCell::new([None, None]) };
 }
 
-/// A future that completes at or shortly after `deadline`, for a call that
-/// started `timeout` ago.
-pub(crate) fn wait_until(deadline: Instant, timeout: Duration) -> OwnedNotified {
+/// The bucket that fires at or shortly after `deadline`, for a call whose
+/// timeout is `timeout`.
+pub(crate) fn bucket(deadline: Instant, timeout: Duration) -> Arc<Bucket> {
     if timeout < FINE {
-        // Too short to share: a bucket of its own.
-        return new_bucket(deadline).1;
+        // Too short to share: a bucket of its own, exactly at the deadline.
+        return new_bucket(deadline, deadline);
     }
     let (slot, granule) = if timeout < Duration::from_secs(1) {
         (0, FINE)
     } else {
         (1, COARSE)
     };
-    let at = round_up(deadline, granule);
     BUCKETS
         .try_with(|buckets| {
             let mut buckets = buckets.borrow_mut();
             match &buckets[slot] {
-                // A bucket's sleeper fires at `at`, which is after now
-                // (rounded up from a deadline in the future), so it has not
-                // fired yet and the new waiter will be woken.
-                Some(bucket) if bucket.at == at => bucket.notify.clone().notified_owned(),
+                // Not fired: its instant is at or after this deadline, which
+                // is in the future.
+                Some(bucket) if bucket.opens < deadline && deadline <= bucket.at => bucket.clone(),
                 _ => {
-                    let (notify, waiter) = new_bucket(at);
-                    buckets[slot] = Some(Bucket { at, notify });
-                    waiter
+                    let at = round_up(deadline, granule);
+                    let bucket = new_bucket(at.checked_sub(granule).unwrap_or(at), at);
+                    buckets[slot] = Some(bucket.clone());
+                    bucket
                 }
             }
         })
-        .unwrap_or_else(|_| new_bucket(at).1)
+        .unwrap_or_else(|_| new_bucket(deadline, deadline))
 }
 
-/// A bucket firing at `at`, and a first waiter registered before its
-/// sleeper can run (a `Notified` sees every `notify_waiters` made after it
-/// was created, polled or not).
-fn new_bucket(at: Instant) -> (Arc<Notify>, OwnedNotified) {
-    let notify = Arc::new(Notify::new());
-    let waiter = notify.clone().notified_owned();
-    let wake = notify.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep_until(at).await;
-        wake.notify_waiters();
+/// A bucket for deadlines in `(opens, at]`, and its sleeper.
+fn new_bucket(opens: Instant, at: Instant) -> Arc<Bucket> {
+    let bucket = Arc::new(Bucket {
+        opens,
+        at,
+        fired: AtomicBool::new(false),
+        wakers: Mutex::new(Vec::new()),
     });
-    (notify, waiter)
+    let sleeper = bucket.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(sleeper.at).await;
+        sleeper.fire();
+    });
+    bucket
 }
 
 /// `deadline` rounded up to a multiple of `granule` (on tokio's clock).
