@@ -64,11 +64,7 @@ impl Framework for Fauxtp {
     }
 
     fn run(&self, workload: Workload, sizes: &Sizes) -> Option<Outcome> {
-        let runtime = if self.current_thread {
-            harness::current_thread()
-        } else {
-            harness::multi_thread()
-        };
+        let runtime = harness::runtime(self.current_thread);
         let sizes = sizes.clone();
         Some(harness::on(&runtime, async move {
             match workload {

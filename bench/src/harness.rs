@@ -156,6 +156,16 @@ pub fn current_thread() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+/// A current-thread runtime if `current_thread`, else a 2-worker one: the
+/// two kinds of column the tokio and fauxtp adapters each report.
+pub fn runtime(current_thread: bool) -> tokio::runtime::Runtime {
+    if current_thread {
+        current_thread()
+    } else {
+        multi_thread()
+    }
+}
+
 /// Runs `workload` as a task on `runtime`, so that the client side runs on
 /// the runtime's workers like everything else (not on the thread that
 /// called `block_on`, which would make every reply cross threads).

@@ -63,11 +63,7 @@ impl Framework for Tokio {
         if workload == Workload::Restart {
             return None; // No supervision in raw tokio.
         }
-        let runtime = if self.current_thread {
-            harness::current_thread()
-        } else {
-            harness::multi_thread()
-        };
+        let runtime = harness::runtime(self.current_thread);
         let sizes = sizes.clone();
         Some(harness::on(&runtime, async move {
             match workload {
