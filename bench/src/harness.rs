@@ -158,8 +158,8 @@ pub fn current_thread() -> tokio::runtime::Runtime {
 
 /// A current-thread runtime if `current_thread`, else a 2-worker one: the
 /// two kinds of column the tokio and fauxtp adapters each report.
-pub fn runtime(current_thread: bool) -> tokio::runtime::Runtime {
-    if current_thread {
+pub fn runtime(one_thread: bool) -> tokio::runtime::Runtime {
+    if one_thread {
         current_thread()
     } else {
         multi_thread()
