@@ -1,8 +1,9 @@
 //! The cost promises of the runtime, checked by counting allocations (not
-//! by timing): sending allocates nothing per message beyond the queue's slot
-//! blocks, a receive that skips saved messages allocates nothing per skipped
-//! message, a GenServer call allocates its reply slot and nothing else, and
-//! a cast nothing beyond the queue's slot blocks.
+//! by timing): sending allocates nothing per message (the queue's buffer
+//! doubles when it is full, and is reused), a receive that skips saved
+//! messages allocates nothing per skipped message, a GenServer call
+//! allocates its reply slot and nothing else, and a cast nothing at all in
+//! a steady state.
 //!
 //! Every test runs on a current-thread runtime, so the server's work is
 //! counted too (the counter is per thread).
@@ -72,7 +73,7 @@ async fn skipping_saved_messages_allocates_nothing_per_message() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn sending_allocates_only_whole_slot_blocks() {
+async fn sending_allocates_only_when_the_queue_grows() {
     let mut me = Ctx::<Msg>::detached();
     let pid = me.pid();
     let before = allocations();
@@ -80,11 +81,16 @@ async fn sending_allocates_only_whole_slot_blocks() {
         pid.send(Msg::Noise(n)).unwrap();
     }
     let spent = allocations() - before;
-    // The queue allocates one block per 32 messages, nothing per message.
-    assert!(
-        spent <= 3_200 / 32 + 1,
-        "3,200 sends allocated {spent} times"
-    );
+    // The queue's buffer doubles when it is full: 3,200 messages queued at
+    // once take about log2(3,200) = 12 allocations, nothing per message.
+    assert!(spent <= 13, "3,200 sends allocated {spent} times");
+    while me.try_recv().is_some() {}
+    // Emptied, the buffers are reused: the same again allocates nothing.
+    let before = allocations();
+    for n in 0..3_200 {
+        pid.send(Msg::Noise(n)).unwrap();
+    }
+    assert_eq!(allocations() - before, 0, "sends into a grown queue");
     while me.try_recv().is_some() {}
 }
 
@@ -121,11 +127,11 @@ async fn a_call_allocates_one_reply_slot_and_a_cast_nothing() {
     }
     let per_thousand_calls = allocations() - before;
     println!("1,000 calls: {per_thousand_calls} allocations");
-    // One reply slot per call, plus the queue's slot blocks (one per 32),
-    // plus now and then a timeout bucket shared by the calls of the same
-    // few milliseconds (two allocations, at most one per 16 ms per thread).
+    // One reply slot per call, plus now and then a timeout bucket shared by
+    // the calls of the same few milliseconds (two allocations, at most one
+    // per 16 ms per thread). The mailbox's buffers were grown by the warm-up.
     assert!(
-        per_thousand_calls <= 1_000 + 1_000 / 32 + 2,
+        per_thousand_calls <= 1_000 + 2,
         "1,000 calls allocated {per_thousand_calls} times"
     );
 
@@ -136,8 +142,10 @@ async fn a_call_allocates_one_reply_slot_and_a_cast_nothing() {
     assert_eq!(counter.add(0).await.unwrap(), 2_000);
     let per_thousand_casts = allocations() - before;
     println!("1,000 casts and one call: {per_thousand_casts} allocations");
+    // The casts queue up behind the running client: the server's buffer
+    // doubles up to 1,024 slots (about 10 allocations), then the call.
     assert!(
-        per_thousand_casts <= 1_000 / 32 + 3,
+        per_thousand_casts <= 10 + 3,
         "1,000 casts (and one call) allocated {per_thousand_casts} times"
     );
 }

@@ -1,9 +1,13 @@
 //! Mailboxes: the queue behind every process, and selective receive.
 //!
 //! A mailbox is a multi-producer, single-consumer queue plus a *save queue*.
-//! Senders push at the back of the queue without taking a lock and without
-//! boxing the message ([`Pid::send`](crate::Pid::send) is one push on a
-//! lock-free linked list of slot blocks). Only the owning process receives.
+//! The queue lives in the process's control block (no allocation of its
+//! own). A sender takes the queue's lock for one `push_back` and nothing
+//! else, boxes nothing, and wakes the process after letting go of the lock.
+//! The owning process takes everything that has arrived in one swap of
+//! buffers, so it takes the lock once per batch, not once per message, and
+//! the two buffers are reused: a process in a steady state allocates nothing
+//! to receive. Only the owning process receives.
 //!
 //! Selective receive ([`receive!`](crate::receive)) looks at the messages in
 //! arrival order and takes the first one that matches one of its arms. A
@@ -16,111 +20,242 @@
 //! - A receive that skips `k` saved messages costs O(k): each skipped message
 //!   is moved from the front of the save queue to its back and the order is
 //!   restored with one rotation. Nothing is allocated per skipped message; the
-//!   save queue only grows (amortised) when messages pulled from the channel are
-//!   skipped.
+//!   save queue only grows (amortised) when new arrivals are skipped.
 //! - A receive with an `after` timeout creates its timer only if it has to
 //!   wait; `after Duration::ZERO` never waits and never creates a timer.
+//! - Receiving takes part in tokio's cooperative scheduling: a process that
+//!   always has messages waiting still yields to the other tasks of its
+//!   thread now and then, as it would reading a tokio channel.
 //!
 //! The mailbox is unbounded, like Erlang's: a process that never takes some
 //! kind of message keeps it forever. Give such processes a catch-all arm.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// The sending half of a mailbox: cheap to clone, never blocks.
-pub(crate) struct MailboxSender<T> {
-    tx: mpsc::UnboundedSender<T>,
+/// The shared half of a mailbox, in the process's control block: where
+/// senders push.
+pub(crate) struct Queue<T> {
+    state: Mutex<State<T>>,
+    /// Woken once, when the queue closes.
+    closing: Notify,
 }
 
-impl<T> MailboxSender<T> {
-    /// Pushes `item` at the back of the mailbox; gives it back if the
+struct State<T> {
+    items: VecDeque<T>,
+    /// The owning process, if it waits for a message.
+    receiver: Option<Waker>,
+    /// Set when the owning process has ended: pushes fail from then on.
+    closed: bool,
+}
+
+impl<T> Queue<T> {
+    pub(crate) fn new() -> Self {
+        Queue {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                receiver: None,
+                closed: false,
+            }),
+            closing: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Nothing that can panic runs under this lock but an allocation, and
+        // the queue stays consistent if it does; recover from poisoning.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Pushes `item` at the back of the queue; gives it back if the
     /// receiving process is gone.
     #[inline]
     pub(crate) fn push(&self, item: T) -> Result<(), T> {
-        self.tx.send(item).map_err(|e| e.0)
+        let mut state = self.lock();
+        if state.closed {
+            return Err(item);
+        }
+        state.items.push_back(item);
+        let receiver = state.receiver.take();
+        drop(state);
+        if let Some(waker) = receiver {
+            waker.wake();
+        }
+        Ok(())
     }
 
-    /// Completes once the mailbox's owner has dropped it (the process ended).
+    /// Closes the queue for good, with the receiving side that goes with it:
+    /// later pushes fail, and everything still queued or saved is dropped
+    /// (after the lock is released, since dropping a message may run any
+    /// code, a reply to a waiting caller for one).
+    pub(crate) fn close(&self, mailbox: Mailbox<T>) {
+        let queued = {
+            let mut state = self.lock();
+            state.closed = true;
+            state.receiver = None;
+            std::mem::take(&mut state.items)
+        };
+        drop(mailbox);
+        drop(queued);
+        self.closing.notify_waiters();
+    }
+
+    /// Completes once the queue is closed (its process has ended).
     pub(crate) async fn closed(&self) {
-        self.tx.closed().await
+        let notified = self.closing.notified();
+        let mut notified = std::pin::pin!(notified);
+        // Registered before the flag is read, so a close in between is seen.
+        notified.as_mut().enable();
+        if self.lock().closed {
+            return;
+        }
+        notified.await;
+    }
+
+    /// Number of messages pushed and not yet taken by the receiver.
+    fn len(&self) -> usize {
+        self.lock().items.len()
     }
 }
 
-/// The receiving half of a mailbox, with its save queue.
+/// The receiving half of a mailbox, owned by the process: what has been
+/// taken from the queue and not received yet, and the save queue.
 pub(crate) struct Mailbox<T> {
-    rx: mpsc::UnboundedReceiver<T>,
+    /// Looked at by a selective receive and not taken: always older than
+    /// everything in `arrived`.
     saved: VecDeque<T>,
-}
-
-/// Creates a mailbox.
-pub(crate) fn mailbox<T>() -> (MailboxSender<T>, Mailbox<T>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    (
-        MailboxSender { tx },
-        Mailbox {
-            rx,
-            saved: VecDeque::new(),
-        },
-    )
+    /// Taken from the queue in one batch, not looked at yet.
+    arrived: VecDeque<T>,
 }
 
 impl<T> Mailbox<T> {
+    pub(crate) fn new() -> Self {
+        Mailbox {
+            saved: VecDeque::new(),
+            arrived: VecDeque::new(),
+        }
+    }
+
+    /// Number of messages waiting (saved, taken from `queue` and not looked
+    /// at, and still in `queue`).
+    pub(crate) fn len(&self, queue: &Queue<T>) -> usize {
+        self.saved.len() + self.arrived.len() + queue.len()
+    }
+
+    /// The mailbox together with the queue it receives from.
+    pub(crate) fn with<'a>(&'a mut self, queue: &'a Queue<T>) -> Receiver<'a, T> {
+        Receiver {
+            queue,
+            mailbox: self,
+        }
+    }
+}
+
+/// A mailbox and its queue, borrowed for one receiving operation.
+pub(crate) struct Receiver<'a, T> {
+    queue: &'a Queue<T>,
+    mailbox: &'a mut Mailbox<T>,
+}
+
+impl<'a, T> Receiver<'a, T> {
     /// Takes the oldest message, waiting for one if there is none.
-    pub(crate) async fn recv(&mut self) -> T {
-        if let Some(item) = self.saved.pop_front() {
+    pub(crate) async fn recv(mut self) -> T {
+        if let Some(item) = self.mailbox.saved.pop_front() {
             return item;
         }
-        match self.rx.recv().await {
-            Some(item) => item,
-            // Every sender is gone: nothing can ever arrive again. A process
-            // holds a sender to itself, so this only happens while it is
-            // being torn down; wait until that is done.
-            None => std::future::pending().await,
-        }
+        self.next_arrival().await
     }
 
     /// Takes the oldest message if there is one, without waiting.
-    pub(crate) fn try_recv(&mut self) -> Option<T> {
-        self.saved.pop_front().or_else(|| self.rx.try_recv().ok())
-    }
-
-    /// Everything waiting, in order, without taking it (arrivals move to the
-    /// save queue first).
-    pub(crate) fn peek_all(&mut self) -> std::collections::vec_deque::Iter<'_, T> {
-        while let Ok(item) = self.rx.try_recv() {
-            self.saved.push_back(item);
+    pub(crate) fn try_recv(mut self) -> Option<T> {
+        match self.mailbox.saved.pop_front() {
+            Some(item) => Some(item),
+            None => self.try_arrival(),
         }
-        self.saved.iter()
     }
 
-    /// Number of messages waiting (saved and not yet looked at).
-    pub(crate) fn len(&self) -> usize {
-        self.saved.len() + self.rx.len()
+    /// Everything waiting, in order, without taking it.
+    pub(crate) fn peek_all(mut self) -> impl Iterator<Item = &'a T> {
+        self.take_arrivals();
+        let mailbox: &'a Mailbox<T> = self.mailbox;
+        mailbox.saved.iter().chain(mailbox.arrived.iter())
     }
 
-    /// Moves everything that has arrived into the save queue, then keeps only
-    /// the messages for which `keep` returns true (order unchanged).
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        while let Ok(item) = self.rx.try_recv() {
-            self.saved.push_back(item);
-        }
-        self.saved.retain(|item| keep(item));
+    /// Keeps only the waiting messages for which `keep` returns true (order
+    /// unchanged).
+    pub(crate) fn retain(mut self, mut keep: impl FnMut(&T) -> bool) {
+        self.take_arrivals();
+        self.mailbox.saved.retain(&mut keep);
+        self.mailbox.arrived.retain(&mut keep);
     }
 
     /// Starts a selective receive that gives up at `deadline` (`None`: never).
-    pub(crate) fn select(&mut self, deadline: Option<Instant>) -> Selector<'_, T> {
-        let to_scan = self.saved.len();
+    pub(crate) fn select(self, deadline: Option<Instant>) -> Selector<'a, T> {
+        let to_scan = self.mailbox.saved.len();
         Selector {
-            mailbox: self,
+            receiver: self,
             deadline,
             to_scan,
             popped: 0,
             returned: 0,
             last_from_saved: false,
         }
+    }
+
+    /// Moves everything in the queue behind what has arrived already.
+    fn take_arrivals(&mut self) {
+        let mut state = self.queue.lock();
+        if self.mailbox.arrived.is_empty() {
+            std::mem::swap(&mut state.items, &mut self.mailbox.arrived);
+        } else {
+            self.mailbox.arrived.append(&mut state.items);
+        }
+    }
+
+    /// The oldest message not looked at yet, if there is one.
+    fn try_arrival(&mut self) -> Option<T> {
+        if let Some(item) = self.mailbox.arrived.pop_front() {
+            return Some(item);
+        }
+        let mut state = self.queue.lock();
+        self.take_batch(&mut state)
+    }
+
+    /// With `arrived` empty: takes the whole queue in one go (swapping
+    /// hands the queue the empty buffer, room included) and gives its
+    /// oldest message.
+    fn take_batch(&mut self, state: &mut State<T>) -> Option<T> {
+        std::mem::swap(&mut state.items, &mut self.mailbox.arrived);
+        self.mailbox.arrived.pop_front()
+    }
+
+    fn poll_arrival(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        if let Some(item) = self.mailbox.arrived.pop_front() {
+            coop.made_progress();
+            return Poll::Ready(item);
+        }
+        let mut state = self.queue.lock();
+        if let Some(item) = self.take_batch(&mut state) {
+            coop.made_progress();
+            return Poll::Ready(item);
+        }
+        match &state.receiver {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.receiver = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Waits for a message that arrives after the save queue was looked at.
+    async fn next_arrival(&mut self) -> T {
+        poll_fn(|cx| self.poll_arrival(cx)).await
     }
 }
 
@@ -138,7 +273,7 @@ pub(crate) fn deadline_after(after: Duration) -> Option<Instant> {
 /// called by hand. Dropping it puts the save queue back in arrival order.
 #[doc(hidden)]
 pub struct Selector<'a, T> {
-    mailbox: &'a mut Mailbox<T>,
+    receiver: Receiver<'a, T>,
     deadline: Option<Instant>,
     /// How many messages were saved when the receive started.
     to_scan: usize,
@@ -155,19 +290,19 @@ impl<T> Selector<'_, T> {
         if self.popped < self.to_scan {
             self.popped += 1;
             self.last_from_saved = true;
-            return self.mailbox.saved.pop_front();
+            return self.receiver.mailbox.saved.pop_front();
         }
         self.last_from_saved = false;
         let Some(deadline) = self.deadline else {
-            return Some(self.mailbox.recv_new().await);
+            return Some(self.receiver.next_arrival().await);
         };
-        if let Ok(item) = self.mailbox.rx.try_recv() {
+        if let Some(item) = self.receiver.try_arrival() {
             return Some(item);
         }
         if Instant::now() >= deadline {
             return None;
         }
-        tokio::time::timeout_at(deadline, self.mailbox.recv_new())
+        tokio::time::timeout_at(deadline, self.receiver.next_arrival())
             .await
             .ok()
     }
@@ -178,17 +313,7 @@ impl<T> Selector<'_, T> {
         if self.last_from_saved {
             self.returned += 1;
         }
-        self.mailbox.saved.push_back(item);
-    }
-}
-
-impl<T> Mailbox<T> {
-    /// Waits for a message that arrives after the save queue was looked at.
-    async fn recv_new(&mut self) -> T {
-        match self.rx.recv().await {
-            Some(item) => item,
-            None => std::future::pending().await,
-        }
+        self.receiver.mailbox.saved.push_back(item);
     }
 }
 
@@ -197,7 +322,7 @@ impl<T> Drop for Selector<'_, T> {
         // If the receive stopped inside the save queue, the queue now reads
         // [not yet looked at] ++ [looked at, unmatched]; turn it back.
         if self.popped < self.to_scan {
-            self.mailbox.saved.rotate_right(self.returned);
+            self.receiver.mailbox.saved.rotate_right(self.returned);
         }
     }
 }
@@ -206,8 +331,8 @@ impl<T> Drop for Selector<'_, T> {
 mod tests {
     use super::*;
 
-    async fn pick_even(mb: &mut Mailbox<u32>) -> Option<u32> {
-        let mut sel = mb.select(deadline_after(Duration::ZERO));
+    async fn pick_even(queue: &Queue<u32>, mb: &mut Mailbox<u32>) -> Option<u32> {
+        let mut sel = mb.with(queue).select(deadline_after(Duration::ZERO));
         while let Some(n) = sel.next().await {
             if n % 2 == 0 {
                 return Some(n);
@@ -219,34 +344,70 @@ mod tests {
 
     #[tokio::test]
     async fn skipped_messages_keep_their_order() {
-        let (tx, mut mb) = mailbox::<u32>();
+        let (queue, mut mb) = (Queue::new(), Mailbox::new());
         for n in [1, 3, 4, 5, 6, 7] {
-            tx.push(n).unwrap();
+            queue.push(n).unwrap();
         }
-        assert_eq!(pick_even(&mut mb).await, Some(4));
+        assert_eq!(pick_even(&queue, &mut mb).await, Some(4));
         assert_eq!(mb.saved, [1, 3]);
         // The second receive scans the save queue first and stops inside it.
-        tx.push(8).unwrap();
-        assert_eq!(pick_even(&mut mb).await, Some(6));
+        queue.push(8).unwrap();
+        assert_eq!(pick_even(&queue, &mut mb).await, Some(6));
         assert_eq!(mb.saved, [1, 3, 5]);
         mb.saved.push_front(2);
         mb.saved.push_back(9);
         // Match in the middle of the save queue: [2,1,3,5,9] minus the 2 at front.
-        assert_eq!(pick_even(&mut mb).await, Some(2));
+        assert_eq!(pick_even(&queue, &mut mb).await, Some(2));
         assert_eq!(mb.saved, [1, 3, 5, 9]);
-        assert_eq!(pick_even(&mut mb).await, Some(8));
+        assert_eq!(pick_even(&queue, &mut mb).await, Some(8));
         assert_eq!(mb.saved, [1, 3, 5, 9, 7]);
-        assert_eq!(pick_even(&mut mb).await, None);
+        assert_eq!(pick_even(&queue, &mut mb).await, None);
         assert_eq!(mb.saved, [1, 3, 5, 9, 7]);
-        let all: Vec<u32> = std::iter::from_fn(|| mb.try_recv()).collect();
+        let all: Vec<u32> = std::iter::from_fn(|| mb.with(&queue).try_recv()).collect();
         assert_eq!(all, [1, 3, 5, 9, 7]);
     }
 
     #[tokio::test]
     async fn match_in_the_middle_of_the_save_queue_restores_order() {
-        let (_tx, mut mb) = mailbox::<u32>();
+        let (queue, mut mb) = (Queue::new(), Mailbox::new());
         mb.saved.extend([1, 3, 5, 6, 7, 9, 11]);
-        assert_eq!(pick_even(&mut mb).await, Some(6));
+        assert_eq!(pick_even(&queue, &mut mb).await, Some(6));
         assert_eq!(mb.saved, [1, 3, 5, 7, 9, 11]);
+    }
+
+    #[tokio::test]
+    async fn arrivals_queue_behind_what_was_taken_already() {
+        let (queue, mut mb) = (Queue::new(), Mailbox::new());
+        queue.push(1).unwrap();
+        queue.push(2).unwrap();
+        assert_eq!(mb.with(&queue).try_recv(), Some(1));
+        // 2 is taken from the queue but not received; 3 is still queued.
+        queue.push(3).unwrap();
+        assert_eq!(mb.len(&queue), 2);
+        let seen: Vec<u32> = mb.with(&queue).peek_all().copied().collect();
+        assert_eq!(seen, [2, 3]);
+        queue.push(4).unwrap();
+        mb.with(&queue).retain(|n| *n != 3);
+        let all: Vec<u32> = std::iter::from_fn(|| mb.with(&queue).try_recv()).collect();
+        assert_eq!(all, [2, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_closed_queue_refuses_pushes_and_wakes_its_watchers() {
+        let queue = std::sync::Arc::new(Queue::<u32>::new());
+        queue.push(1).unwrap();
+        let watcher = tokio::spawn({
+            let queue = queue.clone();
+            async move { queue.closed().await }
+        });
+        queue.close(Mailbox::new());
+        assert_eq!(queue.push(2), Err(2));
+        assert_eq!(queue.len(), 0);
+        tokio::time::timeout(Duration::from_secs(5), watcher)
+            .await
+            .expect("closed() completes")
+            .unwrap();
+        // Already closed: completes at once.
+        queue.closed().await;
     }
 }

@@ -4,9 +4,10 @@
 //! Locking rules (they are what keeps this deadlock-free):
 //! - a process's control lock is held only briefly and never while taking
 //!   another process's control lock;
-//! - pushing into a mailbox takes no lock, so a dying process may deliver its
-//!   down messages while holding its own lock (which is what lets
-//!   `demonitor` flush a down message reliably);
+//! - a mailbox's queue lock is a leaf: nothing else is locked, and nothing
+//!   is woken or dropped, while it is held. So a dying process may deliver
+//!   its down messages while holding its own control lock (which is what
+//!   lets `demonitor` flush a down message reliably);
 //! - the registry lock may be held while taking a process lock, never the
 //!   other way round.
 
@@ -18,7 +19,7 @@ use std::task::Waker;
 use super::exit::{Down, Exit, ExitReason, MonitorRef};
 use super::pid::AnyPid;
 use super::{Signal, Slot};
-use crate::mailbox::{Mailbox, MailboxSender};
+use crate::mailbox::{Mailbox, Queue};
 
 static ALIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -33,20 +34,20 @@ pub fn count() -> usize {
     ALIVE.load(Ordering::Acquire)
 }
 
-/// The sending side of a process's mailbox, and a place to park the
-/// receiving side: a body that drops its [`Ctx`](super::Ctx) before the
-/// process ends leaves the mailbox here, so the process can be sent to for
-/// as long as it lives, and the requests still queued are only dropped by
-/// the exit protocol, after the exit reason is known.
+/// The queue of a process's mailbox, and a place to park the receiving
+/// side: a body that drops its [`Ctx`](super::Ctx) before the process ends
+/// leaves the mailbox here, so the process can be sent to for as long as it
+/// lives, and the requests still queued are only dropped by the exit
+/// protocol, after the exit reason is known.
 pub(crate) struct Inbox<M> {
-    pub(crate) sender: MailboxSender<Slot<M>>,
+    pub(crate) queue: Queue<Slot<M>>,
     parked: Mutex<Option<Mailbox<Slot<M>>>>,
 }
 
 impl<M> Inbox<M> {
-    pub(crate) fn new(sender: MailboxSender<Slot<M>>) -> Self {
+    pub(crate) fn new() -> Self {
         Inbox {
-            sender,
+            queue: Queue::new(),
             parked: Mutex::new(None),
         }
     }
@@ -71,14 +72,16 @@ pub(crate) trait Sink: Send + Sync + 'static {
 
 impl<M: Send + 'static> Sink for Inbox<M> {
     fn down(&self, down: Down) {
-        let _ = self.sender.push(Slot::Signal(Box::new(Signal::Down(down))));
+        let _ = self.queue.push(Slot::Signal(Box::new(Signal::Down(down))));
     }
     fn exit(&self, exit: Exit) {
-        let _ = self.sender.push(Slot::Signal(Box::new(Signal::Exit(exit))));
+        let _ = self.queue.push(Slot::Signal(Box::new(Signal::Exit(exit))));
     }
     fn drop_parked(&self) {
         let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
-        drop(parked);
+        if let Some(mailbox) = parked {
+            self.queue.close(mailbox);
+        }
     }
     fn type_id(&self) -> std::any::TypeId {
         std::any::TypeId::of::<Self>()
@@ -86,7 +89,7 @@ impl<M: Send + 'static> Sink for Inbox<M> {
 }
 
 /// Shared by every handle to one process. `sink` is last so that
-/// `Core<MailboxSender<..>>` coerces to `Core<dyn Sink>`.
+/// `Core<Inbox<..>>` coerces to `Core<dyn Sink>`.
 pub(crate) struct Core<S: ?Sized> {
     pub(crate) id: u64,
     /// Set when an exit signal has ended this process; checked on every poll

@@ -70,7 +70,7 @@ pub use self::pid::{AnyPid, Pid, SendError};
 
 use self::core::{Core, Inbox};
 use self::handle::Handle;
-use crate::mailbox::{self, Mailbox, Selector};
+use crate::mailbox::{self, Mailbox, Receiver, Selector};
 
 /// What a process body returns: `Ok(())` to end normally, `Err(reason)` to
 /// end with that reason. `?` converts any error into
@@ -240,16 +240,14 @@ where
 
 impl<M: Send + 'static> Ctx<M> {
     pub(crate) fn new(detached: bool) -> Self {
-        let (tx, mailbox) = mailbox::mailbox();
-        let inbox = Inbox::new(tx);
         let core = Handle::new(std::sync::Arc::new(Core::new(
             pid::next_id(),
-            inbox,
+            Inbox::new(),
             detached,
         )));
         Ctx {
             me: Pid { core },
-            mailbox: ManuallyDrop::new(mailbox),
+            mailbox: ManuallyDrop::new(Mailbox::new()),
             monitoring: HashMap::new(),
             monitoring_swept: 0,
             detached,
@@ -276,24 +274,24 @@ impl<M: Send + 'static> Ctx<M> {
     /// Waits for the next entry of the mailbox, whatever it is: the oldest
     /// saved message first, then new arrivals.
     pub async fn recv(&mut self) -> Envelope<M> {
-        self.mailbox.recv().await.into()
+        self.receiver().recv().await.into()
     }
 
     /// Takes the next entry of the mailbox if there is one, without waiting.
     pub fn try_recv(&mut self) -> Option<Envelope<M>> {
-        self.mailbox.try_recv().map(Envelope::from)
+        self.receiver().try_recv().map(Envelope::from)
     }
 
     /// Everything waiting in the mailbox, oldest first, without taking it
     /// (Erlang's `process_info(self(), messages)`): for tests and debugging.
     pub fn messages(&mut self) -> impl Iterator<Item = Peek<'_, M>> {
-        self.mailbox.peek_all().map(Peek::from)
+        self.receiver().peek_all().map(Peek::from)
     }
 
     /// How many entries wait in the mailbox (including saved ones that no
     /// receive has taken yet).
     pub fn mailbox_len(&self) -> usize {
-        self.mailbox.len()
+        self.mailbox.len(&self.me.core.sink.queue)
     }
 
     /// Turns exit signals into [`Exit`] messages (`true`) or lets them end
@@ -357,7 +355,7 @@ impl<M: Send + 'static> Ctx<M> {
                 .me
                 .core
                 .sink
-                .sender
+                .queue
                 .push(Slot::Signal(Box::new(Signal::Down(down))));
         }
         monitor
@@ -383,7 +381,7 @@ impl<M: Send + 'static> Ctx<M> {
             None => false,
         };
         if !was_active {
-            self.mailbox.retain(
+            self.receiver().retain(
                 |entry| !matches!(Peek::from(entry), Peek::Down(d) if d.monitor == monitor),
             );
         }
@@ -462,7 +460,7 @@ impl<M: Send + 'static> Ctx<M> {
 
     /// Drops the exit messages from `pid` that are in the mailbox.
     pub(crate) fn flush_exits_from(&mut self, pid: &AnyPid) {
-        self.mailbox
+        self.receiver()
             .retain(|entry| !matches!(Peek::from(entry), Peek::Exit(e) if e.from == *pid));
     }
 
@@ -476,7 +474,12 @@ impl<M: Send + 'static> Ctx<M> {
     pub(crate) fn select(&mut self, after: Option<Duration>) -> Selector<'_, Slot<M>> {
         // An `after` too far away to represent waits forever.
         let deadline = after.and_then(mailbox::deadline_after);
-        self.mailbox.select(deadline)
+        self.receiver().select(deadline)
+    }
+
+    /// The mailbox with its queue, for one receiving operation.
+    fn receiver(&mut self) -> Receiver<'_, Slot<M>> {
+        self.mailbox.with(&self.me.core.sink.queue)
     }
 }
 
@@ -495,7 +498,7 @@ impl<M: Send + 'static> Drop for Ctx<M> {
         if self.detached || self.me.core.is_alive() {
             self.me.core.sink.park(mailbox);
         } else {
-            drop(mailbox);
+            self.me.core.sink.queue.close(mailbox);
         }
         if self.detached {
             self.me.any().terminate(ExitReason::Normal);

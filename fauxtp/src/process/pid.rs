@@ -41,8 +41,9 @@ impl<M> Pid<M> {
 impl<M: Send + 'static> Pid<M> {
     /// Puts `msg` at the back of the process's mailbox.
     ///
-    /// Never blocks, never panics, takes no lock and allocates nothing beyond
-    /// the mailbox's own slot blocks. Messages from one sender arrive in the
+    /// Never blocks (it holds the mailbox's lock for one push), never panics,
+    /// and allocates nothing beyond the mailbox's buffer growing now and
+    /// then. Messages from one sender arrive in the
     /// order they were sent. Fails only if the process has ended; the error
     /// gives the message back.
     ///
@@ -54,7 +55,7 @@ impl<M: Send + 'static> Pid<M> {
     pub fn send<T: Into<M>>(&self, msg: T) -> Result<(), SendError<M>> {
         self.core
             .sink
-            .sender
+            .queue
             .push(Slot::Message(msg.into()))
             .map_err(|envelope| SendError {
                 to: self.any(),
@@ -83,7 +84,7 @@ impl<M: Send + 'static> Pid<M> {
 
     /// Completes when the process has ended and its mailbox is gone.
     pub(crate) async fn closed(&self) {
-        self.core.sink.sender.closed().await
+        self.core.sink.queue.closed().await
     }
 }
 
