@@ -176,11 +176,9 @@ impl<M: Send + 'static, R> IntoFuture for Call<M, R> {
             to: self.to,
             label: self.label,
             after: self.timeout,
-            // A deadline too far away to represent: no timeout at all.
-            deadline: tokio::time::Instant::now().checked_add(self.timeout),
             msg: Some(self.msg),
             reply: self.rx,
-            timer: None,
+            timer: Timer::NotArmed,
         }
     }
 }
@@ -192,12 +190,19 @@ pin_project_lite::pin_project! {
         to: Pid<M>,
         label: &'static str,
         after: Duration,
-        deadline: Option<tokio::time::Instant>,
         msg: Option<M>,
         reply: oneshot::Receiver<Result<R, ExitReason>>,
-        // Taken only if the reply is not there at the first poll.
-        timer: Option<std::sync::Arc<deadline::Bucket>>,
+        timer: Timer,
     }
+}
+
+/// The timeout of a call: armed only if the reply is not there at the first
+/// poll.
+enum Timer {
+    NotArmed,
+    Armed(std::sync::Arc<deadline::Bucket>),
+    /// The timeout is too long to represent.
+    Never,
 }
 
 impl<M: Send + 'static, R> Future for CallFuture<M, R> {
@@ -227,17 +232,15 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
         let outcome = match outcome {
             Some(outcome) => Ok(outcome),
             None => {
-                let Some(deadline) = *this.deadline else {
-                    return Poll::Pending;
-                };
-                let after = *this.after;
-                let bucket = this
-                    .timer
-                    .get_or_insert_with(|| deadline::bucket(deadline, after));
-                if bucket.register(cx.waker()) {
-                    Err(())
-                } else {
-                    return Poll::Pending;
+                if let Timer::NotArmed = this.timer {
+                    *this.timer = match deadline::bucket(*this.after) {
+                        Some(bucket) => Timer::Armed(bucket),
+                        None => Timer::Never,
+                    };
+                }
+                match &*this.timer {
+                    Timer::Armed(bucket) if bucket.register(cx.waker()) => Err(()),
+                    _ => return Poll::Pending,
                 }
             }
         };

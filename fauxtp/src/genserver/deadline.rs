@@ -1,12 +1,18 @@
-//! Call timeouts without a timer per call.
+//! Call timeouts without a timer, or even a clock reading, per call.
 //!
 //! Arming a tokio timer and disarming it again costs about as much as the
-//! rest of a call on a multi-thread runtime. Calls whose deadlines fall in
-//! the same short window (a "bucket") on one thread share a single sleeper
-//! task instead: a call that must wait leaves its task's waker with its
-//! bucket, and the sleeper marks the bucket fired and wakes them all at the
-//! bucket's instant (the deadline rounded up, so a call never times out
-//! early, and at most one granule late).
+//! rest of a call on a multi-thread runtime, and reading the clock costs a
+//! good part of what remains. So calls that start in the same short window
+//! (a granule) on one thread, with the same timeout, share a *bucket*: one
+//! sleeper task, one clock reading. A call that must wait leaves its task's
+//! waker with its bucket, and the sleeper marks the bucket fired and wakes
+//! them all at the bucket's instant.
+//!
+//! A bucket opened at `t0` takes new calls until its sleeper closes it, at
+//! `t0 + granule` or later if the runtime is late, and fires `timeout`
+//! after it was closed. Every call that joined it started before it was
+//! closed, so it never times out early, and, on a runtime that is on time,
+//! at most one granule late.
 //!
 //! Cheap on purpose: a call that gets its reply leaves nothing to undo (its
 //! waker stays in the bucket; a task woken for a call that has ended just
@@ -25,18 +31,18 @@ use tokio::time::Instant;
 const FINE: Duration = Duration::from_millis(1);
 const COARSE: Duration = Duration::from_millis(16);
 
-/// Calls whose deadlines round up to the same instant, on one thread.
+/// Calls with one timeout that started in one granule, on one thread.
 pub(crate) struct Bucket {
-    /// The deadlines this bucket serves: `(opens, at]`.
-    opens: Instant,
-    at: Instant,
+    timeout: Duration,
+    /// Cleared by the sleeper one granule after the bucket opened.
+    open: AtomicBool,
     fired: AtomicBool,
     wakers: Mutex<Vec<Waker>>,
 }
 
 impl Bucket {
     /// Leaves `waker` to be woken when the bucket fires; true if it has
-    /// already fired (the call's deadline has passed).
+    /// fired already (the call has timed out).
     pub(crate) fn register(&self, waker: &Waker) -> bool {
         let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
         if self.fired.load(Ordering::Acquire) {
@@ -61,16 +67,17 @@ impl Bucket {
 }
 
 thread_local! {
-    /// The latest bucket of each granule on this thread.
+    /// The open bucket of each granule on this thread: fine, then coarse.
     static BUCKETS: RefCell<[Option<Arc<Bucket>>; 2]> = const { RefCell::new([None, None]) };
 }
 
-/// The bucket that fires at or shortly after `deadline`, for a call whose
-/// timeout is `timeout`.
-pub(crate) fn bucket(deadline: Instant, timeout: Duration) -> Arc<Bucket> {
+/// The bucket for a call starting now that times out after `timeout`;
+/// `None` if that is too far away to represent (the call then never times
+/// out).
+pub(crate) fn bucket(timeout: Duration) -> Option<Arc<Bucket>> {
     if timeout < FINE {
-        // Too short to share: a bucket of its own, exactly at the deadline.
-        return new_bucket(deadline, deadline);
+        // Too short to round: a bucket of its own, exact.
+        return new_bucket(timeout, Duration::ZERO);
     }
     let (slot, granule) = if timeout < Duration::from_secs(1) {
         (0, FINE)
@@ -81,46 +88,44 @@ pub(crate) fn bucket(deadline: Instant, timeout: Duration) -> Arc<Bucket> {
         .try_with(|buckets| {
             let mut buckets = buckets.borrow_mut();
             match &buckets[slot] {
-                // Not fired: its instant is at or after this deadline, which
-                // is in the future.
-                Some(bucket) if bucket.opens < deadline && deadline <= bucket.at => bucket.clone(),
+                Some(bucket) if bucket.timeout == timeout && bucket.open.load(Ordering::SeqCst) => {
+                    Some(bucket.clone())
+                }
                 _ => {
-                    let at = round_up(deadline, granule);
-                    let bucket = new_bucket(at.checked_sub(granule).unwrap_or(at), at);
+                    let bucket = new_bucket(timeout, granule)?;
                     buckets[slot] = Some(bucket.clone());
-                    bucket
+                    Some(bucket)
                 }
             }
         })
-        .unwrap_or_else(|_| new_bucket(deadline, deadline))
+        // The thread is going away: a bucket of its own.
+        .unwrap_or_else(|_| new_bucket(timeout, granule))
 }
 
-/// A bucket for deadlines in `(opens, at]`, and its sleeper.
-fn new_bucket(opens: Instant, at: Instant) -> Arc<Bucket> {
+/// Opens a bucket now, taking calls for `granule`, and firing `timeout`
+/// after it stops taking them.
+fn new_bucket(timeout: Duration, granule: Duration) -> Option<Arc<Bucket>> {
+    let opens = Instant::now();
+    opens.checked_add(timeout)?.checked_add(granule)?;
     let bucket = Arc::new(Bucket {
-        opens,
-        at,
+        timeout,
+        open: AtomicBool::new(true),
         fired: AtomicBool::new(false),
         wakers: Mutex::new(Vec::new()),
     });
     let sleeper = bucket.clone();
     tokio::spawn(async move {
-        tokio::time::sleep_until(sleeper.at).await;
-        sleeper.fire();
+        if !granule.is_zero() {
+            tokio::time::sleep_until(opens + granule).await;
+        }
+        // Whoever saw the bucket open started before this store, so before
+        // `closed`: firing `timeout` after `closed` is never early for them.
+        sleeper.open.store(false, Ordering::SeqCst);
+        let closed = Instant::now();
+        if let Some(at) = closed.checked_add(timeout) {
+            tokio::time::sleep_until(at).await;
+            sleeper.fire();
+        }
     });
-    bucket
-}
-
-/// `deadline` rounded up to a multiple of `granule` (on tokio's clock).
-fn round_up(deadline: Instant, granule: Duration) -> Instant {
-    let since = deadline.duration_since(origin());
-    let granule_ns = granule.as_nanos();
-    let rounded = since.as_nanos().div_ceil(granule_ns) * granule_ns;
-    origin() + Duration::from_nanos(rounded as u64)
-}
-
-/// A fixed instant to round against.
-fn origin() -> Instant {
-    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    Instant::from_std(*ORIGIN.get_or_init(std::time::Instant::now))
+    Some(bucket)
 }

@@ -6,6 +6,7 @@
 //! it was given and as the pinned local it polls), and the task of every
 //! idle process would be twice as large as its body.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -31,23 +32,37 @@ where
             return;
         }
     };
-    let id = pid.id();
     tokio::spawn(ProcessTask {
-        body: Some(CURRENT.scope(id, future)),
+        body: Some(future),
         guard: ExitGuard { pid, done: false },
         known_waker: None,
     });
 }
 
-tokio::task_local! {
-    /// The id of the process whose task is running.
-    static CURRENT: u64;
+thread_local! {
+    /// The id of the process whose task this thread is polling; 0 for
+    /// none (ids start at 1). Set around each poll, like a task-local, but
+    /// for a fraction of the cost: this is read only to refuse a call to
+    /// oneself.
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The id of the process the caller runs in, if it runs in one (a
 /// detached context is not a running process and has none).
 pub(crate) fn current() -> Option<u64> {
-    CURRENT.try_with(|id| *id).ok()
+    CURRENT.try_with(Cell::get).ok().filter(|id| *id != 0)
+}
+
+/// Runs `f` as the process `id`: [`current`] gives `id` inside.
+fn as_process<T>(id: u64, f: impl FnOnce() -> T) -> T {
+    struct Restore(u64);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = CURRENT.try_with(|current| current.set(self.0));
+        }
+    }
+    let _restore = Restore(CURRENT.try_with(|current| current.replace(id)).unwrap_or(0));
+    f()
 }
 
 pin_project_lite::pin_project! {
@@ -82,7 +97,8 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
                 let Some(running) = this.body.as_mut().as_pin_mut() else {
                     return Poll::Ready(());
                 };
-                match catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
+                let id = this.guard.pid.id();
+                match as_process(id, || catch_unwind(AssertUnwindSafe(|| running.poll(cx)))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(Ok(()))) => ExitReason::Normal,
                     Ok(Poll::Ready(Err(reason))) => reason,
@@ -93,7 +109,10 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
         // Drop the body before the exit protocol runs (its context parks the
         // mailbox, which the protocol drops once the reason is recorded).
         // Destructors may panic too; that must not take the task down.
-        let dropped = catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+        let id = this.guard.pid.id();
+        let dropped = as_process(id, || {
+            catch_unwind(AssertUnwindSafe(|| this.body.set(None)))
+        });
         let reason = match (reason, dropped) {
             (ExitReason::Normal, Err(payload)) => caught(&*payload),
             (reason, _) => reason,
