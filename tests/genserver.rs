@@ -396,6 +396,41 @@ async fn an_init_error_or_panic_is_returned_and_nothing_keeps_running() {
     assert_eq!(Picky::start("ok").await.unwrap().ping().await, Ok("pong"));
 }
 
+/// A plain `fn init` that kills itself, or else records whose pid its ctx
+/// has and which process it runs as (it runs in the starter's task).
+struct SelfAware;
+
+#[genserver]
+impl SelfAware {
+    fn init(kill: bool, report: Pid<Pid<SelfAwareMsg>>, ctx: &mut ServerCtx<Self>) -> Self {
+        if kill {
+            ctx.exit(ctx.pid(), ExitReason::Kill);
+        }
+        let _ = report.send(ctx.pid());
+        SelfAware
+    }
+
+    #[call]
+    fn me(&self, ctx: &mut ServerCtx<Self>) -> Pid<SelfAwareMsg> {
+        ctx.pid()
+    }
+}
+
+#[tokio::test]
+async fn a_plain_init_runs_as_the_server_and_a_kill_during_it_fails_the_start() {
+    let mut me = Ctx::<Pid<SelfAwareMsg>>::detached();
+    let server = SelfAware::start((false, me.pid())).await.unwrap();
+    assert_receives!(me, pid if pid == server);
+    assert_eq!(server.me().await.unwrap(), server);
+
+    let err = SelfAware::start((true, me.pid())).await.unwrap_err();
+    let fauxtp::StartError::Init { server, reason, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(*reason, ExitReason::Killed);
+    assert!(!server.is_alive());
+}
+
 #[tokio::test]
 async fn start_link_failing_in_init_does_not_take_the_caller_down() {
     let report = Ctx::<bool>::detached();

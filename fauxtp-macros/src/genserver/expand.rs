@@ -282,6 +282,8 @@ fn gen_server_impl(server: &Server) -> TokenStream {
         &ctx,
         false,
     );
+    // A plain `fn init` never awaits: it can run in the starter's task.
+    let init_in_caller = !init.is_async;
     let init_result = if init.fallible {
         quote!(#build.map_err(::core::convert::Into::<::fauxtp::ExitReason>::into))
     } else {
@@ -358,6 +360,7 @@ fn gen_server_impl(server: &Server) -> TokenStream {
             type Args = #args_type;
             type Msg = #msg;
             const SERVER: &'static str = #name;
+            const INIT_IN_CALLER: bool = #init_in_caller;
             const OPTIONS: ::fauxtp::genserver::Options = {
                 #[allow(unused_imports)]
                 use ::fauxtp::__private::NoStructOptions as _;

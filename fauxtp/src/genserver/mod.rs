@@ -88,6 +88,14 @@ pub trait GenServer: Sized + Send + 'static {
     const SERVER: &'static str;
     /// Options from `#[genserver(...)]` on the type and on the impl block.
     const OPTIONS: Options;
+    /// Whether `init` may run in the task of whoever starts the server,
+    /// before the server's own task is spawned. `#[genserver]` sets it for
+    /// a plain (not `async`) `fn init`, which cannot wait for anything:
+    /// `start` then returns without a round trip between two tasks. `init`
+    /// still runs as the server: its `ctx` is the server's, and links,
+    /// monitors and names it makes are the server's. An `init` that awaits
+    /// runs in the server's task (the default).
+    const INIT_IN_CALLER: bool = false;
 
     /// Builds the initial state (OTP's `init/1`).
     fn init(
@@ -322,12 +330,15 @@ pub(crate) async fn start_with<S: GenServer>(
     args: S::Args,
     mode: StartMode<'_>,
 ) -> Result<Pid<S::Msg>, StartError> {
-    let (started_tx, started) = oneshot::channel();
     let ctx = Ctx::<S::Msg>::new(false);
     let pid = ctx.pid();
     if let Some(parent) = &mode.link {
         crate::process::link_unstarted(parent, &pid.any());
     }
+    if S::INIT_IN_CALLER {
+        return start_in_caller::<S>(ctx, args, mode).await;
+    }
+    let (started_tx, started) = oneshot::channel();
     let name = mode.name.map(str::to_owned);
     let parent = mode.link;
     runner::start(ctx, move |ctx| {
@@ -345,7 +356,45 @@ pub(crate) async fn start_with<S: GenServer>(
     }
 }
 
-/// The body of a GenServer process.
+/// Starts a server whose `init` runs in the caller's task: registers it,
+/// runs `init`, and only then spawns the server's task with its state.
+async fn start_in_caller<S: GenServer>(
+    ctx: Ctx<S::Msg>,
+    args: S::Args,
+    mode: StartMode<'_>,
+) -> Result<Pid<S::Msg>, StartError> {
+    let pid = ctx.pid();
+    let mut sctx = ServerCtx::<S>::new(ctx, mode.link);
+    if let Err(error) = sctx.register(mode.name) {
+        sctx.end_unstarted(ExitReason::Normal);
+        return Err(error);
+    }
+    let init = sctx.init(args).await.and_then(|state| {
+        // Killed while `init` ran: the kill wins, as it would have in the
+        // server's own task.
+        match pid.core.take_kill() {
+            Some(reason) => Err(reason),
+            None => Ok(state),
+        }
+    });
+    match init {
+        Ok(state) => {
+            runner::spawn_started(pid.any(), serve_loop(state, sctx));
+            Ok(pid)
+        }
+        Err(reason) => {
+            sctx.abandon_start(mode.name);
+            sctx.end_unstarted(reason.clone());
+            Err(StartError::Init {
+                server: pid.any(),
+                kind: S::SERVER,
+                reason,
+            })
+        }
+    }
+}
+
+/// The body of a GenServer process whose `init` runs in its own task.
 async fn serve<S: GenServer>(
     ctx: Ctx<S::Msg>,
     args: S::Args,
@@ -353,36 +402,12 @@ async fn serve<S: GenServer>(
     parent: Option<AnyPid>,
     started: oneshot::Sender<Result<(), StartError>>,
 ) -> ProcessResult {
-    // The loop decides what an exit signal does (so that `terminate` runs
-    // on shutdown): they all arrive as messages. `Kill` still kills.
-    ctx.set_runtime_trap_exit();
-    let mut sctx = ServerCtx::<S> {
-        ctx,
-        stop: None,
-        trap_exit: false,
-        tasks: None,
-        parent,
-    };
-    if let Some(name) = &name {
-        if let Err(error) = registry::register(name, &sctx.pid()) {
-            sctx.abandon_start(None);
-            let _ = started.send(Err(StartError::Name {
-                kind: S::SERVER,
-                error,
-            }));
-            return Ok(());
-        }
+    let mut sctx = ServerCtx::<S>::new(ctx, parent);
+    if let Err(error) = sctx.register(name.as_deref()) {
+        let _ = started.send(Err(error));
+        return Ok(());
     }
-    let init = match CatchUnwind::new(S::init(args, &mut sctx)).await {
-        // `ctx.stop(reason)` in `init` fails the start (OTP's `{stop, Reason}`).
-        Ok(Ok(state)) => match sctx.stop.take() {
-            Some(reason) => Err(reason),
-            None => Ok(state),
-        },
-        Ok(Err(reason)) => Err(reason),
-        Err(payload) => Err(caught(&*payload)),
-    };
-    let mut state = match init {
+    let state = match sctx.init(args).await {
         Ok(state) => state,
         Err(reason) => {
             sctx.abandon_start(name.as_deref());
@@ -394,8 +419,14 @@ async fn serve<S: GenServer>(
             return sctx.finish(reason);
         }
     };
+    drop(name);
     let _ = started.send(Ok(()));
+    serve_loop(state, sctx).await
+}
 
+/// A started server's loop: one message at a time until it stops, then
+/// `terminate`.
+async fn serve_loop<S: GenServer>(mut state: S, mut sctx: ServerCtx<S>) -> ProcessResult {
     let mut reason = loop {
         let entry = sctx.ctx.recv().await;
         let handled = CatchUnwind::new(async {
@@ -421,6 +452,55 @@ async fn serve<S: GenServer>(
         reason = caught(&*payload);
     }
     sctx.finish(reason)
+}
+
+impl<S: GenServer> ServerCtx<S> {
+    fn new(ctx: Ctx<S::Msg>, parent: Option<AnyPid>) -> Self {
+        // The loop decides what an exit signal does (so that `terminate`
+        // runs on shutdown): they all arrive as messages. `Kill` still kills.
+        ctx.set_runtime_trap_exit();
+        ServerCtx {
+            ctx,
+            stop: None,
+            trap_exit: false,
+            tasks: None,
+            parent,
+        }
+    }
+
+    /// Registers the server under `name`, if it has one.
+    fn register(&mut self, name: Option<&str>) -> Result<(), StartError> {
+        let Some(name) = name else {
+            return Ok(());
+        };
+        registry::register(name, &self.pid()).map_err(|error| {
+            self.abandon_start(None);
+            StartError::Name {
+                kind: S::SERVER,
+                error,
+            }
+        })
+    }
+
+    /// Runs `init`: its state, or why it failed (an error, a panic, or
+    /// `ctx.stop(reason)`, OTP's `{stop, Reason}`).
+    async fn init(&mut self, args: S::Args) -> Result<S, ExitReason> {
+        match CatchUnwind::new(S::init(args, self)).await {
+            Ok(Ok(state)) => match self.stop.take() {
+                Some(reason) => Err(reason),
+                None => Ok(state),
+            },
+            Ok(Err(reason)) => Err(reason),
+            Err(payload) => Err(caught(&*payload)),
+        }
+    }
+
+    /// Ends a server that never got a task of its own with `reason`.
+    fn end_unstarted(self, reason: ExitReason) {
+        let pid = self.ctx.pid().any();
+        let _ = self.finish(reason.clone());
+        pid.terminate(reason);
+    }
 }
 
 impl<S: GenServer> ServerCtx<S> {

@@ -277,6 +277,16 @@ impl<S: ?Sized + Sink> Core<S> {
         }
     }
 
+    /// Takes the reason of an exit signal that asked the process to end, if
+    /// one did (for a process with no task yet).
+    pub(crate) fn take_kill(&self) -> Option<ExitReason> {
+        if self.exit_pending.load(Ordering::Acquire) {
+            self.lock().pending_exit.take()
+        } else {
+            None
+        }
+    }
+
     /// Called by the process's task on every poll (cheap: one atomic load
     /// unless the waker changed). Returns the reason to end with if an exit
     /// signal asked for it.

@@ -32,8 +32,16 @@ where
             return;
         }
     };
+    spawn_started(pid, future);
+}
+
+/// Spawns the task of the process `pid`, whose body is already made.
+pub(crate) fn spawn_started<F>(pid: AnyPid, body: F)
+where
+    F: Future<Output = ProcessResult> + Send + 'static,
+{
     tokio::spawn(ProcessTask {
-        body: Some(future),
+        body: Some(body),
         guard: ExitGuard { pid, done: false },
         known_waker: None,
     });
