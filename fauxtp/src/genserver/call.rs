@@ -232,13 +232,15 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
         let outcome = match outcome {
             Some(outcome) => Ok(outcome),
             None => {
-                if let Timer::NotArmed = this.timer {
-                    *this.timer = match deadline::bucket(*this.after) {
-                        Some(bucket) => Timer::Armed(bucket),
-                        None => Timer::Never,
-                    };
-                }
                 match &*this.timer {
+                    Timer::NotArmed => {
+                        // An open bucket has not fired: nothing to check yet.
+                        *this.timer = match deadline::join(*this.after, cx.waker()) {
+                            Some(bucket) => Timer::Armed(bucket),
+                            None => Timer::Never,
+                        };
+                        return Poll::Pending;
+                    }
                     Timer::Armed(bucket) if bucket.register(cx.waker()) => Err(()),
                     _ => return Poll::Pending,
                 }

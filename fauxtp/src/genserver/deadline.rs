@@ -66,40 +66,63 @@ impl Bucket {
     }
 }
 
-thread_local! {
-    /// The open bucket of each granule on this thread: fine, then coarse.
-    static BUCKETS: RefCell<[Option<Arc<Bucket>>; 2]> = const { RefCell::new([None, None]) };
+/// The open bucket of one granule on this thread, and the waker last left
+/// in it: a task that makes calls one after the other joins without taking
+/// the bucket's lock.
+struct Open {
+    bucket: Arc<Bucket>,
+    last: Waker,
 }
 
-/// The bucket for a call starting now that times out after `timeout`;
-/// `None` if that is too far away to represent (the call then never times
-/// out).
-pub(crate) fn bucket(timeout: Duration) -> Option<Arc<Bucket>> {
+thread_local! {
+    /// The open bucket of each granule on this thread: fine, then coarse.
+    static BUCKETS: RefCell<[Option<Open>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// Joins the bucket of a call starting now that times out after
+/// `timeout`, leaving `waker` to be woken when it fires; `None` if the
+/// timeout is too long to represent (the call then never times out).
+pub(crate) fn join(timeout: Duration, waker: &Waker) -> Option<Arc<Bucket>> {
     if timeout < FINE {
         // Too short to round: a bucket of its own, exact.
-        return new_bucket(timeout, Duration::ZERO);
+        let bucket = new_bucket(timeout, Duration::ZERO)?;
+        bucket.register(waker);
+        return Some(bucket);
     }
     let (slot, granule) = if timeout < Duration::from_secs(1) {
         (0, FINE)
     } else {
         (1, COARSE)
     };
-    BUCKETS
-        .try_with(|buckets| {
-            let mut buckets = buckets.borrow_mut();
-            match &buckets[slot] {
-                Some(bucket) if bucket.timeout == timeout && bucket.open.load(Ordering::SeqCst) => {
-                    Some(bucket.clone())
+    let joined = BUCKETS.try_with(|buckets| {
+        let mut buckets = buckets.borrow_mut();
+        match &mut buckets[slot] {
+            Some(open)
+                if open.bucket.timeout == timeout && open.bucket.open.load(Ordering::SeqCst) =>
+            {
+                if !open.last.will_wake(waker) {
+                    open.bucket.register(waker);
+                    open.last = waker.clone();
                 }
-                _ => {
-                    let bucket = new_bucket(timeout, granule)?;
-                    buckets[slot] = Some(bucket.clone());
-                    Some(bucket)
-                }
+                Some(open.bucket.clone())
             }
-        })
+            entry => {
+                let bucket = new_bucket(timeout, granule)?;
+                bucket.register(waker);
+                *entry = Some(Open {
+                    bucket: bucket.clone(),
+                    last: waker.clone(),
+                });
+                Some(bucket)
+            }
+        }
+    });
+    joined.unwrap_or_else(|_| {
         // The thread is going away: a bucket of its own.
-        .unwrap_or_else(|_| new_bucket(timeout, granule))
+        let bucket = new_bucket(timeout, granule)?;
+        bucket.register(waker);
+        Some(bucket)
+    })
 }
 
 /// Opens a bucket now, taking calls for `granule`, and firing `timeout`
