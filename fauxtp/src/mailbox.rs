@@ -231,6 +231,9 @@ impl<'a, T> Receiver<'a, T> {
     /// hands the queue the empty buffer, room included) and gives its
     /// oldest message.
     fn take_batch(&mut self, state: &mut State<T>) -> Option<T> {
+        if state.items.is_empty() {
+            return None;
+        }
         std::mem::swap(&mut state.items, &mut self.mailbox.arrived);
         self.mailbox.arrived.pop_front()
     }
@@ -243,6 +246,7 @@ impl<'a, T> Receiver<'a, T> {
         }
         let mut state = self.queue.lock();
         if let Some(item) = self.take_batch(&mut state) {
+            drop(state);
             coop.made_progress();
             return Poll::Ready(item);
         }
