@@ -203,8 +203,6 @@ impl<'a, T> Receiver<'a, T> {
             deadline,
             to_scan,
             popped: 0,
-            returned: 0,
-            last_from_saved: false,
         }
     }
 
@@ -274,7 +272,10 @@ pub(crate) fn deadline_after(after: Duration) -> Option<Instant> {
 /// not match.
 ///
 /// Used by the code [`receive!`](crate::receive) generates; not meant to be
-/// called by hand. Dropping it puts the save queue back in arrival order.
+/// called by hand. The contract: every candidate handed out is given back
+/// with [`skip`](Selector::skip), except the last one, which the receive
+/// takes (or loses to a panic) before it stops. Dropping the selector puts
+/// the save queue back in arrival order.
 #[doc(hidden)]
 pub struct Selector<'a, T> {
     receiver: Receiver<'a, T>,
@@ -283,20 +284,27 @@ pub struct Selector<'a, T> {
     to_scan: usize,
     /// How many of those have been handed out so far.
     popped: usize,
-    /// How many of those came back unmatched (they are at the back now).
-    returned: usize,
-    last_from_saved: bool,
 }
 
 impl<T> Selector<'_, T> {
-    /// The next candidate message, or `None` once the deadline has passed.
-    pub async fn next(&mut self) -> Option<T> {
+    /// The next saved candidate, while the receive has saved messages left
+    /// to look at: no waiting, so a scan of the save queue costs no future
+    /// per message. `None` once they have all been looked at; then
+    /// [`next`](Selector::next).
+    #[inline]
+    pub fn next_saved(&mut self) -> Option<T> {
         if self.popped < self.to_scan {
             self.popped += 1;
-            self.last_from_saved = true;
             return self.receiver.mailbox.saved.pop_front();
         }
-        self.last_from_saved = false;
+        None
+    }
+
+    /// The next candidate message, or `None` once the deadline has passed.
+    pub async fn next(&mut self) -> Option<T> {
+        if let Some(item) = self.next_saved() {
+            return Some(item);
+        }
         let Some(deadline) = self.deadline else {
             return Some(self.receiver.next_arrival().await);
         };
@@ -313,10 +321,8 @@ impl<T> Selector<'_, T> {
 
     /// Gives back a candidate that matched no arm: it stays in the mailbox,
     /// in order, for a later receive.
+    #[inline]
     pub fn skip(&mut self, item: T) {
-        if self.last_from_saved {
-            self.returned += 1;
-        }
         self.receiver.mailbox.saved.push_back(item);
     }
 }
@@ -324,9 +330,11 @@ impl<T> Selector<'_, T> {
 impl<T> Drop for Selector<'_, T> {
     fn drop(&mut self) {
         // If the receive stopped inside the save queue, the queue now reads
-        // [not yet looked at] ++ [looked at, unmatched]; turn it back.
+        // [not yet looked at] ++ [looked at, unmatched]; turn it back. All
+        // but the last one handed out came back.
         if self.popped < self.to_scan {
-            self.receiver.mailbox.saved.rotate_right(self.returned);
+            let returned = self.popped.saturating_sub(1);
+            self.receiver.mailbox.saved.rotate_right(returned);
         }
     }
 }

@@ -80,7 +80,7 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
             .collect();
         if !messages.is_empty() {
             message_arms.push(quote! {
-                ::core::option::Option::Some(#(#messages)|*) #guard => { #take }
+                #(#messages)|* #guard => { #take }
             });
         }
         if !signals.is_empty() {
@@ -90,7 +90,7 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
     let signal_match = (!signal_arms.is_empty()).then(|| {
         let signal = format_ident!("__fauxtp_signal", span = site);
         quote! {
-            ::core::option::Option::Some(::fauxtp::__private::Slot::Signal(#signal)) => match *#signal {
+            ::fauxtp::__private::Slot::Signal(#signal) => match *#signal {
                 #(#signal_arms)*
                 #entry => {
                     let #entry = ::fauxtp::__private::Slot::Signal(::std::boxed::Box::new(#entry));
@@ -122,13 +122,21 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
             };
             #(let mut #slots = ::core::option::Option::None;)*
             loop {
-                match ::fauxtp::__private::Selector::next(&mut #sel).await {
+                let #entry = match ::fauxtp::__private::Selector::next_saved(&mut #sel) {
+                    ::core::option::Option::Some(#entry) => #entry,
+                    ::core::option::Option::None => {
+                        match ::fauxtp::__private::Selector::next(&mut #sel).await {
+                            ::core::option::Option::Some(#entry) => #entry,
+                            ::core::option::Option::None => break,
+                        }
+                    }
+                };
+                match #entry {
                     #(#message_arms)*
                     #signal_match
-                    ::core::option::Option::Some(#entry) => {
+                    #entry => {
                         ::fauxtp::__private::Selector::skip(&mut #sel, #entry);
                     }
-                    ::core::option::Option::None => break,
                 }
             }
             ::core::mem::drop(#sel);
