@@ -1,6 +1,6 @@
 //! fauxtp against ractor, kameo, actix and raw tokio, side by side in one run.
 //!
-//! `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--json] [--only WORKLOAD]`
+//! `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--json] [--only WORKLOAD] [--repeat N]`
 //!
 //! Multi-thread columns (tokio, fauxtp, ractor, kameo, and the kanal and
 //! crossfire channel floors) run on a 2-worker tokio runtime; the
@@ -9,6 +9,11 @@
 //! followed by its ratio to raw tokio on the same kind of runtime. Every
 //! workload checks its result; a wrong result is reported and makes the
 //! program exit non-zero.
+//!
+//! Each figure is the median of several runs (3 for a full run, 1 with
+//! `--quick`, or `--repeat N`), taken in rounds that go through every
+//! column once, so that a slow moment of the machine does not fall on one
+//! column only.
 
 mod actix_impl;
 mod channels;
@@ -63,6 +68,8 @@ struct Options {
     quick: bool,
     json: bool,
     only: Option<Workload>,
+    /// Runs per figure (the median is shown); `None`: 3, or 1 with `--quick`.
+    repeat: Option<usize>,
     /// `--child WORKLOAD FRAMEWORK`: run one measurement in this process
     /// and print it (used for memory, which needs a fresh process each).
     child: Option<(Workload, String)>,
@@ -74,6 +81,7 @@ fn options() -> Result<Options, String> {
         quick: false,
         json: false,
         only: None,
+        repeat: None,
         child: None,
     };
     while let Some(arg) = args.next() {
@@ -85,6 +93,14 @@ fn options() -> Result<Options, String> {
                 options.only =
                     Some(Workload::parse(&name).ok_or(format!("unknown workload {name}"))?);
             }
+            "--repeat" => {
+                let n = args
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or("--repeat needs a number of runs, at least 1")?;
+                options.repeat = Some(n);
+            }
             "--child" => {
                 let workload = args
                     .next()
@@ -93,11 +109,9 @@ fn options() -> Result<Options, String> {
                 let framework = args.next().ok_or("--child needs a framework")?;
                 options.child = Some((workload, framework));
             }
-            other => {
-                return Err(format!(
-                    "unknown argument {other}; use [--quick] [--json] [--only WORKLOAD]"
-                ))
-            }
+            other => return Err(format!(
+                "unknown argument {other}; use [--quick] [--json] [--only WORKLOAD] [--repeat N]"
+            )),
         }
     }
     Ok(options)
@@ -155,26 +169,52 @@ fn main() -> ExitCode {
     let columns = frameworks();
     let mut results: BTreeMap<&'static str, Row> = BTreeMap::new();
     let mut failures = Vec::new();
+    let repeat = options.repeat.unwrap_or(if options.quick { 1 } else { 3 });
     for &workload in &workloads {
-        let mut row = Vec::new();
-        for (framework, current_thread) in &columns {
-            if !options.json {
-                eprint!("\r{:<18} {:<10}", workload.name(), framework.name());
+        let mut runs: Vec<Vec<f64>> = vec![Vec::new(); columns.len()];
+        let mut absent = vec![false; columns.len()];
+        for round in 0..repeat {
+            for (i, (framework, _)) in columns.iter().enumerate() {
+                if absent[i] {
+                    continue;
+                }
+                if !options.json {
+                    eprint!(
+                        "\r{:<18} {:<10} {}/{repeat}",
+                        workload.name(),
+                        framework.name(),
+                        round + 1
+                    );
+                }
+                let outcome = if workload == Workload::Memory {
+                    in_child(workload, framework.name(), options.quick)
+                } else {
+                    framework.run(workload, &sizes)
+                };
+                match outcome {
+                    None => absent[i] = true,
+                    Some(Ok(value)) => runs[i].push(value),
+                    Some(Err(error)) => failures.push(format!(
+                        "{} / {}: {error}",
+                        workload.name(),
+                        framework.name()
+                    )),
+                }
             }
-            let outcome = if workload == Workload::Memory {
-                in_child(workload, framework.name(), options.quick)
-            } else {
-                framework.run(workload, &sizes)
-            };
-            if let Some(Err(error)) = &outcome {
-                failures.push(format!(
-                    "{} / {}: {error}",
-                    workload.name(),
-                    framework.name()
-                ));
-            }
-            row.push((framework.name(), *current_thread, outcome));
         }
+        let row = columns
+            .iter()
+            .zip(runs)
+            .zip(absent)
+            .map(|(((framework, current_thread), runs), absent)| {
+                let outcome = if absent {
+                    None
+                } else {
+                    Some(median(runs).ok_or_else(|| "every run failed".to_owned()))
+                };
+                (framework.name(), *current_thread, outcome)
+            })
+            .collect();
         results.insert(workload.name(), row);
     }
     if !options.json {
@@ -197,6 +237,21 @@ fn main() -> ExitCode {
 }
 
 type Row = Vec<(&'static str, bool, Option<Outcome>)>;
+
+/// The middle value of `runs` (the mean of the two middle ones for an even
+/// count); `None` if there are none.
+fn median(mut runs: Vec<f64>) -> Option<f64> {
+    if runs.is_empty() {
+        return None;
+    }
+    runs.sort_by(f64::total_cmp);
+    let mid = runs.len() / 2;
+    Some(if runs.len() % 2 == 1 {
+        runs[mid]
+    } else {
+        (runs[mid - 1] + runs[mid]) / 2.0
+    })
+}
 
 fn print_json(workloads: &[Workload], results: &BTreeMap<&'static str, Row>) {
     let mut parts = Vec::new();
