@@ -37,6 +37,9 @@ pub mod primitives {}
 #[doc = include_str!("../docs/troubleshooting.md")]
 pub mod troubleshooting {}
 
+#[doc = include_str!("../docs/distribution.md")]
+pub mod distribution {}
+
 #[doc = include_str!("../docs/comparison.md")]
 pub mod comparison {}
 

@@ -1,0 +1,106 @@
+//! One connection to another node, after its handshake: a task that reads
+//! frames and hands their control messages to the node, and a task that
+//! writes the frames the node sends and keeps the connection alive with
+//! ticks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Weak;
+use std::time::Duration;
+
+use eetf::Term;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+
+use crate::control::Control;
+use crate::frame::{self, Frame};
+use crate::node::Inner;
+
+/// How often a connection that sent nothing sends a tick. OTP sends one
+/// every quarter of `net_ticktime` (60 s).
+const TICK: Duration = Duration::from_secs(15);
+/// How long a connection may stay silent before it counts as lost: OTP's
+/// `net_ticktime`.
+const SILENCE: Duration = Duration::from_secs(60);
+
+/// Where the node sends frames to one peer. Sending never waits: frames
+/// queue up for the writer task.
+#[derive(Clone)]
+pub(crate) struct Outgoing {
+    frames: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl Outgoing {
+    pub(crate) fn new(frames: mpsc::UnboundedSender<Vec<u8>>) -> Self {
+        Outgoing { frames }
+    }
+
+    /// Queues a control message, with its payload if it has one. A
+    /// connection that has ended drops it, as Erlang drops messages to a
+    /// node it lost.
+    pub(crate) fn send(&self, control: Control, payload: Option<Term>) {
+        let frame = Frame::Message {
+            control: control.encode(),
+            payload,
+        };
+        let _ = self.frames.send(frame::encode(&frame));
+    }
+}
+
+/// A number for each connection, so that the end of an old connection is
+/// not mistaken for the end of its replacement.
+pub(crate) fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Writes queued frames; sends a tick when nothing was sent for a while.
+pub(crate) async fn write_loop(
+    mut stream: OwnedWriteHalf,
+    mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    let tick = frame::encode(&Frame::Tick);
+    loop {
+        let bytes = match tokio::time::timeout(TICK, frames.recv()).await {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return,
+            Err(_quiet) => tick.clone(),
+        };
+        if stream.write_all(&bytes).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads frames until the connection fails or stays silent too long, then
+/// tells the node.
+pub(crate) async fn read_loop(
+    stream: OwnedReadHalf,
+    node: Weak<Inner>,
+    peer: String,
+    id: u64,
+    out: Outgoing,
+) {
+    let mut stream = BufReader::new(stream);
+    loop {
+        let frame = match tokio::time::timeout(SILENCE, frame::read_frame(&mut stream)).await {
+            Ok(Ok(frame)) => frame,
+            Ok(Err(error)) if !error.is_fatal() => continue,
+            Ok(Err(_)) | Err(_) => break,
+        };
+        let Frame::Message { control, payload } = frame else {
+            continue;
+        };
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        // A control message that does not decode is dropped; the
+        // connection goes on.
+        if let Ok(control) = Control::decode(control) {
+            node.receive(&peer, &out, control, payload);
+        }
+    }
+    if let Some(node) = node.upgrade() {
+        node.disconnected(&peer, id);
+    }
+}

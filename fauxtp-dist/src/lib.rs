@@ -1,0 +1,35 @@
+//! Erlang distribution for fauxtp: a fauxtp program joins an Erlang or
+//! Elixir cluster as a node, speaking the protocol BEAM nodes speak to each
+//! other.
+//!
+//! What works so far: a [`Node`] registers with epmd as a hidden node,
+//! listens on loopback, accepts connections from Erlang and Elixir nodes
+//! that have its cookie, connects to them on first use, keeps connections
+//! alive with ticks, and answers `net_adm:ping` (`pong`); [`Node::ping`]
+//! asks other nodes the same. A wrong cookie fails the handshake on both
+//! sides. Monitors and links from other nodes to names and processes this
+//! node does not have fail at once (`noproc`), so callers do not wait out
+//! their timeouts.
+//!
+//! ```no_run
+//! use fauxtp_dist::{Cookie, Node};
+//!
+//! # async fn demo() -> Result<(), fauxtp_dist::DistError> {
+//! // With `epmd -daemon` running, and `erl -sname e1@localhost -setcookie secret`:
+//! let node = Node::start("rust@localhost", Cookie::new("secret")).await?;
+//! node.ping("e1@localhost").await?; // pong
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The cookie is the only protection: there is no TLS yet. Nodes listen on
+//! loopback only.
+
+mod connection;
+mod control;
+mod error;
+mod frame;
+mod node;
+
+pub use error::DistError;
+pub use node::{Cookie, Node};

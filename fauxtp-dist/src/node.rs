@@ -1,0 +1,551 @@
+//! A node: its name and cookie, its listener and epmd registration, and its
+//! connections to other nodes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use eetf::{Atom, Pid as ErlPid, Reference, Term, Tuple};
+use erl_dist::epmd::{EpmdClient, NodeEntry};
+use erl_dist::handshake::{
+    ClientSideHandshake, HandshakeError, HandshakeStatus, ServerSideHandshake,
+};
+use erl_dist::node::{LocalNode, NodeName, PeerNode};
+use erl_dist::DistributionFlags;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+use crate::connection::{self, Outgoing};
+use crate::control::{Control, Process};
+use crate::error::DistError;
+
+/// epmd's well-known port.
+const EPMD_PORT: u16 = 4369;
+/// How long connecting to a node (epmd lookup, TCP, handshake) may take,
+/// as OTP's `net_setuptime` (7 s).
+const SETUP_TIME: Duration = Duration::from_secs(7);
+/// How long `ping` waits for `net_kernel`'s answer once connected.
+const PING_TIME: Duration = Duration::from_secs(5);
+
+/// The secret two nodes must share to connect: Erlang's cookie.
+///
+/// It is the only thing that keeps other programs out of a node: anyone who
+/// can reach the node's port and knows the cookie can send to its
+/// processes. Keep nodes on loopback or a private network.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cookie(String);
+
+impl Cookie {
+    /// A cookie. Erlang nodes are given theirs with `-setcookie`.
+    pub fn new(cookie: impl Into<String>) -> Cookie {
+        Cookie(cookie.into())
+    }
+}
+
+impl fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cookie(..)")
+    }
+}
+
+/// A fauxtp node in an Erlang cluster.
+///
+/// `Node::start` registers the node with epmd, as a hidden node, and
+/// listens on loopback; Erlang and Elixir nodes with the same cookie can
+/// then connect to it (`net_adm:ping('rust@localhost')` answers `pong`), and
+/// it connects to them on first use. The node runs as long as a handle to it
+/// exists (it is cheap to clone) or until [`stop`](Node::stop).
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    local: LocalNode,
+    name: String,
+    cookie: Cookie,
+    epmd: SocketAddr,
+    listening: SocketAddr,
+    next_id: AtomicU32,
+    next_ref: AtomicU64,
+    state: Mutex<State>,
+    /// Connecting is serialized, so that two callers never open two
+    /// connections to one node.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    stopped: bool,
+    peers: HashMap<String, Peer>,
+    /// Replies awaited by this node's own calls (`ping`): by tag, with the
+    /// node they come from.
+    pending: HashMap<Reference, (String, oneshot::Sender<Term>)>,
+    /// The epmd connection, kept open: closing it unregisters the node.
+    epmd_registration: Option<TcpStream>,
+    accept: Option<AbortHandle>,
+}
+
+struct Peer {
+    id: u64,
+    out: Outgoing,
+    tasks: [AbortHandle; 2],
+}
+
+impl Node {
+    /// Starts a node named `name` (`"rust@localhost"`): listens on a port
+    /// of 127.0.0.1 chosen by the system, and registers with the epmd of
+    /// this host (which must run: `epmd -daemon`) as a hidden node.
+    pub async fn start(name: &str, cookie: Cookie) -> Result<Node, DistError> {
+        let node_name: NodeName = name.parse().map_err(|e| DistError::InvalidName {
+            name: name.to_owned(),
+            reason: format!("{e}"),
+        })?;
+        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| DistError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let listening = listener.local_addr().map_err(|source| DistError::Listen {
+            addr: listen,
+            source,
+        })?;
+        let epmd = SocketAddr::from((Ipv4Addr::LOCALHOST, EPMD_PORT));
+        let (registration, creation) = register(epmd, node_name.name(), listening.port()).await?;
+        let mut local = LocalNode::new(node_name, creation);
+        local.flags |= DistributionFlags::DIST_MONITOR | DistributionFlags::DIST_MONITOR_NAME;
+        let inner = Arc::new(Inner {
+            name: local.name.to_string(),
+            local,
+            cookie,
+            epmd,
+            listening,
+            next_id: AtomicU32::new(1),
+            next_ref: AtomicU64::new(1),
+            state: Mutex::new(State::default()),
+            connecting: tokio::sync::Mutex::new(()),
+        });
+        let accept = tokio::spawn(accept_loop(listener, Arc::downgrade(&inner)));
+        {
+            let mut state = inner.lock();
+            state.epmd_registration = Some(registration);
+            state.accept = Some(accept.abort_handle());
+        }
+        Ok(Node { inner })
+    }
+
+    /// The node's full name, `name@host`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The address the node listens on for other nodes.
+    pub fn listening_on(&self) -> SocketAddr {
+        self.inner.listening
+    }
+
+    /// The nodes connected to this one right now.
+    pub fn connected(&self) -> Vec<String> {
+        let mut nodes: Vec<String> = self.inner.lock().peers.keys().cloned().collect();
+        nodes.sort();
+        nodes
+    }
+
+    /// Checks that `node` can be reached, as Erlang's `net_adm:ping/1`:
+    /// connects to it if needed and asks its `net_kernel`. `Ok(())` is
+    /// Erlang's `pong`; the error says why it would be `pang`.
+    pub async fn ping(&self, node: &str) -> Result<(), DistError> {
+        let out = self.inner.connection(node).await?;
+        let me = self.inner.new_pid();
+        let tag = self.inner.new_ref();
+        let (answer, answered) = oneshot::channel();
+        self.inner
+            .lock()
+            .pending
+            .insert(tag.clone(), (node.to_owned(), answer));
+        // {'$gen_call', {Me, Tag}, {is_auth, OurName}} to net_kernel, as
+        // net_adm:ping sends it.
+        let request = tuple(vec![
+            atom("$gen_call"),
+            tuple(vec![Term::from(me.clone()), Term::from(tag.clone())]),
+            tuple(vec![atom("is_auth"), atom(&self.inner.name)]),
+        ]);
+        out.send(
+            Control::RegSend {
+                from: me,
+                to: Atom::from("net_kernel"),
+            },
+            Some(request),
+        );
+        let outcome = tokio::time::timeout(PING_TIME, answered).await;
+        self.inner.lock().pending.remove(&tag);
+        match outcome {
+            Ok(Ok(reply)) if reply == atom("yes") => Ok(()),
+            Ok(Ok(reply)) => Err(DistError::Refused {
+                node: node.to_owned(),
+                answer: reply.to_string(),
+            }),
+            Ok(Err(_closed)) => Err(DistError::ConnectionLost {
+                node: node.to_owned(),
+            }),
+            Err(_elapsed) => Err(DistError::Timeout {
+                node: node.to_owned(),
+                after: PING_TIME,
+            }),
+        }
+    }
+
+    /// Stops the node: closes its connections and its listener, and
+    /// unregisters it from epmd. Also done when the last handle is dropped.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.inner.name)
+            .field("listening_on", &self.inner.listening)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Registers `name` at `port` with epmd; the stream must stay open.
+async fn register(
+    epmd: SocketAddr,
+    name: &str,
+    port: u16,
+) -> Result<(TcpStream, erl_dist::node::Creation), DistError> {
+    let epmd_error = |detail: String| DistError::Epmd { addr: epmd, detail };
+    let stream = TcpStream::connect(epmd)
+        .await
+        .map_err(|e| epmd_error(format!("cannot connect ({e}); is epmd running?")))?;
+    let (stream, creation) = EpmdClient::new(stream.compat())
+        .register(NodeEntry::new_hidden(name, port))
+        .await
+        .map_err(|e| epmd_error(format!("registering {name}: {e}")))?;
+    Ok((stream.into_inner(), creation))
+}
+
+/// Accepts connections from other nodes until the node stops.
+async fn accept_loop(listener: TcpListener, node: Weak<Inner>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let node = node.clone();
+        tokio::spawn(async move {
+            // A peer that does not complete its handshake in time is dropped.
+            let _ = tokio::time::timeout(SETUP_TIME, accept(stream, node)).await;
+        });
+    }
+}
+
+/// The server side of a handshake; on success the connection is attached.
+async fn accept(stream: TcpStream, node: Weak<Inner>) -> Result<(), HandshakeError> {
+    let Some(inner) = node.upgrade() else {
+        return Ok(());
+    };
+    let _ = stream.set_nodelay(true);
+    let mut handshake =
+        ServerSideHandshake::new(stream.compat(), inner.local.clone(), &inner.cookie.0);
+    let status = match handshake.execute_recv_name().await? {
+        Some(_) => HandshakeStatus::Ok,
+        // The peer asks us to name it: fauxtp does not hand out names.
+        None => HandshakeStatus::NotAllowed,
+    };
+    let (stream, peer) = handshake.execute_rest(status).await?;
+    inner.attach(stream.into_inner(), peer);
+    Ok(())
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new pid of this node, for a process that speaks to other nodes.
+    pub(crate) fn new_pid(&self) -> ErlPid {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        ErlPid::new(self.name.as_str(), id, 0, self.local.creation.get())
+    }
+
+    /// A new reference of this node.
+    pub(crate) fn new_ref(&self) -> Reference {
+        let n = self.next_ref.fetch_add(1, Ordering::Relaxed);
+        Reference {
+            node: Atom::from(self.name.as_str()),
+            id: vec![n as u32 & 0x3ffff, (n >> 18) as u32, 0],
+            creation: self.local.creation.get(),
+        }
+    }
+
+    fn stop(&self) {
+        let (peers, pending) = {
+            let mut state = self.lock();
+            state.stopped = true;
+            if let Some(accept) = state.accept.take() {
+                accept.abort();
+            }
+            state.epmd_registration = None;
+            (
+                std::mem::take(&mut state.peers),
+                std::mem::take(&mut state.pending),
+            )
+        };
+        for peer in peers.into_values() {
+            peer.tasks.iter().for_each(AbortHandle::abort);
+        }
+        drop(pending);
+    }
+
+    /// The connection to `node`, made if there is none.
+    async fn connection(self: &Arc<Self>, node: &str) -> Result<Outgoing, DistError> {
+        if let Some(out) = self.existing(node)? {
+            return Ok(out);
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(out) = self.existing(node)? {
+            return Ok(out);
+        }
+        tokio::time::timeout(SETUP_TIME, self.connect(node))
+            .await
+            .unwrap_or_else(|_| {
+                Err(DistError::Timeout {
+                    node: node.to_owned(),
+                    after: SETUP_TIME,
+                })
+            })
+    }
+
+    fn existing(&self, node: &str) -> Result<Option<Outgoing>, DistError> {
+        let state = self.lock();
+        if state.stopped {
+            return Err(DistError::Stopped);
+        }
+        Ok(state.peers.get(node).map(|peer| peer.out.clone()))
+    }
+
+    /// Looks `node` up with the epmd of its host, connects, and shakes
+    /// hands.
+    async fn connect(self: &Arc<Self>, node: &str) -> Result<Outgoing, DistError> {
+        let name: NodeName = node.parse().map_err(|e| DistError::InvalidName {
+            name: node.to_owned(),
+            reason: format!("{e}"),
+        })?;
+        let host = name.host();
+        let epmd_stream = TcpStream::connect((host, self.epmd.port()))
+            .await
+            .map_err(|source| DistError::Connect {
+                node: node.to_owned(),
+                source,
+            })?;
+        let entry = EpmdClient::new(epmd_stream.compat())
+            .get_node(name.name())
+            .await
+            .map_err(|e| DistError::Epmd {
+                addr: self.epmd,
+                detail: format!("looking up {node}: {e}"),
+            })?
+            .ok_or_else(|| DistError::UnknownNode {
+                node: node.to_owned(),
+            })?;
+        let stream = TcpStream::connect((host, entry.port))
+            .await
+            .map_err(|source| DistError::Connect {
+                node: node.to_owned(),
+                source,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let handshake_error = |e: HandshakeError| match e {
+            HandshakeError::CookieMismatch => DistError::CookieMismatch {
+                node: node.to_owned(),
+            },
+            other => DistError::Handshake {
+                node: node.to_owned(),
+                reason: other.to_string(),
+            },
+        };
+        let mut handshake =
+            ClientSideHandshake::new(stream.compat(), self.local.clone(), &self.cookie.0);
+        handshake
+            .execute_send_name(erl_dist::LOWEST_DISTRIBUTION_PROTOCOL_VERSION)
+            .await
+            .map_err(handshake_error)?;
+        let (stream, peer) = handshake.execute_rest(true).await.map_err(|e| match e {
+            // An Erlang node refuses a wrong cookie by closing the
+            // connection when it has checked our answer to its challenge.
+            HandshakeError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                DistError::CookieMismatch {
+                    node: node.to_owned(),
+                }
+            }
+            other => handshake_error(other),
+        })?;
+        Ok(self.attach(stream.into_inner(), peer))
+    }
+
+    /// Runs a connection that completed its handshake.
+    fn attach(self: &Arc<Self>, stream: TcpStream, peer: PeerNode) -> Outgoing {
+        let name = peer.name.to_string();
+        let (out, frames) = mpsc::unbounded_channel();
+        let out = Outgoing::new(out);
+        let id = connection::next_id();
+        let (read, write) = stream.into_split();
+        let writer = tokio::spawn(connection::write_loop(write, frames));
+        let reader = tokio::spawn(connection::read_loop(
+            read,
+            Arc::downgrade(self),
+            name.clone(),
+            id,
+            out.clone(),
+        ));
+        let peer = Peer {
+            id,
+            out: out.clone(),
+            tasks: [reader.abort_handle(), writer.abort_handle()],
+        };
+        let replaced = {
+            let mut state = self.lock();
+            if state.stopped {
+                Some(peer)
+            } else {
+                state.peers.insert(name, peer)
+            }
+        };
+        // An older connection to the same node (it reconnected) ends.
+        if let Some(old) = replaced {
+            old.tasks.iter().for_each(AbortHandle::abort);
+        }
+        out
+    }
+
+    /// Forgets connection `id` to `node` once it has ended: its pending
+    /// replies fail at once.
+    pub(crate) fn disconnected(&self, node: &str, id: u64) {
+        let mut state = self.lock();
+        if state.peers.get(node).is_some_and(|peer| peer.id == id) {
+            if let Some(peer) = state.peers.remove(node) {
+                peer.tasks[1].abort();
+            }
+        }
+        state.pending.retain(|_, (from, _)| from != node);
+    }
+
+    /// Handles one control message from `node`.
+    pub(crate) fn receive(
+        &self,
+        node: &str,
+        out: &Outgoing,
+        control: Control,
+        payload: Option<Term>,
+    ) {
+        match control {
+            Control::RegSend { from, to } if to.name == "net_kernel" => {
+                if let Some(payload) = payload {
+                    net_kernel(out, from, payload);
+                }
+            }
+            Control::Send { .. } => {
+                if let Some(Term::Tuple(Tuple { elements })) = payload {
+                    if let [Term::Reference(tag), reply] = &elements[..] {
+                        let waiting = self.lock().pending.remove(&**tag);
+                        if let Some((_, answer)) = waiting {
+                            let _ = answer.send(reply.clone());
+                        }
+                    }
+                }
+            }
+            // net_kernel is always there; anything else is not (yet): a
+            // monitor of it fires at once, so a caller does not wait out its
+            // timeout.
+            Control::MonitorP {
+                from,
+                to: Process::Name(name),
+                ..
+            } if name.name == "net_kernel" => {
+                let _ = (from, node);
+            }
+            Control::MonitorP {
+                from,
+                to,
+                reference,
+            } => out.send(
+                Control::MonitorPExit {
+                    from: to,
+                    to: from,
+                    reference,
+                    reason: atom("noproc"),
+                },
+                None,
+            ),
+            // A link to a process that does not exist breaks at once.
+            Control::Link { from, to } => out.send(
+                Control::Exit {
+                    from: to,
+                    to: from,
+                    reason: atom("noproc"),
+                },
+                None,
+            ),
+            Control::UnlinkId { id, from, to } => out.send(
+                Control::UnlinkIdAck {
+                    id,
+                    from: to,
+                    to: from,
+                },
+                None,
+            ),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The part of `net_kernel` other nodes need: `{is_auth, Node}` calls,
+/// which `net_adm:ping` makes, answered `yes`.
+fn net_kernel(out: &Outgoing, from: ErlPid, request: Term) {
+    let Term::Tuple(Tuple { elements }) = request else {
+        return;
+    };
+    let [Term::Atom(kind), Term::Tuple(Tuple { elements: caller }), Term::Tuple(Tuple { elements: call })] =
+        &elements[..]
+    else {
+        return;
+    };
+    let (Some(Term::Atom(call_kind)), [Term::Pid(caller_pid), tag]) = (call.first(), &caller[..])
+    else {
+        return;
+    };
+    if kind.name != "$gen_call" || call_kind.name != "is_auth" {
+        return;
+    }
+    let _ = from;
+    out.send(
+        Control::Send {
+            to: caller_pid.clone(),
+        },
+        Some(tuple(vec![tag.clone(), atom("yes")])),
+    );
+}
+
+pub(crate) fn atom(name: &str) -> Term {
+    Term::from(Atom::from(name))
+}
+
+pub(crate) fn tuple(elements: Vec<Term>) -> Term {
+    Term::from(Tuple::from(elements))
+}

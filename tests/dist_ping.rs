@@ -1,0 +1,109 @@
+//! A fauxtp node and real Erlang and Elixir nodes: connecting both ways,
+//! ping, cookies, hidden nodes, and names this node does not have.
+
+mod erlang;
+
+use std::time::Duration;
+
+use erlang::{unique, Beam, WAIT};
+use fauxtp_dist::{Cookie, DistError, Node};
+
+async fn node(cookie: &str) -> Node {
+    erlang::ensure_epmd();
+    Node::start(&unique("rust"), Cookie::new(cookie))
+        .await
+        .expect("the node starts (is epmd running?)")
+}
+
+/// Pings `peer` until it answers (it registers with epmd a moment after it
+/// starts), within [`WAIT`].
+async fn ping_until_up(node: &Node, peer: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match node.ping(peer).await {
+            Ok(()) => return,
+            Err(DistError::UnknownNode { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("ping {peer}: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn erlang_pings_a_fauxtp_node_which_is_hidden() {
+    let node = node("dist-ping").await;
+    let eval = format!(
+        "R = net_adm:ping('{}'), io:format(\"~p ~p ~p~n\", [R, nodes(), nodes(hidden)]), halt().",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
+    assert_eq!(erl.line().await, format!("pong [] [{}]", node.name()));
+}
+
+#[tokio::test]
+async fn a_fauxtp_node_pings_erlang() {
+    let node = node("dist-ping").await;
+    let erl = Beam::erl(&unique("e"), "dist-ping", "receive stop -> ok end.");
+    ping_until_up(&node, &erl.name).await;
+    assert_eq!(node.connected(), vec![erl.name.clone()]);
+    // Connected: a second ping uses the same connection.
+    node.ping(&erl.name).await.unwrap();
+    drop(erl);
+    // The node notices the lost connection.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !node.connected().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "still connected");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn elixir_pings_a_fauxtp_node() {
+    let node = node("dist-ping").await;
+    let code = format!("IO.inspect(Node.ping(:\"{}\"))", node.name());
+    let mut elixir = Beam::elixir(&unique("ex"), "dist-ping", &code);
+    assert_eq!(elixir.line().await, ":pong");
+}
+
+#[tokio::test]
+async fn a_wrong_cookie_fails_on_both_sides() {
+    let node = node("right-cookie").await;
+    let eval = format!(
+        "io:format(\"~p~n\", [net_adm:ping('{}')]), receive stop -> ok end.",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "wrong-cookie", &eval);
+    assert_eq!(erl.line().await, "pang");
+    assert!(node.connected().is_empty());
+    let error = node.ping(&erl.name).await.unwrap_err();
+    assert!(
+        matches!(&error, DistError::CookieMismatch { node } if *node == erl.name),
+        "{error}"
+    );
+    assert!(node.connected().is_empty());
+}
+
+#[tokio::test]
+async fn a_call_to_a_name_this_node_does_not_have_fails_at_once() {
+    let node = node("dist-ping").await;
+    // gen_server:call monitors the name first: the monitor fires with
+    // noproc at once, long before the call's own 5 s timeout.
+    let eval = format!(
+        "T = erlang:monotonic_time(millisecond), \
+         {{'EXIT', {{Reason, _}}}} = (catch gen_server:call({{nosuch, '{}'}}, hello, 5000)), \
+         io:format(\"~p ~p~n\", [Reason, erlang:monotonic_time(millisecond) - T < 2000]), halt().",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
+    assert_eq!(erl.line().await, "noproc true");
+}
+
+#[tokio::test]
+async fn a_node_that_does_not_run_is_a_typed_error() {
+    let node = node("dist-ping").await;
+    let error = node.ping(&unique("nobody")).await.unwrap_err();
+    assert!(matches!(error, DistError::UnknownNode { .. }), "{error}");
+    let error = node.ping("no-at-sign").await.unwrap_err();
+    assert!(matches!(error, DistError::InvalidName { .. }), "{error}");
+}
