@@ -83,6 +83,12 @@ pub enum DistError {
         /// Its answer, as an Erlang term.
         answer: String,
     },
+    /// Another live server has this name on this node.
+    #[error("the name {name:?} is taken on this node")]
+    NameTaken {
+        /// The name.
+        name: String,
+    },
     /// This node has been stopped.
     #[error("the node is stopped")]
     Stopped,

@@ -30,6 +30,13 @@ mod control;
 mod error;
 mod frame;
 mod node;
+mod remote;
+pub mod term;
 
 pub use error::DistError;
 pub use node::{Cookie, Node};
+pub use remote::{RemoteReply, RemoteServer};
+pub use term::{FromTerm, TermError, ToTerm};
+
+#[doc(hidden)]
+pub use remote::__private;

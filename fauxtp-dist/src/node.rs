@@ -23,6 +23,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use crate::connection::{self, Outgoing};
 use crate::control::{Control, Process};
 use crate::error::DistError;
+use crate::remote::{self, Entry, Registered, RemoteServer, Watch};
 
 /// epmd's well-known port.
 const EPMD_PORT: u16 = 4369;
@@ -77,6 +78,8 @@ pub(crate) struct Inner {
     /// Connecting is serialized, so that two callers never open two
     /// connections to one node.
     connecting: tokio::sync::Mutex<()>,
+    /// The process that holds other nodes' monitors on this node's servers.
+    watcher: fauxtp::Pid<Watch>,
 }
 
 #[derive(Default)]
@@ -86,6 +89,8 @@ struct State {
     /// Replies awaited by this node's own calls (`ping`): by tag, with the
     /// node they come from.
     pending: HashMap<Reference, (String, oneshot::Sender<Term>)>,
+    /// The servers other nodes can reach by name.
+    names: HashMap<String, Arc<dyn Registered>>,
     /// The epmd connection, kept open: closing it unregisters the node.
     epmd_registration: Option<TcpStream>,
     accept: Option<AbortHandle>,
@@ -131,6 +136,7 @@ impl Node {
             next_ref: AtomicU64::new(1),
             state: Mutex::new(State::default()),
             connecting: tokio::sync::Mutex::new(()),
+            watcher: remote::spawn_watcher(),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::downgrade(&inner)));
         {
@@ -200,6 +206,35 @@ impl Node {
                 after: PING_TIME,
             }),
         }
+    }
+
+    /// Makes `server` reachable from other nodes as `{name, 'this@node'}`:
+    /// `gen_server:call({counter, 'rust@localhost'}, {add, 7})` from Erlang,
+    /// `GenServer.call({:counter, :"rust@localhost"}, {:add, 7})` from
+    /// Elixir. The server's impl block needs `#[genserver(remote)]`. The
+    /// name is this node's (not fauxtp's registry), and is freed when the
+    /// server ends.
+    pub fn register<M: RemoteServer>(
+        &self,
+        name: &str,
+        server: &fauxtp::Pid<M>,
+    ) -> Result<(), DistError> {
+        let mut state = self.inner.lock();
+        if state.stopped {
+            return Err(DistError::Stopped);
+        }
+        if let Some(existing) = state.names.get(name) {
+            if existing.pid().is_alive() {
+                return Err(DistError::NameTaken {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let entry = Entry {
+            pid: server.clone(),
+        };
+        state.names.insert(name.to_owned(), Arc::new(entry));
+        Ok(())
     }
 
     /// Stops the node: closes its connections and its listener, and
@@ -296,6 +331,7 @@ impl Inner {
                 accept.abort();
             }
             state.epmd_registration = None;
+            state.names.clear();
             (
                 std::mem::take(&mut state.peers),
                 std::mem::take(&mut state.pending),
@@ -305,6 +341,7 @@ impl Inner {
             peer.tasks.iter().for_each(AbortHandle::abort);
         }
         drop(pending);
+        let _ = self.watcher.send(Watch::Stop);
     }
 
     /// The connection to `node`, made if there is none.
@@ -438,6 +475,23 @@ impl Inner {
             }
         }
         state.pending.retain(|_, (from, _)| from != node);
+        drop(state);
+        let _ = self.watcher.send(Watch::NodeDown {
+            node: node.to_owned(),
+        });
+    }
+
+    /// The live server registered as `name`, if there is one.
+    fn registered(&self, name: &str) -> Option<Arc<dyn Registered>> {
+        let mut state = self.lock();
+        match state.names.get(name) {
+            Some(entry) if entry.pid().is_alive() => Some(entry.clone()),
+            Some(_) => {
+                state.names.remove(name);
+                None
+            }
+            None => None,
+        }
     }
 
     /// Handles one control message from `node`.
@@ -464,16 +518,34 @@ impl Inner {
                     }
                 }
             }
-            // net_kernel is always there; anything else is not (yet): a
-            // monitor of it fires at once, so a caller does not wait out its
-            // timeout.
+            Control::RegSend { to, .. } => {
+                if let (Some(server), Some(payload)) = (self.registered(&to.name), payload) {
+                    deliver(&*server, out, payload);
+                }
+            }
+            // net_kernel is always there.
+            Control::MonitorP {
+                to: Process::Name(name),
+                ..
+            } if name.name == "net_kernel" => {}
             Control::MonitorP {
                 from,
                 to: Process::Name(name),
-                ..
-            } if name.name == "net_kernel" => {
-                let _ = (from, node);
+                reference,
+            } if self.registered(&name.name).is_some() => {
+                if let Some(server) = self.registered(&name.name) {
+                    let _ = self.watcher.send(Watch::Monitor {
+                        node: node.to_owned(),
+                        out: out.clone(),
+                        target: server.pid(),
+                        name,
+                        watcher: from,
+                        reference,
+                    });
+                }
             }
+            // Anything else is not there: the monitor fires at once, so a
+            // caller does not wait out its timeout.
             Control::MonitorP {
                 from,
                 to,
@@ -487,6 +559,9 @@ impl Inner {
                 },
                 None,
             ),
+            Control::DemonitorP { reference, .. } => {
+                let _ = self.watcher.send(Watch::Demonitor { reference });
+            }
             // A link to a process that does not exist breaks at once.
             Control::Link { from, to } => out.send(
                 Control::Exit {
@@ -512,6 +587,87 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Hands a message sent to a registered server to it: a `gen_server` call
+/// (answered when the server replies), a cast, or anything else for its
+/// `#[info]` handler.
+fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
+    match gen_message(message) {
+        GenMessage::Call {
+            caller,
+            tag,
+            request,
+        } => match server.call(&request) {
+            Some(reply) => {
+                let out = out.clone();
+                tokio::spawn(async move {
+                    if let Some(reply) = reply.await {
+                        out.send(Control::Send { to: caller }, Some(tuple(vec![tag, reply])));
+                    }
+                });
+            }
+            None => {
+                let error = tuple(vec![
+                    atom("error"),
+                    tuple(vec![atom("unknown_call"), request]),
+                ]);
+                out.send(Control::Send { to: caller }, Some(tuple(vec![tag, error])));
+            }
+        },
+        GenMessage::Cast(request) => {
+            server.cast(&request);
+        }
+        GenMessage::Other(message) => {
+            server.info(message);
+        }
+    }
+}
+
+enum GenMessage {
+    Call {
+        caller: ErlPid,
+        tag: Term,
+        request: Term,
+    },
+    Cast(Term),
+    Other(Term),
+}
+
+/// `{'$gen_call', {From, Tag}, Request}` and `{'$gen_cast', Request}`, as
+/// gen_server sends them; the tag is opaque (OTP 25 sends `[alias|Ref]`)
+/// and goes back as it came.
+fn gen_message(message: Term) -> GenMessage {
+    let Term::Tuple(Tuple { elements }) = message else {
+        return GenMessage::Other(message);
+    };
+    match <[Term; 3]>::try_from(elements) {
+        Ok([Term::Atom(kind), Term::Tuple(Tuple { elements: from }), request])
+            if kind.name == "$gen_call" && from.len() == 2 =>
+        {
+            let mut from = from.into_iter();
+            match (from.next(), from.next()) {
+                (Some(Term::Pid(caller)), Some(tag)) => GenMessage::Call {
+                    caller,
+                    tag,
+                    request,
+                },
+                (caller, tag) => GenMessage::Other(tuple(vec![
+                    Term::from(Atom::from("$gen_call")),
+                    tuple(caller.into_iter().chain(tag).collect()),
+                    request,
+                ])),
+            }
+        }
+        Ok(elements) => GenMessage::Other(tuple(elements.into())),
+        Err(elements) => match <[Term; 2]>::try_from(elements) {
+            Ok([Term::Atom(kind), request]) if kind.name == "$gen_cast" => {
+                GenMessage::Cast(request)
+            }
+            Ok(elements) => GenMessage::Other(tuple(elements.into())),
+            Err(elements) => GenMessage::Other(tuple(elements)),
+        },
     }
 }
 

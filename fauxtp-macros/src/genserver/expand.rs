@@ -46,6 +46,7 @@ pub(crate) fn server(server: &Server) -> TokenStream {
     let gen_server = gen_server_impl(server);
     let start = start_functions(server);
     let client = client_trait(server);
+    let remote = server.options.remote.map(|span| remote_impl(server, span));
     quote! {
         #item
         #message_enum
@@ -53,6 +54,116 @@ pub(crate) fn server(server: &Server) -> TokenStream {
         #gen_server
         #start
         #client
+        #remote
+    }
+}
+
+/// `#[genserver(remote)]`: how requests from other nodes become messages
+/// (`fauxtp_dist::RemoteServer`). A call to handler `add(n)` is `{add, N}`,
+/// to `get()` the atom `get`; casts alike; an `#[info]` handler that takes
+/// a `Term` gets every other message.
+fn remote_impl(server: &Server, span: Span) -> TokenStream {
+    if !server.generics.params.is_empty() {
+        return syn::Error::new(span, "a `remote` GenServer cannot be generic").to_compile_error();
+    }
+    let msg = msg_ident(server);
+    let name = server.ident.to_string();
+    let request = Ident::new("__fauxtp_request", Span::mixed_site());
+    let tag = Ident::new("__fauxtp_tag", Span::mixed_site());
+    let args = Ident::new("__fauxtp_args", Span::mixed_site());
+    let pid = Ident::new("__fauxtp_server", Span::mixed_site());
+    let decode = |h: &Handler| {
+        let names: Vec<Ident> = h.fields.iter().map(|(name, _)| name.clone()).collect();
+        let types = h.fields.iter().map(|(_, ty)| ty);
+        let indexes = 0..h.fields.len();
+        let count = h.fields.len();
+        let label = h.ident.to_string();
+        let check = quote!(#tag == #label && #args.len() == #count);
+        let read = quote!((#(<#types as ::fauxtp_dist::FromTerm>::from_term(&#args[#indexes]),)*));
+        let pattern = quote!((#(::core::result::Result::Ok(#names),)*));
+        (check, read, pattern, names)
+    };
+    let mut calls = Vec::new();
+    let mut casts = Vec::new();
+    let mut info = None;
+    for h in &server.handlers {
+        let variant = &h.variant;
+        match (h.kind, &h.reply) {
+            (Kind::Call, Some(reply)) => {
+                let (reply_ty, reply_name) = match reply {
+                    Reply::Returned(ty) => (ty, reply_field()),
+                    Reply::Deferred(name, ty) => (ty, name.clone()),
+                };
+                let (check, read, pattern, names) = decode(h);
+                let label = format!("{name}::{}", h.ident);
+                calls.push(quote! {
+                    if #check {
+                        #[allow(irrefutable_let_patterns)]
+                        if let #pattern = #read {
+                            return ::core::option::Option::Some(
+                                ::fauxtp_dist::__private::call::<_, #reply_ty>(#pid, #label, move |#reply_name| {
+                                    #msg::#variant { #(#names,)* #reply_name }
+                                }),
+                            );
+                        }
+                    }
+                });
+            }
+            (Kind::Cast, _) => {
+                let (check, read, pattern, names) = decode(h);
+                let build = if names.is_empty() {
+                    quote!(#msg::#variant)
+                } else {
+                    quote!(#msg::#variant { #(#names,)* })
+                };
+                casts.push(quote! {
+                    if #check {
+                        #[allow(irrefutable_let_patterns)]
+                        if let #pattern = #read {
+                            return ::core::option::Option::Some(#build);
+                        }
+                    }
+                });
+            }
+            (Kind::Info, _) if is_term(&h.fields[0].1) => {
+                info = Some(quote! {
+                    fn remote_info(message: ::fauxtp_dist::term::Term) -> ::core::option::Option<Self> {
+                        ::core::option::Option::Some(#msg::#variant(message))
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+    quote! {
+        impl ::fauxtp_dist::RemoteServer for #msg {
+            #[allow(unused_variables)]
+            fn remote_call(
+                #pid: &::fauxtp::Pid<Self>,
+                #request: &::fauxtp_dist::term::Term,
+            ) -> ::core::option::Option<::fauxtp_dist::RemoteReply> {
+                let (#tag, #args) = ::fauxtp_dist::__private::request_parts(#request)?;
+                #(#calls)*
+                ::core::option::Option::None
+            }
+
+            #[allow(unused_variables)]
+            fn remote_cast(#request: &::fauxtp_dist::term::Term) -> ::core::option::Option<Self> {
+                let (#tag, #args) = ::fauxtp_dist::__private::request_parts(#request)?;
+                #(#casts)*
+                ::core::option::Option::None
+            }
+
+            #info
+        }
+    }
+}
+
+/// Whether `ty` names the Erlang term type (`Term`, by its last segment).
+fn is_term(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == "Term"),
+        _ => false,
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) enum Target {
 pub(crate) struct Options {
     pub name: Option<LitStr>,
     pub call_timeout: Option<(LitStr, u64)>,
+    /// `remote`: the server answers calls and casts from other nodes
+    /// (fauxtp-dist).
+    pub remote: Option<Span>,
 }
 
 pub(crate) fn item(attr: TokenStream, item: TokenStream) -> syn::Result<Target> {
@@ -25,7 +28,15 @@ pub(crate) fn item(attr: TokenStream, item: TokenStream) -> syn::Result<Target> 
     let mut errors = Errors::default();
     let options = options(attr, &mut errors);
     let target = match item {
-        Item::Struct(item) => Some(Target::Struct(item, options)),
+        Item::Struct(item) => {
+            if let Some(span) = options.remote {
+                errors.push(
+                    span,
+                    "`remote` goes on the impl block, where the handlers are: `#[genserver(remote)] impl Counter { ... }`",
+                );
+            }
+            Some(Target::Struct(item, options))
+        }
         Item::Impl(item) if item.trait_.is_some() => {
             let span = item.trait_.as_ref().map_or(item.span(), |t| t.1.span());
             errors.push(
@@ -76,10 +87,18 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
         }
     };
     for meta in metas {
+        if let Meta::Path(path) = &meta {
+            if path.is_ident("remote") {
+                if options.remote.replace(path.span()).is_some() {
+                    errors.push(path.span(), "the option `remote` is given twice");
+                }
+                continue;
+            }
+        }
         let Meta::NameValue(pair) = &meta else {
             errors.push(
                 meta.span(),
-                "genserver options are written `option = value`: `name = \"counter\"`, `call_timeout = \"1s\"`",
+                "genserver options are `name = \"counter\"`, `call_timeout = \"1s\"` and `remote`",
             );
             continue;
         };
@@ -120,7 +139,7 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
             _ => errors.push(
                 pair.path.span(),
                 format!(
-                    "unknown genserver option `{}`; the options are `name = \"...\"` and `call_timeout = \"...\"`",
+                    "unknown genserver option `{}`; the options are `name = \"...\"`, `call_timeout = \"...\"` and `remote`",
                     quote::ToTokens::to_token_stream(&pair.path)
                 ),
             ),

@@ -1,0 +1,164 @@
+//! GenServers that Erlang and Elixir nodes call by name, with
+//! `#[genserver(remote)]`: calls, casts, info messages, requests that fit
+//! no handler, and a server that dies while it is being called.
+
+mod erlang;
+
+use erlang::{unique, Beam};
+use fauxtp::prelude::*;
+use fauxtp_dist::term::Term;
+use fauxtp_dist::{Cookie, DistError, Node};
+
+struct Counter {
+    count: u64,
+    seen: Option<Pid<Term>>,
+}
+
+#[genserver(remote)]
+impl Counter {
+    fn init(seen: Option<Pid<Term>>) -> Self {
+        Counter { count: 0, seen }
+    }
+
+    #[call]
+    fn add(&mut self, n: u64) -> u64 {
+        self.count += n;
+        self.count
+    }
+
+    #[call]
+    fn get(&self) -> u64 {
+        self.count
+    }
+
+    #[call]
+    fn greet(&self, name: String, times: u8) -> String {
+        format!("hello {name}").repeat(times.into())
+    }
+
+    #[call]
+    fn crash(&mut self) -> u64 {
+        panic!("boom")
+    }
+
+    #[cast]
+    fn bump(&mut self) {
+        self.count += 1;
+    }
+
+    #[info]
+    fn raw(&mut self, message: Term) {
+        if let Some(seen) = &self.seen {
+            let _ = seen.send(message);
+        }
+    }
+}
+
+async fn node() -> Node {
+    erlang::ensure_epmd();
+    Node::start(&unique("rust"), Cookie::new("dist-gs"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn erlang_calls_and_casts_a_fauxtp_genserver_by_name() {
+    let node = node().await;
+    let counter = Counter::start(None).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let eval = format!(
+        "S = {{counter, '{node}'}}, \
+         A = gen_server:call(S, {{add, 7}}), \
+         ok = gen_server:cast(S, bump), \
+         G = gen_server:call(S, get), \
+         H = gen_server:call(S, {{greet, <<\"erl\">>, 2}}), \
+         io:format(\"~p ~p ~p~n\", [A, G, H]), halt().",
+        node = node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
+    assert_eq!(erl.line().await, "7 8 <<\"hello erlhello erl\">>");
+    assert_eq!(counter.get().await.unwrap(), 8);
+}
+
+#[tokio::test]
+async fn elixir_calls_a_fauxtp_genserver() {
+    let node = node().await;
+    let counter = Counter::start(None).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let code = format!(
+        "s = {{:counter, :\"{}\"}}; GenServer.cast(s, :bump); IO.inspect(GenServer.call(s, {{:add, 2}}))",
+        node.name()
+    );
+    let mut elixir = Beam::elixir(&unique("ex"), "dist-gs", &code);
+    assert_eq!(elixir.line().await, "3");
+}
+
+#[tokio::test]
+async fn a_request_that_fits_no_handler_gets_an_error_reply() {
+    let node = node().await;
+    let counter = Counter::start(None).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let eval = format!(
+        "S = {{counter, '{}'}}, \
+         io:format(\"~p~n\", [gen_server:call(S, {{add, <<\"seven\">>}})]), \
+         io:format(\"~p~n\", [gen_server:call(S, {{nosuch, 1}})]), \
+         io:format(\"~p~n\", [gen_server:call(S, get)]), halt().",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
+    assert_eq!(
+        erl.line().await,
+        "{error,{unknown_call,{add,<<\"seven\">>}}}"
+    );
+    assert_eq!(erl.line().await, "{error,{unknown_call,{nosuch,1}}}");
+    // The server went on.
+    assert_eq!(erl.line().await, "0");
+}
+
+#[tokio::test]
+async fn other_messages_reach_an_info_handler_that_takes_a_term() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let counter = Counter::start(Some(me.pid())).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let eval = format!(
+        "{{counter, '{}'}} ! {{hello, [1, 2]}}, io:format(\"sent~n\"), receive stop -> ok end.",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
+    assert_eq!(erl.line().await, "sent");
+    let got = receive!(me, {
+        term => term,
+        after erlang::WAIT => panic!("the message did not arrive"),
+    });
+    assert_eq!(got.to_string(), "{'hello',[1,2]}");
+}
+
+#[tokio::test]
+async fn a_server_that_dies_during_a_call_fails_the_caller_at_once() {
+    let node = node().await;
+    let counter = Counter::start(None).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let eval = format!(
+        "T = erlang:monotonic_time(millisecond), \
+         {{'EXIT', {{Reason, _}}}} = (catch gen_server:call({{counter, '{}'}}, crash, 5000)), \
+         io:format(\"~p ~p~n\", [Reason, erlang:monotonic_time(millisecond) - T < 2000]), halt().",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
+    assert_eq!(erl.line().await, "{panic,<<\"boom\">>} true");
+}
+
+#[tokio::test]
+async fn a_name_is_taken_while_its_server_lives() {
+    let node = node().await;
+    let counter = Counter::start(None).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let other = Counter::start(None).await.unwrap();
+    let error = node.register("counter", &other).unwrap_err();
+    assert!(matches!(error, DistError::NameTaken { .. }), "{error}");
+    fauxtp::genserver::stop(&counter, ExitReason::Normal, erlang::WAIT)
+        .await
+        .unwrap();
+    node.register("counter", &other).unwrap();
+}
