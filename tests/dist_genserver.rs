@@ -7,7 +7,14 @@ mod erlang;
 use erlang::{unique, Beam};
 use fauxtp::prelude::*;
 use fauxtp_dist::term::Term;
-use fauxtp_dist::{Cookie, DistError, Node};
+use fauxtp_dist::{Cookie, DistError, FromTerm, Node, ToTerm};
+
+/// `{point, X, Y}` in Erlang.
+#[derive(Debug, ToTerm, FromTerm)]
+struct Point {
+    x: i32,
+    y: i32,
+}
 
 struct Counter {
     count: u64,
@@ -34,6 +41,14 @@ impl Counter {
     #[call]
     fn greet(&self, name: String, times: u8) -> String {
         format!("hello {name}").repeat(times.into())
+    }
+
+    #[call]
+    fn double(&self, point: Point) -> Point {
+        Point {
+            x: point.x * 2,
+            y: point.y * 2,
+        }
     }
 
     #[call]
@@ -72,11 +87,15 @@ async fn erlang_calls_and_casts_a_fauxtp_genserver_by_name() {
          ok = gen_server:cast(S, bump), \
          G = gen_server:call(S, get), \
          H = gen_server:call(S, {{greet, <<\"erl\">>, 2}}), \
-         io:format(\"~p ~p ~p~n\", [A, G, H]), halt().",
+         D = gen_server:call(S, {{double, {{point, 1, -2}}}}), \
+         io:format(\"~p ~p ~p ~p~n\", [A, G, H, D]), halt().",
         node = node.name()
     );
     let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
-    assert_eq!(erl.line().await, "7 8 <<\"hello erlhello erl\">>");
+    assert_eq!(
+        erl.line().await,
+        "7 8 <<\"hello erlhello erl\">> {point,2,-4}"
+    );
     assert_eq!(counter.get().await.unwrap(), 8);
 }
 

@@ -38,5 +38,16 @@ pub use node::{Cookie, Node};
 pub use remote::{RemoteReply, RemoteServer};
 pub use term::{FromTerm, TermError, ToTerm};
 
+/// Derives [`ToTerm`](trait@ToTerm) for a struct or an enum, the way OTP
+/// writes messages: a unit variant (or unit struct) is an atom, its name in
+/// snake case (`Get` is `get`); one with fields is a tuple tagged with that
+/// atom, its fields in order (`Add(7)` is `{add, 7}`, `Point { x: 1, y: 2 }`
+/// is `{point, 1, 2}`, an Erlang record).
+pub use fauxtp_macros::ToTerm;
+
+/// Derives [`FromTerm`](trait@FromTerm): reads what the `ToTerm` derive
+/// writes.
+pub use fauxtp_macros::FromTerm;
+
 #[doc(hidden)]
 pub use remote::__private;

@@ -5,6 +5,7 @@ mod errors;
 mod genserver;
 mod receive;
 mod supervisor;
+mod term;
 mod testing;
 
 use proc_macro::TokenStream;
@@ -39,6 +40,22 @@ pub fn supervisor(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn assert_receives(input: TokenStream) -> TokenStream {
     testing::assert_receives(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Erlang terms from Rust values; documented on `fauxtp_dist::ToTerm`.
+#[proc_macro_derive(ToTerm)]
+pub fn derive_to_term(input: TokenStream) -> TokenStream {
+    term::to_term(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Rust values from Erlang terms; documented on `fauxtp_dist::FromTerm`.
+#[proc_macro_derive(FromTerm)]
+pub fn derive_from_term(input: TokenStream) -> TokenStream {
+    term::from_term(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

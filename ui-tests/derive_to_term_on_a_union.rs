@@ -1,0 +1,9 @@
+use fauxtp_dist::ToTerm;
+
+#[derive(ToTerm)]
+union Bits {
+    int: u32,
+    float: f32,
+}
+
+fn main() {}
