@@ -83,6 +83,23 @@ pub enum DistError {
         /// Its answer, as an Erlang term.
         answer: String,
     },
+    /// The server called is not there, or ended before it replied: its exit
+    /// reason, as Erlang writes it (`noproc` for a name nobody has).
+    #[error("{server} exited: {reason}")]
+    Exited {
+        /// The server, `{name, node}`.
+        server: String,
+        /// Its exit reason.
+        reason: String,
+    },
+    /// The server's reply does not fit the type asked for.
+    #[error("{server} replied with something else than expected: {error}")]
+    BadReply {
+        /// The server, `{name, node}`.
+        server: String,
+        /// What did not fit.
+        error: crate::TermError,
+    },
     /// Another live server has this name on this node.
     #[error("the name {name:?} is taken on this node")]
     NameTaken {

@@ -24,6 +24,7 @@ use crate::connection::{self, Outgoing};
 use crate::control::{Control, Process};
 use crate::error::DistError;
 use crate::remote::{self, Entry, Registered, RemoteServer, Watch};
+use crate::term::{FromTerm, ToTerm};
 
 /// epmd's well-known port.
 const EPMD_PORT: u16 = 4369;
@@ -32,6 +33,8 @@ const EPMD_PORT: u16 = 4369;
 const SETUP_TIME: Duration = Duration::from_secs(7);
 /// How long `ping` waits for `net_kernel`'s answer once connected.
 const PING_TIME: Duration = Duration::from_secs(5);
+/// The default timeout of a call, as `gen_server:call/2`'s.
+const CALL_TIME: Duration = Duration::from_secs(5);
 
 /// The secret two nodes must share to connect: Erlang's cookie.
 ///
@@ -88,12 +91,47 @@ struct State {
     peers: HashMap<String, Peer>,
     /// Replies awaited by this node's own calls (`ping`): by tag, with the
     /// node they come from.
-    pending: HashMap<Reference, (String, oneshot::Sender<Term>)>,
+    pending: HashMap<Reference, (String, oneshot::Sender<Answer>)>,
     /// The servers other nodes can reach by name.
     names: HashMap<String, Arc<dyn Registered>>,
     /// The epmd connection, kept open: closing it unregisters the node.
     epmd_registration: Option<TcpStream>,
     accept: Option<AbortHandle>,
+}
+
+/// What comes back for one of this node's calls.
+enum Answer {
+    Reply(Term),
+    /// The monitor on the server fired: the reason.
+    Down(Term),
+}
+
+/// A server on another node, by registered name: Erlang's `{Name, Node}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Remote {
+    name: String,
+    node: String,
+}
+
+impl Remote {
+    /// The server registered as `name` on `node` (`"e1@localhost"`).
+    pub fn name(name: &str, node: &str) -> Remote {
+        Remote {
+            name: name.to_owned(),
+            node: node.to_owned(),
+        }
+    }
+
+    /// Its node.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+}
+
+impl fmt::Display for Remote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{{}, {}}}", self.name, self.node)
+    }
 }
 
 struct Peer {
@@ -168,44 +206,58 @@ impl Node {
     /// connects to it if needed and asks its `net_kernel`. `Ok(())` is
     /// Erlang's `pong`; the error says why it would be `pang`.
     pub async fn ping(&self, node: &str) -> Result<(), DistError> {
-        let out = self.inner.connection(node).await?;
-        let me = self.inner.new_pid();
-        let tag = self.inner.new_ref();
-        let (answer, answered) = oneshot::channel();
-        self.inner
-            .lock()
-            .pending
-            .insert(tag.clone(), (node.to_owned(), answer));
-        // {'$gen_call', {Me, Tag}, {is_auth, OurName}} to net_kernel, as
-        // net_adm:ping sends it.
-        let request = tuple(vec![
-            atom("$gen_call"),
-            tuple(vec![Term::from(me.clone()), Term::from(tag.clone())]),
-            tuple(vec![atom("is_auth"), atom(&self.inner.name)]),
-        ]);
-        out.send(
-            Control::RegSend {
-                from: me,
-                to: Atom::from("net_kernel"),
-            },
-            Some(request),
-        );
-        let outcome = tokio::time::timeout(PING_TIME, answered).await;
-        self.inner.lock().pending.remove(&tag);
-        match outcome {
-            Ok(Ok(reply)) if reply == atom("yes") => Ok(()),
-            Ok(Ok(reply)) => Err(DistError::Refused {
+        let net_kernel = Remote::name("net_kernel", node);
+        let request = tuple(vec![atom("is_auth"), atom(&self.inner.name)]);
+        match self.inner.gen_call(&net_kernel, request, PING_TIME).await? {
+            reply if reply == atom("yes") => Ok(()),
+            reply => Err(DistError::Refused {
                 node: node.to_owned(),
                 answer: reply.to_string(),
             }),
-            Ok(Err(_closed)) => Err(DistError::ConnectionLost {
-                node: node.to_owned(),
-            }),
-            Err(_elapsed) => Err(DistError::Timeout {
-                node: node.to_owned(),
-                after: PING_TIME,
-            }),
         }
+    }
+
+    /// Calls the gen_server `to` on another node, as `gen_server:call/2`
+    /// does (a monitor on the server, then the request), and reads its
+    /// reply as `R`. Waits at most 5 s. A server that is not there, or
+    /// that ends before it replies, fails the call at once with its exit
+    /// reason ([`DistError::Exited`]).
+    pub async fn call<R: FromTerm>(
+        &self,
+        to: &Remote,
+        request: impl ToTerm,
+    ) -> Result<R, DistError> {
+        self.call_timeout(to, request, CALL_TIME).await
+    }
+
+    /// [`call`](Node::call), waiting at most `timeout`.
+    pub async fn call_timeout<R: FromTerm>(
+        &self,
+        to: &Remote,
+        request: impl ToTerm,
+        timeout: Duration,
+    ) -> Result<R, DistError> {
+        let reply = self.inner.gen_call(to, request.to_term(), timeout).await?;
+        R::from_term(&reply).map_err(|error| DistError::BadReply {
+            server: to.to_string(),
+            error,
+        })
+    }
+
+    /// Casts `request` to the gen_server `to` on another node, as
+    /// `gen_server:cast/2`: connects if needed, sends, and returns; nothing
+    /// says whether the server exists.
+    pub async fn cast(&self, to: &Remote, request: impl ToTerm) -> Result<(), DistError> {
+        let out = self.inner.connection(&to.node).await?;
+        let message = tuple(vec![atom("$gen_cast"), request.to_term()]);
+        out.send(
+            Control::RegSend {
+                from: self.inner.new_pid(),
+                to: Atom::from(to.name.as_str()),
+            },
+            Some(message),
+        );
+        Ok(())
     }
 
     /// Makes `server` reachable from other nodes as `{name, 'this@node'}`:
@@ -320,6 +372,78 @@ impl Inner {
             node: Atom::from(self.name.as_str()),
             id: vec![n as u32 & 0x3ffff, (n >> 18) as u32, 0],
             creation: self.local.creation.get(),
+        }
+    }
+
+    /// A `gen_server` call to `to`: a monitor on it, then the request
+    /// tagged with the monitor's reference, as OTP does. The answer is the
+    /// reply, or the monitor's down reason as an error.
+    async fn gen_call(
+        self: &Arc<Self>,
+        to: &Remote,
+        request: Term,
+        timeout: Duration,
+    ) -> Result<Term, DistError> {
+        let out = self.connection(&to.node).await?;
+        let me = self.new_pid();
+        let reference = self.new_ref();
+        let (answer, answered) = oneshot::channel();
+        self.lock()
+            .pending
+            .insert(reference.clone(), (to.node.clone(), answer));
+        let name = Atom::from(to.name.as_str());
+        out.send(
+            Control::MonitorP {
+                from: me.clone(),
+                to: Process::Name(name.clone()),
+                reference: reference.clone(),
+            },
+            None,
+        );
+        let message = tuple(vec![
+            atom("$gen_call"),
+            tuple(vec![Term::from(me.clone()), Term::from(reference.clone())]),
+            request,
+        ]);
+        out.send(
+            Control::RegSend {
+                from: me.clone(),
+                to: name.clone(),
+            },
+            Some(message),
+        );
+        let outcome = tokio::time::timeout(timeout, answered).await;
+        // From here on a late reply or down message finds nobody waiting.
+        self.lock().pending.remove(&reference);
+        let demonitor = || {
+            out.send(
+                Control::DemonitorP {
+                    from: me.clone(),
+                    to: Process::Name(name.clone()),
+                    reference: reference.clone(),
+                },
+                None,
+            )
+        };
+        match outcome {
+            Ok(Ok(Answer::Reply(reply))) => {
+                demonitor();
+                Ok(reply)
+            }
+            Ok(Ok(Answer::Down(reason))) => Err(DistError::Exited {
+                server: to.to_string(),
+                reason: reason.to_string(),
+            }),
+            Ok(Err(_closed)) => Err(DistError::ConnectionLost {
+                node: to.node.clone(),
+            }),
+            Err(_elapsed) => {
+                demonitor();
+                Err(DistError::Timeout {
+                    node: to.node.clone(),
+                    after: timeout,
+                })
+            }
         }
     }
 
@@ -513,7 +637,7 @@ impl Inner {
                     if let [Term::Reference(tag), reply] = &elements[..] {
                         let waiting = self.lock().pending.remove(&**tag);
                         if let Some((_, answer)) = waiting {
-                            let _ = answer.send(reply.clone());
+                            let _ = answer.send(Answer::Reply(reply.clone()));
                         }
                     }
                 }
@@ -559,6 +683,15 @@ impl Inner {
                 },
                 None,
             ),
+            // A monitor this node took for one of its calls fired.
+            Control::MonitorPExit {
+                reference, reason, ..
+            } => {
+                let waiting = self.lock().pending.remove(&reference);
+                if let Some((_, answer)) = waiting {
+                    let _ = answer.send(Answer::Down(reason));
+                }
+            }
             Control::DemonitorP { reference, .. } => {
                 let _ = self.watcher.send(Watch::Demonitor { reference });
             }

@@ -39,6 +39,25 @@ pub fn ensure_epmd() {
     assert!(status.success(), "epmd -daemon failed: {status}");
 }
 
+/// The directory of the compiled test modules, compiled once per test
+/// program with erlc.
+fn modules() -> &'static str {
+    static DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("fauxtp-erl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erlang/ecounter.erl");
+        let status = std::process::Command::new("erlc")
+            .arg("-o")
+            .arg(&dir)
+            .arg(source)
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run erlc ({e}): {INSTALL}"));
+        assert!(status.success(), "erlc failed on {source}");
+        dir.to_string_lossy().into_owned()
+    })
+}
+
 /// A running Erlang or Elixir node.
 pub struct Beam {
     pub name: String,
@@ -61,6 +80,28 @@ impl Beam {
             "-kernel",
             "inet_dist_use_interface",
             "{127,0,0,1}",
+            "-eval",
+            eval,
+        ]);
+        Beam::spawn(name, command, "erl")
+    }
+
+    /// [`erl`](Beam::erl), with the Erlang modules of `tests/erlang/`
+    /// compiled and on the code path (`ecounter`, a gen_server).
+    pub fn erl_with_modules(name: &str, cookie: &str, eval: &str) -> Beam {
+        ensure_epmd();
+        let mut command = Command::new("erl");
+        command.args([
+            "-noshell",
+            "-sname",
+            name,
+            "-setcookie",
+            cookie,
+            "-kernel",
+            "inet_dist_use_interface",
+            "{127,0,0,1}",
+            "-pa",
+            modules(),
             "-eval",
             eval,
         ]);

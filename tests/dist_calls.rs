@@ -1,0 +1,172 @@
+//! A fauxtp node calling gen_servers on Erlang and Elixir nodes: replies,
+//! casts, servers that are not there or crash, nodes that die mid-call, and
+//! two fauxtp nodes calling each other through epmd.
+
+mod erlang;
+
+use std::time::{Duration, Instant};
+
+use erlang::{unique, Beam};
+use fauxtp::prelude::*;
+use fauxtp_dist::{Cookie, DistError, FromTerm, Node, Remote, ToTerm};
+
+/// What `ecounter` (tests/erlang/ecounter.erl) takes, as OTP writes it.
+#[derive(Debug, ToTerm, FromTerm)]
+enum CounterReq {
+    Add(u64),
+    Get,
+    Crash,
+    Slow,
+}
+
+const COOKIE: &str = "dist-calls";
+
+async fn node() -> Node {
+    erlang::ensure_epmd();
+    Node::start(&unique("rust"), Cookie::new(COOKIE))
+        .await
+        .unwrap()
+}
+
+/// An Erlang node running `ecounter` as `ecounter`, up once it says so.
+async fn erlang_counter() -> Beam {
+    let mut erl = Beam::erl_with_modules(
+        &unique("e"),
+        COOKIE,
+        "{ok, _} = ecounter:start(ecounter), io:format(\"ready~n\"), receive stop -> ok end.",
+    );
+    assert_eq!(erl.line().await, "ready");
+    erl
+}
+
+#[tokio::test]
+async fn a_fauxtp_node_calls_and_casts_an_erlang_gen_server() {
+    let node = node().await;
+    let erl = erlang_counter().await;
+    let counter = Remote::name("ecounter", &erl.name);
+    let n: u64 = node.call(&counter, CounterReq::Add(7)).await.unwrap();
+    assert_eq!(n, 7);
+    node.cast(&counter, atom_bump()).await.unwrap();
+    let n: u64 = node.call(&counter, CounterReq::Get).await.unwrap();
+    assert_eq!(n, 8);
+    // A reply of another type is a typed error, not a panic.
+    let error = node
+        .call::<String>(&counter, CounterReq::Get)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DistError::BadReply { .. }), "{error}");
+}
+
+fn atom_bump() -> fauxtp_dist::term::Term {
+    fauxtp_dist::term::atom("bump")
+}
+
+#[tokio::test]
+async fn a_missing_or_crashing_server_fails_the_call_at_once() {
+    let node = node().await;
+    let erl = erlang_counter().await;
+    let started = Instant::now();
+    let error = node
+        .call::<u64>(&Remote::name("nosuch", &erl.name), CounterReq::Get)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, DistError::Exited { reason, .. } if reason == "'noproc'"),
+        "{error}"
+    );
+    let error = node
+        .call::<u64>(&Remote::name("ecounter", &erl.name), CounterReq::Crash)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, DistError::Exited { reason, .. } if reason == "'boom'"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_node_killed_mid_call_fails_the_call_at_once() {
+    let node = node().await;
+    let erl = erlang_counter().await;
+    let counter = Remote::name("ecounter", &erl.name);
+    let call = node.call_timeout::<u64>(&counter, CounterReq::Slow, Duration::from_secs(30));
+    let kill = async {
+        // The call is on its way once the node is connected.
+        let deadline = Instant::now() + erlang::WAIT;
+        while node.connected().is_empty() {
+            assert!(Instant::now() < deadline, "never connected");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(erl);
+        Instant::now()
+    };
+    let (outcome, killed) = tokio::join!(call, kill);
+    let error = outcome.unwrap_err();
+    assert!(matches!(error, DistError::ConnectionLost { .. }), "{error}");
+    assert!(killed.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_fauxtp_node_calls_an_elixir_genserver() {
+    let node = node().await;
+    let name = unique("ex");
+    let code = "defmodule Stack do \
+                  use GenServer; \
+                  def init(items), do: {:ok, items}; \
+                  def handle_call(:pop, _from, [top | rest]), do: {:reply, top, rest}; \
+                  def handle_cast({:push, item}, items), do: {:noreply, [item | items]} \
+                end; \
+                {:ok, _} = GenServer.start(Stack, [\"a\"], name: :stack); \
+                IO.puts(\"ready\"); \
+                Process.sleep(:infinity)";
+    let mut elixir = Beam::elixir(&name, COOKIE, code);
+    assert_eq!(elixir.line().await, "ready");
+    let stack = Remote::name("stack", &name);
+    node.cast(&stack, (fauxtp_dist::term::atom("push"), "b"))
+        .await
+        .unwrap();
+    let top: String = node
+        .call(&stack, fauxtp_dist::term::atom("pop"))
+        .await
+        .unwrap();
+    assert_eq!(top, "b");
+    let next: String = node
+        .call(&stack, fauxtp_dist::term::atom("pop"))
+        .await
+        .unwrap();
+    assert_eq!(next, "a");
+}
+
+struct Greeter;
+
+#[genserver(remote)]
+impl Greeter {
+    fn init() -> Self {
+        Greeter
+    }
+
+    #[call]
+    fn hello(&self, name: String) -> String {
+        format!("hello, {name}")
+    }
+}
+
+#[tokio::test]
+async fn two_fauxtp_nodes_call_each_other_through_epmd() {
+    let a = node().await;
+    let b = node().await;
+    let greeter = Greeter::start(()).await.unwrap();
+    b.register("greeter", &greeter).unwrap();
+    let reply: String = a
+        .call(
+            &Remote::name("greeter", b.name()),
+            (fauxtp_dist::term::atom("hello"), "a"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply, "hello, a");
+    b.ping(a.name()).await.unwrap();
+    assert_eq!(a.connected(), vec![b.name().to_owned()]);
+}
