@@ -107,3 +107,17 @@ async fn a_node_that_does_not_run_is_a_typed_error() {
     let error = node.ping("no-at-sign").await.unwrap_err();
     assert!(matches!(error, DistError::InvalidName { .. }), "{error}");
 }
+
+#[tokio::test]
+async fn erpc_and_spawn_from_erlang_get_a_clean_notsup() {
+    let node = node("dist-ping").await;
+    // A fauxtp node does not advertise spawn requests, so OTP refuses them
+    // itself, without sending anything.
+    let eval = format!(
+        "{{'EXIT', {{Reason, _}}}} = (catch erpc:call('{}', erlang, node, [], 2000)), \
+         io:format(\"~p~n\", [Reason]), halt().",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
+    assert_eq!(erl.line().await, "{erpc,notsup}");
+}

@@ -85,7 +85,10 @@ pub(crate) async fn read_loop(
     loop {
         let frame = match tokio::time::timeout(SILENCE, frame::read_frame(&mut stream)).await {
             Ok(Ok(frame)) => frame,
-            Ok(Err(error)) if !error.is_fatal() => continue,
+            Ok(Err(error)) if !error.is_fatal() => {
+                tracing::warn!(%peer, %error, "dropped a frame that does not decode");
+                continue;
+            }
             Ok(Err(_)) | Err(_) => break,
         };
         let Frame::Message { control, payload } = frame else {
@@ -96,8 +99,9 @@ pub(crate) async fn read_loop(
         };
         // A control message that does not decode is dropped; the
         // connection goes on.
-        if let Ok(control) = Control::decode(control) {
-            node.receive(&peer, &out, control, payload);
+        match Control::decode(control) {
+            Ok(control) => node.receive(&peer, &out, control, payload),
+            Err(error) => tracing::warn!(%peer, %error, "dropped a control message"),
         }
     }
     if let Some(node) = node.upgrade() {

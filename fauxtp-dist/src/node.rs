@@ -642,11 +642,16 @@ impl Inner {
                     }
                 }
             }
-            Control::RegSend { to, .. } => {
-                if let (Some(server), Some(payload)) = (self.registered(&to.name), payload) {
-                    deliver(&*server, out, payload);
-                }
-            }
+            Control::RegSend { to, .. } => match (self.registered(&to.name), payload) {
+                (Some(server), Some(payload)) => deliver(&*server, out, payload),
+                (None, payload) => tracing::warn!(
+                    peer = node,
+                    name = %to.name,
+                    message = ?payload.map(|p| p.to_string()),
+                    "dropped a message to a name this node does not have"
+                ),
+                (Some(_), None) => {}
+            },
             // net_kernel is always there.
             Control::MonitorP {
                 to: Process::Name(name),
@@ -750,10 +755,14 @@ fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
             }
         },
         GenMessage::Cast(request) => {
-            server.cast(&request);
+            if !server.cast(&request) {
+                tracing::warn!(%request, "dropped a cast that fits no handler");
+            }
         }
         GenMessage::Other(message) => {
-            server.info(message);
+            if let Err(message) = server.info(message) {
+                tracing::warn!(%message, "dropped a message: no #[info] handler takes a Term");
+            }
         }
     }
 }

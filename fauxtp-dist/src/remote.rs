@@ -34,10 +34,9 @@ pub trait RemoteServer: Send + Sized + 'static {
     fn remote_cast(request: &Term) -> Option<Self>;
 
     /// Any other message, for an `#[info]` handler that takes a [`Term`];
-    /// `None` drops it.
-    fn remote_info(message: Term) -> Option<Self> {
-        let _ = message;
-        None
+    /// given back if there is none (it is then dropped, with a log line).
+    fn remote_info(message: Term) -> Result<Self, Term> {
+        Err(message)
     }
 }
 
@@ -82,7 +81,8 @@ pub(crate) trait Registered: Send + Sync {
     fn pid(&self) -> AnyPid;
     fn call(&self, request: &Term) -> Option<RemoteReply>;
     fn cast(&self, request: &Term) -> bool;
-    fn info(&self, message: Term) -> bool;
+    /// Gives the message back if the server cannot take it.
+    fn info(&self, message: Term) -> Result<(), Term>;
 }
 
 pub(crate) struct Entry<M: Send + 'static> {
@@ -102,8 +102,11 @@ impl<M: RemoteServer> Registered for Entry<M> {
         M::remote_cast(request).is_some_and(|msg| self.pid.send(msg).is_ok())
     }
 
-    fn info(&self, message: Term) -> bool {
-        M::remote_info(message).is_some_and(|msg| self.pid.send(msg).is_ok())
+    fn info(&self, message: Term) -> Result<(), Term> {
+        let msg = M::remote_info(message)?;
+        // A server that has just ended drops it, as Erlang would.
+        let _ = self.pid.send(msg);
+        Ok(())
     }
 }
 

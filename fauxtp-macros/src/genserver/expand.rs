@@ -127,8 +127,10 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
             }
             (Kind::Info, _) if is_term(&h.fields[0].1) => {
                 info = Some(quote! {
-                    fn remote_info(message: ::fauxtp_dist::term::Term) -> ::core::option::Option<Self> {
-                        ::core::option::Option::Some(#msg::#variant(message))
+                    fn remote_info(
+                        message: ::fauxtp_dist::term::Term,
+                    ) -> ::core::result::Result<Self, ::fauxtp_dist::term::Term> {
+                        ::core::result::Result::Ok(#msg::#variant(message))
                     }
                 });
             }

@@ -1,0 +1,124 @@
+//! A peer that sends garbage after its handshake: each bad frame or control
+//! message is dropped on its own, and the connection and the node go on.
+//! The peer here is hand-made (erl_dist's handshake, then raw bytes), since
+//! no Erlang node sends malformed frames. Needs epmd (`epmd -daemon`, which
+//! this test starts on 127.0.0.1 if it is not running).
+
+use std::time::Duration;
+
+use eetf::{Atom, FixInteger, Pid, Reference, Term, Tuple};
+use erl_dist::handshake::ClientSideHandshake;
+use erl_dist::node::{Creation, LocalNode};
+use fauxtp_dist::{Cookie, Node};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn term(elements: Vec<Term>) -> Term {
+    Term::from(Tuple::from(elements))
+}
+
+fn atom(name: &str) -> Term {
+    Term::from(Atom::from(name))
+}
+
+/// A pass-through frame with a control message and a payload.
+fn frame(control: &Term, payload: Option<&Term>) -> Vec<u8> {
+    let mut body = vec![112];
+    control.encode(&mut body).unwrap();
+    if let Some(payload) = payload {
+        payload.encode(&mut body).unwrap();
+    }
+    let mut bytes = (body.len() as u32).to_be_bytes().to_vec();
+    bytes.extend(body);
+    bytes
+}
+
+/// Reads frames until one is a message (skipping ticks); its terms.
+async fn next_message(stream: &mut TcpStream) -> (Term, Option<Term>) {
+    loop {
+        let len = stream.read_u32().await.unwrap() as usize;
+        if len == 0 {
+            continue;
+        }
+        let mut body = vec![0; len];
+        stream.read_exact(&mut body).await.unwrap();
+        assert_eq!(body[0], 112);
+        let mut cursor = std::io::Cursor::new(&body[1..]);
+        let control = Term::decode(&mut cursor).unwrap();
+        let payload =
+            ((cursor.position() as usize) < len - 1).then(|| Term::decode(&mut cursor).unwrap());
+        return (control, payload);
+    }
+}
+
+#[tokio::test]
+async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
+    let _ = std::process::Command::new("epmd")
+        .arg("-daemon")
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+        .status();
+    let name = format!("malformed_{}@localhost", std::process::id());
+    let node = Node::start(&name, Cookie::new("garbage")).await.unwrap();
+
+    let stream = TcpStream::connect(node.listening_on()).await.unwrap();
+    let me = LocalNode::new("raw@localhost".parse().unwrap(), Creation::new(7));
+    let mut handshake = ClientSideHandshake::new(stream.compat(), me, "garbage");
+    handshake
+        .execute_send_name(erl_dist::LOWEST_DISTRIBUTION_PROTOCOL_VERSION)
+        .await
+        .unwrap();
+    let (stream, _) = handshake.execute_rest(true).await.unwrap();
+    let mut stream = stream.into_inner();
+
+    let mut garbage = Vec::new();
+    // Not pass-through.
+    garbage.extend([0, 0, 0, 2, 99, 1]);
+    // Pass-through, but not a term.
+    garbage.extend([0, 0, 0, 4, 112, 131, 255, 0]);
+    // A term, but not a control message.
+    garbage.extend(frame(&atom("hello"), None));
+    // A control message with too few elements.
+    garbage.extend(frame(&term(vec![Term::from(FixInteger::from(6))]), None));
+    // A control message of an operation nobody handles.
+    garbage.extend(frame(&term(vec![Term::from(FixInteger::from(99))]), None));
+    stream.write_all(&garbage).await.unwrap();
+
+    // Then a ping, as net_adm:ping sends it: the node answers it.
+    let pid = Pid::new("raw@localhost", 1, 0, 7);
+    let tag = Reference {
+        node: Atom::from("raw@localhost"),
+        id: vec![1, 2, 3],
+        creation: 7,
+    };
+    let control = term(vec![
+        Term::from(FixInteger::from(6)),
+        Term::from(pid.clone()),
+        atom(""),
+        atom("net_kernel"),
+    ]);
+    let request = term(vec![
+        atom("$gen_call"),
+        term(vec![Term::from(pid.clone()), Term::from(tag.clone())]),
+        term(vec![atom("is_auth"), atom("raw@localhost")]),
+    ]);
+    stream
+        .write_all(&frame(&control, Some(&request)))
+        .await
+        .unwrap();
+    let (control, payload) = tokio::time::timeout(WAIT, next_message(&mut stream))
+        .await
+        .expect("the node answers after the garbage");
+    assert_eq!(
+        control,
+        term(vec![
+            Term::from(FixInteger::from(2)),
+            atom(""),
+            Term::from(pid)
+        ])
+    );
+    assert_eq!(payload, Some(term(vec![Term::from(tag), atom("yes")])));
+    assert_eq!(node.connected(), vec!["raw@localhost".to_owned()]);
+}
