@@ -121,3 +121,43 @@ async fn erpc_and_spawn_from_erlang_get_a_clean_notsup() {
     let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
     assert_eq!(erl.line().await, "{erpc,notsup}");
 }
+
+#[tokio::test]
+async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
+    use fauxtp::prelude::*;
+    use fauxtp_dist::NodeDown;
+
+    let node = node("dist-ping").await;
+    let mut me = Ctx::<NodeDown>::detached();
+    let erl = Beam::erl(&unique("e"), "dist-ping", "receive stop -> ok end.");
+    ping_until_up(&node, &erl.name).await;
+    node.monitor_node(&erl.name, &me.pid()).await;
+    node.monitor_node(&erl.name, &me.pid()).await;
+    let gone = erl.name.clone();
+    drop(erl);
+    // One nodedown per monitor.
+    for _ in 0..2 {
+        fauxtp::assert_receives!(me, NodeDown { node: down } if down == gone, WAIT);
+    }
+    fauxtp::assert_no_message!(me, Duration::from_millis(50));
+
+    // A node that cannot be reached: at once.
+    let nobody = unique("nobody");
+    node.monitor_node(&nobody, &me.pid()).await;
+    fauxtp::assert_receives!(me, NodeDown { node: down } if down == nobody, WAIT);
+}
+
+#[tokio::test]
+async fn a_published_node_is_listed_in_nodes() {
+    erlang::ensure_epmd();
+    let options = fauxtp_dist::NodeOptions::new().published(true);
+    let node = Node::start_with(&unique("rust"), Cookie::new("dist-ping"), options)
+        .await
+        .unwrap();
+    let eval = format!(
+        "pong = net_adm:ping('{}'), io:format(\"~p ~p~n\", [nodes(), nodes(hidden)]), halt().",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
+    assert_eq!(erl.line().await, format!("[{}] []", node.name()));
+}

@@ -34,7 +34,7 @@ mod remote;
 pub mod term;
 
 pub use error::DistError;
-pub use node::{Cookie, Node, Remote};
+pub use node::{Cookie, Node, NodeDown, NodeOptions, Remote};
 pub use remote::{RemoteReply, RemoteServer};
 pub use term::{FromTerm, TermError, ToTerm};
 

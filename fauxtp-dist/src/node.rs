@@ -57,6 +57,37 @@ impl fmt::Debug for Cookie {
     }
 }
 
+/// How a node starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeOptions {
+    /// Register as a normal node rather than a hidden one: Erlang nodes
+    /// then list it in `nodes()` and connect it to the rest of the cluster
+    /// (they will try to reach it from every node). Off by default.
+    pub published: bool,
+}
+
+impl NodeOptions {
+    /// The defaults: a hidden node.
+    pub fn new() -> NodeOptions {
+        NodeOptions::default()
+    }
+
+    /// A published (normal) node, or not.
+    pub fn published(mut self, published: bool) -> NodeOptions {
+        self.published = published;
+        self
+    }
+}
+
+/// The message a node monitor delivers when the connection to its node is
+/// lost, or cannot be made: Erlang's `{nodedown, Node}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeDown {
+    /// The node.
+    pub node: String,
+}
+
 /// A fauxtp node in an Erlang cluster.
 ///
 /// `Node::start` registers the node with epmd, as a hidden node, and
@@ -92,6 +123,8 @@ struct State {
     /// Replies awaited by this node's own calls (`ping`): by tag, with the
     /// node they come from.
     pending: HashMap<Reference, (String, oneshot::Sender<Answer>)>,
+    /// Who is told when the connection to a node goes: by node.
+    node_monitors: HashMap<String, Vec<Box<dyn FnOnce(NodeDown) + Send>>>,
     /// The servers other nodes can reach by name.
     names: HashMap<String, Arc<dyn Registered>>,
     /// The epmd connection, kept open: closing it unregisters the node.
@@ -145,6 +178,15 @@ impl Node {
     /// of 127.0.0.1 chosen by the system, and registers with the epmd of
     /// this host (which must run: `epmd -daemon`) as a hidden node.
     pub async fn start(name: &str, cookie: Cookie) -> Result<Node, DistError> {
+        Node::start_with(name, cookie, NodeOptions::default()).await
+    }
+
+    /// [`start`](Node::start), with options.
+    pub async fn start_with(
+        name: &str,
+        cookie: Cookie,
+        options: NodeOptions,
+    ) -> Result<Node, DistError> {
         let node_name: NodeName = name.parse().map_err(|e| DistError::InvalidName {
             name: name.to_owned(),
             reason: format!("{e}"),
@@ -161,9 +203,13 @@ impl Node {
             source,
         })?;
         let epmd = SocketAddr::from((Ipv4Addr::LOCALHOST, EPMD_PORT));
-        let (registration, creation) = register(epmd, node_name.name(), listening.port()).await?;
+        let (registration, creation) =
+            register(epmd, node_name.name(), listening.port(), options.published).await?;
         let mut local = LocalNode::new(node_name, creation);
         local.flags |= DistributionFlags::DIST_MONITOR | DistributionFlags::DIST_MONITOR_NAME;
+        if options.published {
+            local.flags |= DistributionFlags::PUBLISHED;
+        }
         let inner = Arc::new(Inner {
             name: local.name.to_string(),
             local,
@@ -260,6 +306,39 @@ impl Node {
         Ok(())
     }
 
+    /// Monitors the connection to `node`, as Erlang's `monitor_node(Node,
+    /// true)`: connects to it if needed, and sends `to` one [`NodeDown`]
+    /// when the connection is lost (at once if it cannot be made). Each
+    /// call makes one monitor.
+    pub async fn monitor_node<M>(&self, node: &str, to: &fauxtp::Pid<M>)
+    where
+        M: From<NodeDown> + Send + 'static,
+    {
+        let down = NodeDown {
+            node: node.to_owned(),
+        };
+        if self.inner.connection(node).await.is_err() {
+            let _ = to.send(down);
+            return;
+        }
+        let to = to.clone();
+        let tell: Box<dyn FnOnce(NodeDown) + Send> = Box::new(move |down| {
+            let _ = to.send(down);
+        });
+        let mut state = self.inner.lock();
+        if state.peers.contains_key(node) {
+            state
+                .node_monitors
+                .entry(node.to_owned())
+                .or_default()
+                .push(tell);
+        } else {
+            // Lost between connecting and here.
+            drop(state);
+            tell(down);
+        }
+    }
+
     /// Makes `server` reachable from other nodes as `{name, 'this@node'}`:
     /// `gen_server:call({counter, 'rust@localhost'}, {add, 7})` from Erlang,
     /// `GenServer.call({:counter, :"rust@localhost"}, {:add, 7})` from
@@ -310,13 +389,18 @@ async fn register(
     epmd: SocketAddr,
     name: &str,
     port: u16,
+    published: bool,
 ) -> Result<(TcpStream, erl_dist::node::Creation), DistError> {
     let epmd_error = |detail: String| DistError::Epmd { addr: epmd, detail };
     let stream = TcpStream::connect(epmd)
         .await
         .map_err(|e| epmd_error(format!("cannot connect ({e}); is epmd running?")))?;
     let (stream, creation) = EpmdClient::new(stream.compat())
-        .register(NodeEntry::new_hidden(name, port))
+        .register(if published {
+            NodeEntry::new(name, port)
+        } else {
+            NodeEntry::new_hidden(name, port)
+        })
         .await
         .map_err(|e| epmd_error(format!("registering {name}: {e}")))?;
     Ok((stream.into_inner(), creation))
@@ -593,13 +677,21 @@ impl Inner {
     /// replies fail at once.
     pub(crate) fn disconnected(&self, node: &str, id: u64) {
         let mut state = self.lock();
-        if state.peers.get(node).is_some_and(|peer| peer.id == id) {
-            if let Some(peer) = state.peers.remove(node) {
-                peer.tasks[1].abort();
-            }
+        // An older connection that a newer one replaced says nothing.
+        if !state.peers.get(node).is_some_and(|peer| peer.id == id) {
+            return;
+        }
+        if let Some(peer) = state.peers.remove(node) {
+            peer.tasks[1].abort();
         }
         state.pending.retain(|_, (from, _)| from != node);
+        let monitors = state.node_monitors.remove(node).unwrap_or_default();
         drop(state);
+        for tell in monitors {
+            tell(NodeDown {
+                node: node.to_owned(),
+            });
+        }
         let _ = self.watcher.send(Watch::NodeDown {
             node: node.to_owned(),
         });
