@@ -124,13 +124,16 @@ struct State {
     /// node they come from.
     pending: HashMap<Reference, (String, oneshot::Sender<Answer>)>,
     /// Who is told when the connection to a node goes: by node.
-    node_monitors: HashMap<String, Vec<Box<dyn FnOnce(NodeDown) + Send>>>,
+    node_monitors: HashMap<String, Vec<TellNodeDown>>,
     /// The servers other nodes can reach by name.
     names: HashMap<String, Arc<dyn Registered>>,
     /// The epmd connection, kept open: closing it unregisters the node.
     epmd_registration: Option<TcpStream>,
     accept: Option<AbortHandle>,
 }
+
+/// Delivers one node monitor's [`NodeDown`].
+type TellNodeDown = Box<dyn FnOnce(NodeDown) + Send>;
 
 /// What comes back for one of this node's calls.
 enum Answer {
@@ -322,7 +325,7 @@ impl Node {
             return;
         }
         let to = to.clone();
-        let tell: Box<dyn FnOnce(NodeDown) + Send> = Box::new(move |down| {
+        let tell: TellNodeDown = Box::new(move |down| {
             let _ = to.send(down);
         });
         let mut state = self.inner.lock();
@@ -678,7 +681,7 @@ impl Inner {
     pub(crate) fn disconnected(&self, node: &str, id: u64) {
         let mut state = self.lock();
         // An older connection that a newer one replaced says nothing.
-        if !state.peers.get(node).is_some_and(|peer| peer.id == id) {
+        if state.peers.get(node).is_none_or(|peer| peer.id != id) {
             return;
         }
         if let Some(peer) = state.peers.remove(node) {
