@@ -12,6 +12,10 @@ use std::time::Duration;
 
 use fauxtp::testing::with_timeout;
 
+#[path = "../examples/cluster.rs"]
+#[allow(dead_code)]
+mod cluster;
+
 #[path = "../examples/kvstore.rs"]
 #[allow(dead_code)]
 mod kvstore;
@@ -126,4 +130,15 @@ async fn stack_answers_an_empty_pop_with_a_typed_error() {
             left: 0,
         }
     );
+}
+
+/// Needs Erlang, like the distribution tests (see tests/erlang/mod.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_talks_to_a_real_erlang_node_both_ways() {
+    let outcome = with_timeout(Duration::from_secs(20), cluster::run())
+        .await
+        .expect("the cluster example ends within 20 s");
+    if let Err(error) = outcome {
+        panic!("the cluster example failed: {error}");
+    }
 }

@@ -297,14 +297,21 @@ impl Node {
     /// `gen_server:cast/2`: connects if needed, sends, and returns; nothing
     /// says whether the server exists.
     pub async fn cast(&self, to: &Remote, request: impl ToTerm) -> Result<(), DistError> {
-        let out = self.inner.connection(&to.node).await?;
         let message = tuple(vec![atom("$gen_cast"), request.to_term()]);
+        self.send(to, message).await
+    }
+
+    /// Sends `message` to the process registered as `to` on another node,
+    /// as Erlang's `{Name, Node} ! Message`: connects if needed, sends, and
+    /// returns. Nothing says whether the process exists.
+    pub async fn send(&self, to: &Remote, message: impl ToTerm) -> Result<(), DistError> {
+        let out = self.inner.connection(&to.node).await?;
         out.send(
             Control::RegSend {
                 from: self.inner.new_pid(),
                 to: Atom::from(to.name.as_str()),
             },
-            Some(message),
+            Some(message.to_term()),
         );
         Ok(())
     }
