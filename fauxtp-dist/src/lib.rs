@@ -34,7 +34,7 @@ mod remote;
 pub mod term;
 
 pub use error::DistError;
-pub use node::{Cookie, Node, NodeDown, NodeOptions, Remote};
+pub use node::{Cookie, Node, NodeDown, NodeOptions, Remote, RemoteDown, RemoteMonitor};
 pub use remote::{RemoteReply, RemoteServer};
 pub use term::{FromTerm, TermError, ToTerm};
 

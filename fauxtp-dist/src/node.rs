@@ -31,6 +31,8 @@ const EPMD_PORT: u16 = 4369;
 /// How long connecting to a node (epmd lookup, TCP, handshake) may take,
 /// as OTP's `net_setuptime` (7 s).
 const SETUP_TIME: Duration = Duration::from_secs(7);
+/// The serial bit of pids that stand for no process (calls, sends).
+const ANONYMOUS: u32 = 1 << 31;
 /// How long `ping` waits for `net_kernel`'s answer once connected.
 const PING_TIME: Duration = Duration::from_secs(5);
 /// The default timeout of a call, as `gen_server:call/2`'s.
@@ -123,6 +125,11 @@ struct State {
     /// Replies awaited by this node's own calls (`ping`): by tag, with the
     /// node they come from.
     pending: HashMap<Reference, (String, oneshot::Sender<Answer>)>,
+    /// Local processes that other nodes can send to, by fauxtp id.
+    exposed: HashMap<u64, Arc<dyn Exposed>>,
+    exposed_swept: usize,
+    /// Monitors local processes hold on other nodes' processes.
+    remote_monitors: HashMap<Reference, RemoteWatch>,
     /// Who is told when the connection to a node goes: by node.
     node_monitors: HashMap<String, Vec<TellNodeDown>>,
     /// The servers other nodes can reach by name.
@@ -131,6 +138,46 @@ struct State {
     epmd_registration: Option<TcpStream>,
     accept: Option<AbortHandle>,
 }
+
+/// A local process other nodes can send to.
+trait Exposed: Send + Sync {
+    fn pid(&self) -> fauxtp::AnyPid;
+    fn deliver(&self, message: Term) -> bool;
+}
+
+impl<M: From<Term> + Send + 'static> Exposed for fauxtp::Pid<M> {
+    fn pid(&self) -> fauxtp::AnyPid {
+        self.any()
+    }
+
+    fn deliver(&self, message: Term) -> bool {
+        self.send(M::from(message)).is_ok()
+    }
+}
+
+/// A local monitor on another node's process.
+struct RemoteWatch {
+    node: String,
+    pid: ErlPid,
+    tell: Box<dyn FnOnce(RemoteDown) + Send>,
+}
+
+/// The message a monitor on another node's process delivers when that
+/// process ends (Erlang's `{'DOWN', Ref, process, Pid, Reason}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteDown {
+    /// The monitor, as [`Node::monitor`] returned it.
+    pub monitor: RemoteMonitor,
+    /// The process.
+    pub pid: ErlPid,
+    /// Its exit reason as Erlang wrote it; `noproc` if it did not exist,
+    /// `noconnection` if the connection to its node was lost.
+    pub reason: Term,
+}
+
+/// A monitor a local process holds on another node's process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RemoteMonitor(Reference);
 
 /// Delivers one node monitor's [`NodeDown`].
 type TellNodeDown = Box<dyn FnOnce(NodeDown) + Send>;
@@ -316,6 +363,109 @@ impl Node {
         Ok(())
     }
 
+    /// The pid other nodes know the local process `pid` by, to put in a
+    /// message to them: what they send to it arrives as `M::from(term)`
+    /// (`M` can be [`Term`] itself).
+    pub fn pid_of<M: From<Term> + Send + 'static>(&self, pid: &fauxtp::Pid<M>) -> ErlPid {
+        self.inner.expose(pid)
+    }
+
+    /// Sends `message` to the process `to` of another node (a pid that came
+    /// in a message), as Erlang's `Pid ! Message`: connects if needed,
+    /// sends, and returns. Nothing says whether the process exists.
+    pub async fn send_to(&self, to: &ErlPid, message: impl ToTerm) -> Result<(), DistError> {
+        if let Some(local) = self.inner.exposed(to) {
+            local.deliver(message.to_term());
+            return Ok(());
+        }
+        let out = self.inner.connection(&to.node.name).await?;
+        out.send(Control::Send { to: to.clone() }, Some(message.to_term()));
+        Ok(())
+    }
+
+    /// Links the local process `local` and the process `remote` of another
+    /// node, as Erlang's `link/1`: when either ends, the other gets an exit
+    /// signal with its reason. A remote exit signal reaches `local` as one
+    /// from the node's watcher process, with the remote reason (`normal`,
+    /// `shutdown`, `killed` and `noproc` as themselves, any other as
+    /// `ExitReason::Error` with the term's text); a lost connection as
+    /// `noconnection`; a remote process that does not exist as `noproc`.
+    pub async fn link<M: From<Term> + Send + 'static>(
+        &self,
+        local: &fauxtp::Pid<M>,
+        remote: &ErlPid,
+    ) -> Result<(), DistError> {
+        let node = remote.node.name.clone();
+        let out = self.inner.connection(&node).await?;
+        let local_erl = self.inner.expose(local);
+        self.inner
+            .link_local(&node, &out, local.any(), local_erl.clone(), remote.clone());
+        out.send(
+            Control::Link {
+                from: local_erl,
+                to: remote.clone(),
+            },
+            None,
+        );
+        Ok(())
+    }
+
+    /// Monitors the process `remote` of another node, as Erlang's
+    /// `monitor(process, Pid)`: `to` gets one [`RemoteDown`] when it ends
+    /// (at once with `noproc` if it does not exist, with `noconnection` if
+    /// the connection is lost).
+    pub async fn monitor<M: From<RemoteDown> + Send + 'static>(
+        &self,
+        remote: &ErlPid,
+        to: &fauxtp::Pid<M>,
+    ) -> Result<RemoteMonitor, DistError> {
+        let node = remote.node.name.clone();
+        let out = self.inner.connection(&node).await?;
+        let reference = self.inner.new_ref();
+        let monitor = RemoteMonitor(reference.clone());
+        let to = to.clone();
+        let watch = RemoteWatch {
+            node,
+            pid: remote.clone(),
+            tell: Box::new(move |down| {
+                let _ = to.send(down);
+            }),
+        };
+        self.inner
+            .lock()
+            .remote_monitors
+            .insert(reference.clone(), watch);
+        out.send(
+            Control::MonitorP {
+                from: self.inner.new_pid(),
+                to: Process::Pid(remote.clone()),
+                reference,
+            },
+            None,
+        );
+        Ok(monitor)
+    }
+
+    /// Removes a monitor of [`monitor`](Node::monitor). Once this returns, no
+    /// [`RemoteDown`] for it will be sent (one already sent stays in the
+    /// mailbox). Returns whether it was still active.
+    pub fn demonitor(&self, monitor: &RemoteMonitor) -> bool {
+        let Some(watch) = self.inner.lock().remote_monitors.remove(&monitor.0) else {
+            return false;
+        };
+        if let Ok(Some(out)) = self.inner.existing(&watch.node) {
+            out.send(
+                Control::DemonitorP {
+                    from: self.inner.new_pid(),
+                    to: Process::Pid(watch.pid),
+                    reference: monitor.0.clone(),
+                },
+                None,
+            );
+        }
+        true
+    }
+
     /// Monitors the connection to `node`, as Erlang's `monitor_node(Node,
     /// true)`: connects to it if needed, and sends `to` one [`NodeDown`]
     /// when the connection is lost (at once if it cannot be made). Each
@@ -453,10 +603,56 @@ impl Inner {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new pid of this node, for a process that speaks to other nodes.
+    /// A new pid of this node for a call or a send that is not made by a
+    /// process (the high bit of the serial sets them apart from processes').
     pub(crate) fn new_pid(&self) -> ErlPid {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        ErlPid::new(self.name.as_str(), id, 0, self.local.creation.get())
+        ErlPid::new(self.name.as_str(), id, ANONYMOUS, self.local.creation.get())
+    }
+
+    /// The pid other nodes know the local process `id` by.
+    fn erl_pid(&self, id: u64) -> ErlPid {
+        ErlPid::new(
+            self.name.as_str(),
+            id as u32,
+            (id >> 32) as u32,
+            self.local.creation.get(),
+        )
+    }
+
+    /// The local process behind one of this node's pids, if it was exposed
+    /// and still runs.
+    fn exposed(&self, pid: &ErlPid) -> Option<Arc<dyn Exposed>> {
+        if pid.node.name != self.name || pid.serial & ANONYMOUS != 0 {
+            return None;
+        }
+        let id = (u64::from(pid.serial) << 32) | u64::from(pid.id);
+        let mut state = self.lock();
+        match state.exposed.get(&id) {
+            Some(process) if process.pid().is_alive() => Some(process.clone()),
+            Some(_) => {
+                state.exposed.remove(&id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Makes a local process reachable from other nodes; its pid there.
+    fn expose<M: From<Term> + Send + 'static>(&self, pid: &fauxtp::Pid<M>) -> ErlPid {
+        let id = pid.id();
+        let mut state = self.lock();
+        // Forget the ones that ended, now and then.
+        if state.exposed.len() >= 2 * state.exposed_swept.max(64) {
+            state.exposed.retain(|_, p| p.pid().is_alive());
+            state.exposed_swept = state.exposed.len();
+        }
+        state
+            .exposed
+            .entry(id)
+            .or_insert_with(|| Arc::new(pid.clone()));
+        drop(state);
+        self.erl_pid(id)
     }
 
     /// A new reference of this node.
@@ -696,7 +892,24 @@ impl Inner {
         }
         state.pending.retain(|_, (from, _)| from != node);
         let monitors = state.node_monitors.remove(node).unwrap_or_default();
+        let lost: Vec<Reference> = state
+            .remote_monitors
+            .iter()
+            .filter(|(_, watch)| watch.node == node)
+            .map(|(reference, _)| reference.clone())
+            .collect();
+        let lost: Vec<(Reference, RemoteWatch)> = lost
+            .into_iter()
+            .filter_map(|r| state.remote_monitors.remove(&r).map(|w| (r, w)))
+            .collect();
         drop(state);
+        for (reference, watch) in lost {
+            (watch.tell)(RemoteDown {
+                monitor: RemoteMonitor(reference),
+                pid: watch.pid,
+                reason: atom("noconnection"),
+            });
+        }
         for tell in monitors {
             tell(NodeDown {
                 node: node.to_owned(),
@@ -705,6 +918,65 @@ impl Inner {
         let _ = self.watcher.send(Watch::NodeDown {
             node: node.to_owned(),
         });
+    }
+
+    /// Has the watcher hold the monitor `watcher` (of `node`) takes on the
+    /// local process `target`; the fauxtp monitor is made here, in order
+    /// with the connection's traffic.
+    fn watch(
+        &self,
+        node: &str,
+        out: &Outgoing,
+        target: fauxtp::AnyPid,
+        process: Process,
+        watcher: ErlPid,
+        reference: Reference,
+    ) {
+        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &target);
+        let _ = self.watcher.send(Watch::Monitor {
+            node: node.to_owned(),
+            out: out.clone(),
+            monitor,
+            target,
+            process,
+            watcher,
+            reference,
+        });
+    }
+
+    /// Has the watcher hold the link between the local process `local`
+    /// (`local_erl` elsewhere) and `remote` of `node`.
+    fn link_local(
+        &self,
+        node: &str,
+        out: &Outgoing,
+        local: fauxtp::AnyPid,
+        local_erl: ErlPid,
+        remote: ErlPid,
+    ) {
+        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &local);
+        let _ = self.watcher.send(Watch::Link {
+            node: node.to_owned(),
+            out: out.clone(),
+            monitor,
+            local,
+            local_erl,
+            remote,
+        });
+    }
+
+    /// An exit signal from `from` to the local process `to`: over their
+    /// link, or not (Erlang's `exit/2`).
+    fn exit_signal(&self, from: ErlPid, to: ErlPid, reason: Term, via_link: bool) {
+        if let Some(process) = self.exposed(&to) {
+            let _ = self.watcher.send(Watch::Exit {
+                local: process.pid(),
+                local_erl: to,
+                remote: from,
+                reason,
+                via_link,
+            });
+        }
     }
 
     /// The live server registered as `name`, if there is one.
@@ -734,14 +1006,26 @@ impl Inner {
                     net_kernel(out, from, payload);
                 }
             }
-            Control::Send { .. } => {
-                if let Some(Term::Tuple(Tuple { elements })) = payload {
+            Control::Send { to } => {
+                let Some(payload) = payload else { return };
+                if let Term::Tuple(Tuple { elements }) = &payload {
                     if let [Term::Reference(tag), reply] = &elements[..] {
                         let waiting = self.lock().pending.remove(&**tag);
                         if let Some((_, answer)) = waiting {
                             let _ = answer.send(Answer::Reply(reply.clone()));
+                            return;
                         }
                     }
+                }
+                match self.exposed(&to) {
+                    Some(process) => {
+                        process.deliver(payload);
+                    }
+                    None => tracing::warn!(
+                        peer = node,
+                        to = %to,
+                        "dropped a message to a process this node does not have"
+                    ),
                 }
             }
             Control::RegSend { to, .. } => match (self.registered(&to.name), payload) {
@@ -765,14 +1049,23 @@ impl Inner {
                 reference,
             } if self.registered(&name.name).is_some() => {
                 if let Some(server) = self.registered(&name.name) {
-                    let _ = self.watcher.send(Watch::Monitor {
-                        node: node.to_owned(),
-                        out: out.clone(),
-                        target: server.pid(),
-                        name,
-                        watcher: from,
+                    self.watch(
+                        node,
+                        out,
+                        server.pid(),
+                        Process::Name(name),
+                        from,
                         reference,
-                    });
+                    );
+                }
+            }
+            Control::MonitorP {
+                from,
+                to: Process::Pid(pid),
+                reference,
+            } if self.exposed(&pid).is_some() => {
+                if let Some(process) = self.exposed(&pid) {
+                    self.watch(node, out, process.pid(), Process::Pid(pid), from, reference);
                 }
             }
             // Anything else is not there: the monitor fires at once, so a
@@ -790,35 +1083,55 @@ impl Inner {
                 },
                 None,
             ),
-            // A monitor this node took for one of its calls fired.
+            // A monitor this node took, for one of its calls or for a
+            // local process, fired.
             Control::MonitorPExit {
                 reference, reason, ..
             } => {
-                let waiting = self.lock().pending.remove(&reference);
-                if let Some((_, answer)) = waiting {
+                let mut state = self.lock();
+                if let Some((_, answer)) = state.pending.remove(&reference) {
+                    drop(state);
                     let _ = answer.send(Answer::Down(reason));
+                } else if let Some(watch) = state.remote_monitors.remove(&reference) {
+                    drop(state);
+                    (watch.tell)(RemoteDown {
+                        monitor: RemoteMonitor(reference),
+                        pid: watch.pid,
+                        reason,
+                    });
                 }
             }
             Control::DemonitorP { reference, .. } => {
                 let _ = self.watcher.send(Watch::Demonitor { reference });
             }
-            // A link to a process that does not exist breaks at once.
-            Control::Link { from, to } => out.send(
-                Control::Exit {
-                    from: to,
-                    to: from,
-                    reason: atom("noproc"),
-                },
-                None,
-            ),
-            Control::UnlinkId { id, from, to } => out.send(
-                Control::UnlinkIdAck {
-                    id,
-                    from: to,
-                    to: from,
-                },
-                None,
-            ),
+            Control::Link { from, to } => match self.exposed(&to) {
+                Some(process) => self.link_local(node, out, process.pid(), to, from),
+                // A link to a process that does not exist breaks at once.
+                None => out.send(
+                    Control::Exit {
+                        from: to,
+                        to: from,
+                        reason: atom("noproc"),
+                    },
+                    None,
+                ),
+            },
+            Control::Exit { from, to, reason } => self.exit_signal(from, to, reason, true),
+            Control::Exit2 { from, to, reason } => self.exit_signal(from, to, reason, false),
+            Control::UnlinkId { id, from, to } => {
+                let _ = self.watcher.send(Watch::Unlink {
+                    local_erl: to.clone(),
+                    remote: from.clone(),
+                });
+                out.send(
+                    Control::UnlinkIdAck {
+                        id,
+                        from: to,
+                        to: from,
+                    },
+                    None,
+                )
+            }
             _ => {}
         }
     }

@@ -12,7 +12,7 @@ use fauxtp::{AnyPid, Call, ReplyTo};
 
 use crate::connection::Outgoing;
 use crate::control::{Control, Process};
-use crate::term::{atom, tuple, Atom, Binary, Pid as ErlPid, Reference, Term, ToTerm};
+use crate::term::{atom, tuple, Binary, Pid as ErlPid, Reference, Term, ToTerm};
 
 /// The reply of a call from another node, once the server has given it;
 /// `None` if it ended first (the caller's monitor then says why).
@@ -124,22 +124,69 @@ pub(crate) fn reason_term(reason: &ExitReason) -> Term {
     }
 }
 
-/// What the node's monitor process is asked to do.
+/// An Erlang exit reason as a fauxtp one: the reasons both know map to
+/// each other, any other is an `Error` with the term's text.
+pub(crate) fn exit_reason(term: &Term) -> ExitReason {
+    match term {
+        Term::Atom(a) => match a.name.as_str() {
+            "normal" => ExitReason::Normal,
+            "shutdown" => ExitReason::Shutdown,
+            "kill" => ExitReason::Kill,
+            "killed" => ExitReason::Killed,
+            "noproc" => ExitReason::NoProc,
+            other => ExitReason::error(other),
+        },
+        other => ExitReason::error(other.to_string()),
+    }
+}
+
+/// What the node's watcher process is asked to do. The fauxtp monitors in
+/// these messages were made by the connection task, in order with the rest
+/// of the connection's traffic, with the watcher as their watcher
+/// (`fauxtp::__private::monitor_for`): a local process that ends right
+/// after a remote process monitored or linked it still tells that process.
 pub(crate) enum Watch {
-    /// A process of `node` monitors the local server `target`, registered
-    /// as `name`: when it ends, tell `watcher` with `reference`.
+    /// A process of `node` monitors the local process `target` (by name or
+    /// by pid, as `process` says): when it ends, tell `watcher` with
+    /// `reference`.
     Monitor {
         node: String,
         out: Outgoing,
+        monitor: MonitorRef,
         target: AnyPid,
-        name: Atom,
+        process: Process,
         watcher: ErlPid,
         reference: Reference,
     },
     Demonitor {
         reference: Reference,
     },
-    /// The connection to `node` is gone: its monitors go too.
+    /// The local process `local` (known elsewhere as `local_erl`) and the
+    /// process `remote` of `node` are linked; `monitor` watches `local`.
+    Link {
+        node: String,
+        out: Outgoing,
+        monitor: MonitorRef,
+        local: AnyPid,
+        local_erl: ErlPid,
+        remote: ErlPid,
+    },
+    /// The link between `remote` and `local_erl` is gone (unlinked).
+    Unlink {
+        local_erl: ErlPid,
+        remote: ErlPid,
+    },
+    /// An exit signal from `remote` to `local_erl`: over their link (`EXIT`)
+    /// or not (`EXIT2`, Erlang's `exit/2`).
+    Exit {
+        local: AnyPid,
+        local_erl: ErlPid,
+        remote: ErlPid,
+        reason: Term,
+        via_link: bool,
+    },
+    /// The connection to `node` is gone: its monitors go, and its links
+    /// break with `noconnection`.
     NodeDown {
         node: String,
     },
@@ -150,57 +197,161 @@ pub(crate) enum Watch {
 struct Watched {
     node: String,
     out: Outgoing,
-    name: Atom,
+    target: AnyPid,
+    process: Process,
     watcher: ErlPid,
     reference: Reference,
 }
 
-/// The process that holds, as fauxtp monitors, the monitors other nodes
-/// hold on this node's servers, and turns their down messages into
-/// `MONITOR_P_EXIT`s.
+struct Linked {
+    node: String,
+    out: Outgoing,
+    monitor: MonitorRef,
+    local: AnyPid,
+    local_erl: ErlPid,
+    remote: ErlPid,
+}
+
+impl Watched {
+    fn fire(self, reason: &ExitReason) {
+        self.out.send(
+            Control::MonitorPExit {
+                from: self.process,
+                to: self.watcher,
+                reference: self.reference,
+                reason: reason_term(reason),
+            },
+            None,
+        );
+    }
+}
+
+impl Linked {
+    fn fire(self, reason: &ExitReason) {
+        self.out.send(
+            Control::Exit {
+                from: self.local_erl,
+                to: self.remote,
+                reason: reason_term(reason),
+            },
+            None,
+        );
+    }
+}
+
+/// The monitors and links between this node's processes and other nodes'.
+#[derive(Default)]
+struct Watcher {
+    by_ref: HashMap<Reference, MonitorRef>,
+    watched: HashMap<MonitorRef, Watched>,
+    links: Vec<Linked>,
+    /// Down messages that came before the message that says what their
+    /// monitor is for.
+    early: HashMap<MonitorRef, ExitReason>,
+}
+
+/// Removes a monitor made for the watcher, and any down message of it
+/// already on its way.
+fn forget(
+    ctx: &mut Ctx<Watch>,
+    early: &mut HashMap<MonitorRef, ExitReason>,
+    target: &AnyPid,
+    monitor: MonitorRef,
+) {
+    fauxtp::__private::demonitor_for(target, monitor);
+    // Not one of the context's own monitors: this only flushes its down
+    // message from the mailbox.
+    ctx.demonitor(monitor);
+    early.remove(&monitor);
+}
+
+/// The process that holds the monitors and links other nodes' processes
+/// have with this node's, and carries the signals between the two: a local
+/// process that ends tells the remote ones (`MONITOR_P_EXIT`, `EXIT`), a
+/// remote exit signal reaches the local process as an exit signal from this
+/// process, with the remote reason.
 pub(crate) fn spawn_watcher() -> Pid<Watch> {
     fauxtp::spawn(|mut ctx: Ctx<Watch>| async move {
-        let mut by_ref: HashMap<Reference, MonitorRef> = HashMap::new();
-        let mut watched: HashMap<MonitorRef, Watched> = HashMap::new();
+        let mut w = Watcher::default();
         loop {
             receive!(ctx, {
-                Watch::Monitor { node, out, target, name, watcher, reference } => {
-                    let monitor = ctx.monitor(target);
-                    by_ref.insert(reference.clone(), monitor);
-                    watched.insert(monitor, Watched { node, out, name, watcher, reference });
-                }
-                Watch::Demonitor { reference } => {
-                    if let Some(monitor) = by_ref.remove(&reference) {
-                        ctx.demonitor(monitor);
-                        watched.remove(&monitor);
-                    }
-                }
                 Watch::Stop => return Ok(()),
-                Watch::NodeDown { node } => {
-                    let gone: Vec<MonitorRef> = watched
-                        .iter()
-                        .filter(|(_, w)| w.node == node)
-                        .map(|(m, _)| *m)
-                        .collect();
-                    for monitor in gone {
-                        ctx.demonitor(monitor);
-                        if let Some(w) = watched.remove(&monitor) {
-                            by_ref.remove(&w.reference);
+                Watch::Monitor { node, out, monitor, target, process, watcher, reference } => {
+                    let watched = Watched { node, out, target, process, watcher, reference };
+                    match w.early.remove(&monitor) {
+                        Some(reason) => watched.fire(&reason),
+                        None => {
+                            w.by_ref.insert(watched.reference.clone(), monitor);
+                            w.watched.insert(monitor, watched);
                         }
                     }
                 }
+                Watch::Demonitor { reference } => {
+                    if let Some(monitor) = w.by_ref.remove(&reference) {
+                        if let Some(watched) = w.watched.remove(&monitor) {
+                            forget(&mut ctx, &mut w.early, &watched.target, monitor);
+                        }
+                    }
+                }
+                Watch::Link { node, out, monitor, local, local_erl, remote } => {
+                    let linked = Linked { node, out, monitor, local, local_erl, remote };
+                    let known = w
+                        .links
+                        .iter()
+                        .any(|l| l.local_erl == linked.local_erl && l.remote == linked.remote);
+                    if known {
+                        forget(&mut ctx, &mut w.early, &linked.local, monitor);
+                    } else if let Some(reason) = w.early.remove(&monitor) {
+                        linked.fire(&reason);
+                    } else {
+                        w.links.push(linked);
+                    }
+                }
+                Watch::Unlink { local_erl, remote } => {
+                    if let Some(i) = w.links.iter().position(|l| l.local_erl == local_erl && l.remote == remote) {
+                        let link = w.links.swap_remove(i);
+                        forget(&mut ctx, &mut w.early, &link.local, link.monitor);
+                    }
+                }
+                Watch::Exit { local, local_erl, remote, reason, via_link } => {
+                    if via_link {
+                        let linked = w.links.iter().position(|l| l.local_erl == local_erl && l.remote == remote);
+                        // A signal over a link that is gone is dropped.
+                        let Some(i) = linked else { continue };
+                        let link = w.links.swap_remove(i);
+                        forget(&mut ctx, &mut w.early, &link.local, link.monitor);
+                    }
+                    ctx.exit(local, exit_reason(&reason));
+                }
+                Watch::NodeDown { node } => {
+                    let gone: Vec<MonitorRef> = w
+                        .watched
+                        .iter()
+                        .filter(|(_, watched)| watched.node == node)
+                        .map(|(m, _)| *m)
+                        .collect();
+                    for monitor in gone {
+                        if let Some(watched) = w.watched.remove(&monitor) {
+                            w.by_ref.remove(&watched.reference);
+                            forget(&mut ctx, &mut w.early, &watched.target, monitor);
+                        }
+                    }
+                    let (broken, kept): (Vec<Linked>, Vec<Linked>) =
+                        std::mem::take(&mut w.links).into_iter().partition(|l| l.node == node);
+                    w.links = kept;
+                    for link in broken {
+                        forget(&mut ctx, &mut w.early, &link.local, link.monitor);
+                        ctx.exit(link.local, ExitReason::error("noconnection"));
+                    }
+                }
                 Down(down) => {
-                    if let Some(w) = watched.remove(&down.monitor) {
-                        by_ref.remove(&w.reference);
-                        w.out.send(
-                            Control::MonitorPExit {
-                                from: Process::Name(w.name),
-                                to: w.watcher,
-                                reference: w.reference,
-                                reason: reason_term(&down.reason),
-                            },
-                            None,
-                        );
+                    if let Some(watched) = w.watched.remove(&down.monitor) {
+                        w.by_ref.remove(&watched.reference);
+                        watched.fire(&down.reason);
+                    } else if let Some(i) = w.links.iter().position(|l| l.monitor == down.monitor) {
+                        w.links.swap_remove(i).fire(&down.reason);
+                    } else {
+                        w.early.insert(down.monitor, down.reason);
                     }
                 }
             });

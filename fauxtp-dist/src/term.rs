@@ -14,6 +14,8 @@
 //! | `Option<T>` | `undefined` for `None` (`nil` is read too), the value for `Some` |
 //! | `(A, B, ...)` | tuples |
 //! | [`Atom`] | atoms |
+//! | [`Pid`] | pids (see [`Node::pid_of`](crate::Node::pid_of)) |
+//! | [`Reference`] | references |
 //! | [`Term`] | itself |
 //!
 //! A GenServer's handlers map to requests the way OTP writes them: a call
@@ -86,6 +88,36 @@ impl FromTerm for Atom {
         match term {
             Term::Atom(atom) => Ok(atom.clone()),
             other => Err(TermError::new("an atom", other)),
+        }
+    }
+}
+
+impl ToTerm for Pid {
+    fn to_term(&self) -> Term {
+        Term::from(self.clone())
+    }
+}
+
+impl FromTerm for Pid {
+    fn from_term(term: &Term) -> Result<Self, TermError> {
+        match term {
+            Term::Pid(pid) => Ok(pid.clone()),
+            other => Err(TermError::new("a pid", other)),
+        }
+    }
+}
+
+impl ToTerm for Reference {
+    fn to_term(&self) -> Term {
+        Term::from(self.clone())
+    }
+}
+
+impl FromTerm for Reference {
+    fn from_term(term: &Term) -> Result<Self, TermError> {
+        match term {
+            Term::Reference(reference) => Ok((**reference).clone()),
+            other => Err(TermError::new("a reference", other)),
         }
     }
 }

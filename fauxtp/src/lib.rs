@@ -248,6 +248,29 @@ pub mod __private {
     pub use crate::mailbox::Selector;
     pub use crate::process::{Signal, Slot};
 
+    /// Monitors `target` on behalf of `watcher`, from outside `watcher`'s
+    /// task: the down message goes to `watcher`'s mailbox (at once, with
+    /// `NoProc`, if `target` has ended). For fauxtp-dist, whose connection
+    /// tasks must set up the monitors other nodes ask for in order with the
+    /// rest of a connection's traffic, for a process that holds them.
+    pub fn monitor_for(watcher: &crate::AnyPid, target: &crate::AnyPid) -> crate::MonitorRef {
+        let monitor = crate::MonitorRef::new();
+        if !target.core.add_monitor(monitor, watcher.clone()) {
+            watcher.core.sink.down(crate::Down {
+                monitor,
+                pid: target.clone(),
+                reason: crate::ExitReason::NoProc,
+            });
+        }
+        monitor
+    }
+
+    /// Removes a monitor made with [`monitor_for`]; false if it had fired
+    /// (its down message may be in the watcher's mailbox).
+    pub fn demonitor_for(target: &crate::AnyPid, monitor: crate::MonitorRef) -> bool {
+        target.core.remove_monitor(monitor)
+    }
+
     /// Starts a GenServer; what the generated `start` functions call.
     pub async fn start_server<S: crate::GenServer>(
         args: S::Args,

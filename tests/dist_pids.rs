@@ -1,0 +1,198 @@
+//! Pids across nodes: fauxtp and Erlang processes send to each other by
+//! pid, monitor each other, and link to each other, with exit reasons both
+//! ways and `noconnection` when a node goes.
+
+mod erlang;
+
+use std::time::Duration;
+
+use erlang::{unique, Beam, WAIT};
+use fauxtp::prelude::*;
+use fauxtp_dist::term::{atom, Pid as ErlPid, Term};
+use fauxtp_dist::{Cookie, FromTerm, Node, Remote, RemoteDown};
+
+const COOKIE: &str = "dist-pids";
+
+async fn node() -> Node {
+    erlang::ensure_epmd();
+    Node::start(&unique("rust"), Cookie::new(COOKIE))
+        .await
+        .unwrap()
+}
+
+/// An Erlang node whose shell registers as `shell` and prints "ready";
+/// given a fauxtp pid `P` in a `{hello, P}` message, it spawns a worker
+/// that runs `then` (Erlang expressions; `P` is bound) and answers `{me,
+/// Worker}`. The shell itself stays, so the node lives until dropped.
+async fn erlang_shell(then: &str) -> Beam {
+    let eval = format!(
+        "register(shell, self()), io:format(\"ready~n\"), \
+         receive {{hello, P}} -> W = spawn(fun() -> {then} end), P ! {{me, W}} end, \
+         receive never -> ok end."
+    );
+    let mut erl = Beam::erl(&unique("e"), COOKIE, &eval);
+    assert_eq!(erl.line().await, "ready");
+    erl
+}
+
+/// Introduces `me` to the shell of `erl`, and returns its worker's pid.
+async fn meet(node: &Node, erl: &Beam, me: &mut Ctx<Term>) -> ErlPid {
+    let hello = (atom("hello"), node.pid_of(&me.pid()));
+    node.send(&Remote::name("shell", &erl.name), hello)
+        .await
+        .unwrap();
+    let reply = receive!(me, {
+        reply => reply,
+        after WAIT => panic!("the shell did not answer"),
+    });
+    let (_, shell) = <(Term, ErlPid)>::from_term(&reply).unwrap();
+    shell
+}
+
+#[tokio::test]
+async fn processes_send_to_each_other_by_pid() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let mut erl = erlang_shell("receive {bye, X} -> io:format(\"~p~n\", [X]) end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    assert_eq!(shell.node.name, erl.name);
+    node.send_to(&shell, (atom("bye"), 42u32)).await.unwrap();
+    assert_eq!(erl.line().await, "42");
+}
+
+#[tokio::test]
+async fn a_fauxtp_process_monitors_an_erlang_one() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let mut watcher = Ctx::<RemoteDown>::detached();
+    let erl = erlang_shell("receive die -> exit(boom) end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+
+    // A monitor taken and removed never fires.
+    let removed = node.monitor(&shell, &watcher.pid()).await.unwrap();
+    assert!(node.demonitor(&removed));
+    let monitor = node.monitor(&shell, &watcher.pid()).await.unwrap();
+    node.send_to(&shell, atom("die")).await.unwrap();
+    assert_receives!(watcher, RemoteDown { monitor: m, pid, reason } if m == monitor, WAIT);
+    assert_eq!(pid, shell);
+    assert_eq!(reason, atom("boom"));
+    assert_no_message!(watcher, Duration::from_millis(100));
+
+    // A process that is not there: noproc at once.
+    let gone = node.monitor(&shell, &watcher.pid()).await.unwrap();
+    assert_receives!(watcher, RemoteDown { monitor: m, reason, .. } if m == gone, WAIT);
+    assert_eq!(reason, atom("noproc"));
+}
+
+#[tokio::test]
+async fn a_lost_node_fires_monitors_with_noconnection() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let mut watcher = Ctx::<RemoteDown>::detached();
+    let erl = erlang_shell("receive never -> ok end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    node.monitor(&shell, &watcher.pid()).await.unwrap();
+    drop(erl);
+    assert_receives!(watcher, RemoteDown { reason, .. }, WAIT);
+    assert_eq!(reason, atom("noconnection"));
+}
+
+#[tokio::test]
+async fn an_erlang_process_monitors_a_fauxtp_one() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let mut erl = erlang_shell(
+        "receive {watch, V} -> Ref = monitor(process, V), io:format(\"monitoring~n\"), \
+         receive {'DOWN', Ref, process, V, R} -> io:format(\"~p~n\", [R]) end end",
+    )
+    .await;
+    let shell = meet(&node, &erl, &mut me).await;
+    let victim = fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
+        receive!(ctx, { _stop => Err(ExitReason::error("done")) })
+    });
+    node.send_to(&shell, (atom("watch"), node.pid_of(&victim)))
+        .await
+        .unwrap();
+    assert_eq!(erl.line().await, "monitoring");
+    victim.send(atom("stop")).unwrap();
+    assert_eq!(erl.line().await, "{error,<<\"done\">>}");
+}
+
+#[tokio::test]
+async fn an_erlang_process_linked_to_a_fauxtp_one_gets_its_exit() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let mut erl = erlang_shell(
+        "process_flag(trap_exit, true), \
+         receive {link, V} -> link(V), io:format(\"linked~n\"), \
+         receive {'EXIT', V, R} -> io:format(\"~p~n\", [R]) end end",
+    )
+    .await;
+    let shell = meet(&node, &erl, &mut me).await;
+    let victim =
+        fauxtp::spawn(
+            |mut ctx: Ctx<Term>| async move { receive!(ctx, { _crash => panic!("kaboom") }) },
+        );
+    node.send_to(&shell, (atom("link"), node.pid_of(&victim)))
+        .await
+        .unwrap();
+    assert_eq!(erl.line().await, "linked");
+    victim.send(atom("crash")).unwrap();
+    assert_eq!(erl.line().await, "{panic,<<\"kaboom\">>}");
+}
+
+#[tokio::test]
+async fn a_fauxtp_process_linked_to_an_erlang_one_ends_with_its_reason() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let erl = erlang_shell("receive die -> exit(boom) end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    let fragile = fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
+        loop {
+            receive!(ctx, { _ => {} });
+        }
+    });
+    let watch = me.monitor(&fragile);
+    node.link(&fragile, &shell).await.unwrap();
+    // The link is in place once Erlang answers something sent after it.
+    node.ping(&erl.name).await.unwrap();
+    node.send_to(&shell, atom("die")).await.unwrap();
+    assert_receives!(me, Down(d) if d.monitor == watch, WAIT);
+    assert_eq!(d.reason, ExitReason::error("boom"));
+}
+
+#[tokio::test]
+async fn links_break_with_noconnection_and_noproc() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let erl = erlang_shell("receive never -> ok end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    let spawn_fragile = || {
+        fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
+            loop {
+                receive!(ctx, { _ => {} });
+            }
+        })
+    };
+    let first = spawn_fragile();
+    let watch = me.monitor(&first);
+    node.link(&first, &shell).await.unwrap();
+    node.ping(&erl.name).await.unwrap();
+    drop(erl);
+    assert_receives!(me, Down(d) if d.monitor == watch, WAIT);
+    assert_eq!(d.reason, ExitReason::error("noconnection"));
+
+    // Linking to a process that is gone: noproc, as in Erlang.
+    let erl = erlang_shell("receive die -> exit(normal) end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    node.send_to(&shell, atom("die")).await.unwrap();
+    let second = spawn_fragile();
+    let watch = me.monitor(&second);
+    // Make sure it has ended: a monitor says so.
+    let mut down = Ctx::<RemoteDown>::detached();
+    node.monitor(&shell, &down.pid()).await.unwrap();
+    assert_receives!(down, RemoteDown { .. }, WAIT);
+    node.link(&second, &shell).await.unwrap();
+    assert_receives!(me, Down(d) if d.monitor == watch, WAIT);
+    assert_eq!(d.reason, ExitReason::NoProc);
+}
