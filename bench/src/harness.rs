@@ -88,6 +88,9 @@ pub struct Sizes {
     pub memory_processes: u64,
     /// Round trips per pair; there is one pair per worker thread (2).
     pub pingpong_round_trips: u64,
+    /// Calls between nodes, for each pair of `dist_call` (sequential, then
+    /// spread over 8 callers).
+    pub dist_calls: u64,
 }
 
 pub const FAN_IN_SENDERS: u64 = 8;
@@ -107,6 +110,7 @@ impl Sizes {
             restarts: 500,
             memory_processes: 100_000,
             pingpong_round_trips: 200_000,
+            dist_calls: 40_000,
         }
     }
 
@@ -123,6 +127,7 @@ impl Sizes {
             restarts: 100,
             memory_processes: 100_000,
             pingpong_round_trips: 20_000,
+            dist_calls: 4_000,
         }
     }
 }

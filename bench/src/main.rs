@@ -17,6 +17,7 @@
 
 mod actix_impl;
 mod channels;
+mod dist;
 mod fauxtp_impl;
 mod harness;
 mod kameo_impl;
@@ -68,6 +69,9 @@ struct Options {
     quick: bool,
     json: bool,
     only: Option<Workload>,
+    /// `--only dist_call`: the calls between nodes alone. A run without
+    /// `--only` does them after the table.
+    only_dist: bool,
     /// Runs per figure (the median is shown); `None`: 3, or 1 with `--quick`.
     repeat: Option<usize>,
     /// `--child WORKLOAD FRAMEWORK`: run one measurement in this process
@@ -81,6 +85,7 @@ fn options() -> Result<Options, String> {
         quick: false,
         json: false,
         only: None,
+        only_dist: false,
         repeat: None,
         child: None,
     };
@@ -90,8 +95,12 @@ fn options() -> Result<Options, String> {
             "--json" => options.json = true,
             "--only" => {
                 let name = args.next().ok_or("--only needs a workload")?;
-                options.only =
-                    Some(Workload::parse(&name).ok_or(format!("unknown workload {name}"))?);
+                if name == "dist_call" {
+                    options.only_dist = true;
+                } else {
+                    options.only =
+                        Some(Workload::parse(&name).ok_or(format!("unknown workload {name}"))?);
+                }
             }
             "--repeat" => {
                 let n = args
@@ -109,9 +118,11 @@ fn options() -> Result<Options, String> {
                 let framework = args.next().ok_or("--child needs a framework")?;
                 options.child = Some((workload, framework));
             }
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown argument {other}; use [--quick] [--json] [--only WORKLOAD] [--repeat N]"
-            )),
+            ))
+            }
         }
     }
     Ok(options)
@@ -162,10 +173,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let workloads: Vec<Workload> = match options.only {
-        Some(w) => vec![w],
-        None => Workload::ALL.to_vec(),
+    let workloads: Vec<Workload> = match (options.only, options.only_dist) {
+        (Some(w), _) => vec![w],
+        (None, true) => Vec::new(),
+        (None, false) => Workload::ALL.to_vec(),
     };
+    let run_dist = options.only.is_none();
     let columns = frameworks();
     let mut results: BTreeMap<&'static str, Row> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -221,10 +234,33 @@ fn main() -> ExitCode {
         eprint!("\r{:<40}\r", "");
     }
 
-    if options.json {
-        print_json(&workloads, &results);
+    let dist = if run_dist {
+        if !options.json {
+            eprint!("\r{:<40}", "dist_call (erl nodes)");
+        }
+        let outcome = dist::run(&sizes);
+        if !options.json {
+            eprint!("\r{:<40}\r", "");
+        }
+        match outcome {
+            Ok(pairs) => Some(pairs),
+            Err(error) => {
+                failures.push(format!("dist_call: {error}"));
+                None
+            }
+        }
     } else {
-        print_table(&workloads, &results, &columns);
+        None
+    };
+    if options.json {
+        print_json(&workloads, &results, dist.as_deref());
+    } else {
+        if !workloads.is_empty() {
+            print_table(&workloads, &results, &columns);
+        }
+        if let Some(pairs) = &dist {
+            print_dist(pairs);
+        }
     }
     if failures.is_empty() {
         ExitCode::SUCCESS
@@ -253,7 +289,31 @@ fn median(mut runs: Vec<f64>) -> Option<f64> {
     })
 }
 
-fn print_json(workloads: &[Workload], results: &BTreeMap<&'static str, Row>) {
+/// The `dist_call` figures, with the ratios to Erlang to Erlang.
+fn print_dist(pairs: &[dist::Pair]) {
+    let Some(reference) = pairs.first() else {
+        return;
+    };
+    println!();
+    println!("dist_call (loopback, 2-worker runtime)   latency           throughput (8 callers)");
+    for pair in pairs {
+        println!(
+            "{:<40} {:>7.1} us ({:.2}x)   {:>7.0} calls/s ({:.2}x)",
+            pair.name,
+            pair.latency / 1_000.0,
+            pair.latency / reference.latency,
+            pair.throughput,
+            pair.throughput / reference.throughput,
+        );
+    }
+    println!("ratios are to erlang -> erlang; lower latency and higher throughput are better.");
+}
+
+fn print_json(
+    workloads: &[Workload],
+    results: &BTreeMap<&'static str, Row>,
+    dist: Option<&[dist::Pair]>,
+) {
     let mut parts = Vec::new();
     for workload in workloads {
         let row = &results[workload.name()];
@@ -270,6 +330,18 @@ fn print_json(workloads: &[Workload], results: &BTreeMap<&'static str, Row>) {
         .iter()
         .map(|w| format!("\"{}\": \"{}\"", w.name(), w.unit()))
         .collect();
+    if let Some(pairs) = dist {
+        let cells: Vec<String> = pairs
+            .iter()
+            .map(|p| {
+                format!(
+                    "\"{}\": {{\"latency_ns\": {:.1}, \"calls_per_s\": {:.1}}}",
+                    p.name, p.latency, p.throughput
+                )
+            })
+            .collect();
+        parts.push(format!("\"dist_call\": {{{}}}", cells.join(", ")));
+    }
     parts.push(format!("\"units\": {{{}}}", units.join(", ")));
     println!("{{{}}}", parts.join(", "));
 }

@@ -54,23 +54,37 @@ pub(crate) fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Writes queued frames; sends a tick when nothing was sent for a while.
+/// Writes queued frames, all that are queued in one write; sends a tick
+/// when nothing was sent for a while.
 pub(crate) async fn write_loop(
     mut stream: OwnedWriteHalf,
     mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
     let tick = frame::encode(&Frame::Tick);
+    let mut batch = Vec::new();
     loop {
-        let bytes = match tokio::time::timeout(TICK, frames.recv()).await {
-            Ok(Some(bytes)) => bytes,
+        batch.clear();
+        match tokio::time::timeout(TICK, frames.recv()).await {
+            Ok(Some(bytes)) => batch.extend_from_slice(&bytes),
             Ok(None) => return,
-            Err(_quiet) => tick.clone(),
-        };
-        if stream.write_all(&bytes).await.is_err() {
+            Err(_quiet) => batch.extend_from_slice(&tick),
+        }
+        // Whatever else is queued goes in the same write: one system call
+        // for a call's monitor and request, or for many callers' replies.
+        while batch.len() < MAX_BATCH {
+            match frames.try_recv() {
+                Ok(bytes) => batch.extend_from_slice(&bytes),
+                Err(_) => break,
+            }
+        }
+        if stream.write_all(&batch).await.is_err() {
             return;
         }
     }
 }
+
+/// How many bytes a write gathers at most before it goes.
+const MAX_BATCH: usize = 64 * 1024;
 
 /// Reads frames until the connection fails or stays silent too long, then
 /// tells the node.

@@ -112,18 +112,27 @@ pub(crate) struct ControlError {
 impl Control {
     /// Reads a control message from its term.
     pub(crate) fn decode(term: Term) -> Result<Control, ControlError> {
-        let shown = term.to_string();
-        let fail = |problem| ControlError {
-            control: shown.clone(),
-            problem,
-        };
+        // The text of the message is made only for an error (formatting
+        // every message would cost more than decoding it).
         let Term::Tuple(Tuple { elements }) = term else {
-            return Err(fail("not a tuple"));
+            return Err(ControlError {
+                control: term.to_string(),
+                problem: "not a tuple",
+            });
         };
         let mut slots = elements.into_iter();
         let op = match slots.next() {
             Some(Term::FixInteger(FixInteger { value })) => value,
-            _ => return Err(fail("no operation code")),
+            _ => {
+                return Err(ControlError {
+                    control: "a tuple".to_owned(),
+                    problem: "no operation code",
+                })
+            }
+        };
+        let fail = |problem| ControlError {
+            control: format!("of operation {op}"),
+            problem,
         };
         let mut next = || slots.next().ok_or_else(|| fail("too few elements"));
         let control = match op {

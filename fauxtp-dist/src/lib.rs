@@ -35,7 +35,7 @@ pub mod term;
 
 pub use error::DistError;
 pub use node::{Cookie, Node, NodeDown, NodeOptions, Remote, RemoteDown, RemoteMonitor};
-pub use remote::{RemoteReply, RemoteServer};
+pub use remote::{RemoteCaller, RemoteServer};
 pub use term::{FromTerm, TermError, ToTerm};
 
 /// Derives [`ToTerm`](trait@ToTerm) for a struct or an enum, the way OTP

@@ -23,7 +23,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use crate::connection::{self, Outgoing};
 use crate::control::{Control, Process};
 use crate::error::DistError;
-use crate::remote::{self, Entry, Registered, RemoteServer, Watch};
+use crate::remote::{self, Entry, Registered, RemoteCaller, RemoteServer, Watch};
 use crate::term::{FromTerm, ToTerm};
 
 /// epmd's well-known port.
@@ -1152,23 +1152,15 @@ fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
             caller,
             tag,
             request,
-        } => match server.call(&request) {
-            Some(reply) => {
-                let out = out.clone();
-                tokio::spawn(async move {
-                    if let Some(reply) = reply.await {
-                        out.send(Control::Send { to: caller }, Some(tuple(vec![tag, reply])));
-                    }
-                });
-            }
-            None => {
-                let error = tuple(vec![
+        } => {
+            let caller = RemoteCaller::new(out.clone(), caller, tag);
+            if let Err(caller) = server.call(&request, caller) {
+                caller.answer(tuple(vec![
                     atom("error"),
                     tuple(vec![atom("unknown_call"), request]),
-                ]);
-                out.send(Control::Send { to: caller }, Some(tuple(vec![tag, error])));
+                ]));
             }
-        },
+        }
         GenMessage::Cast(request) => {
             if !server.cast(&request) {
                 tracing::warn!(%request, "dropped a cast that fits no handler");

@@ -3,20 +3,50 @@
 //! them).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::time::Duration;
 
 use fauxtp::prelude::*;
-use fauxtp::{AnyPid, Call, ReplyTo};
+use fauxtp::{AnyPid, ReplyTo};
 
 use crate::connection::Outgoing;
 use crate::control::{Control, Process};
 use crate::term::{atom, tuple, Binary, Pid as ErlPid, Reference, Term, ToTerm};
 
-/// The reply of a call from another node, once the server has given it;
-/// `None` if it ended first (the caller's monitor then says why).
-pub type RemoteReply = Pin<Box<dyn Future<Output = Option<Term>> + Send>>;
+/// The caller of a `gen_server:call` from another node: where its reply
+/// goes, with the tag it came with.
+pub struct RemoteCaller {
+    out: Outgoing,
+    caller: ErlPid,
+    tag: Term,
+}
+
+impl RemoteCaller {
+    pub(crate) fn new(out: Outgoing, caller: ErlPid, tag: Term) -> RemoteCaller {
+        RemoteCaller { out, caller, tag }
+    }
+
+    /// A `ReplyTo` that answers this caller: the reply goes back as
+    /// `{Tag, Reply}`. A server that ends without replying sends nothing;
+    /// the caller's monitor tells it why. Used by the code
+    /// `#[genserver(remote)]` writes.
+    pub fn reply_to<R: ToTerm + 'static>(self) -> ReplyTo<R> {
+        ReplyTo::__forward(move |outcome: Result<R, ExitReason>| {
+            if let Ok(reply) = outcome {
+                self.out.send(
+                    Control::Send { to: self.caller },
+                    Some(tuple(vec![self.tag, reply.to_term()])),
+                );
+            }
+        })
+    }
+
+    /// Answers the caller with `reply` as it is.
+    pub(crate) fn answer(self, reply: Term) {
+        self.out.send(
+            Control::Send { to: self.caller },
+            Some(tuple(vec![self.tag, reply])),
+        );
+    }
+}
 
 /// How requests from other nodes become a server's messages. Written by
 /// `#[genserver(remote)]` for the server's message enum: a call to handler
@@ -24,10 +54,15 @@ pub type RemoteReply = Pin<Box<dyn Future<Output = Option<Term>> + Send>>;
 /// casts alike; the arguments are read with [`FromTerm`](crate::FromTerm)
 /// and the reply written with [`ToTerm`].
 pub trait RemoteServer: Send + Sized + 'static {
-    /// A `gen_server:call` request: the reply to come, or `None` if no call
-    /// handler takes this request (the caller then gets `{error,
-    /// {unknown_call, Request}}`).
-    fn remote_call(server: &Pid<Self>, request: &Term) -> Option<RemoteReply>;
+    /// A `gen_server:call` request: sent to the server with a `ReplyTo` that
+    /// answers `caller`, or `caller` given back if no call handler takes
+    /// this request (the caller then gets `{error, {unknown_call,
+    /// Request}}`).
+    fn remote_call(
+        server: &Pid<Self>,
+        request: &Term,
+        caller: RemoteCaller,
+    ) -> Result<(), RemoteCaller>;
 
     /// A `gen_server:cast` request as a message, or `None` if no cast
     /// handler takes it (it is dropped).
@@ -58,28 +93,12 @@ pub mod __private {
             _ => None,
         }
     }
-
-    /// Calls `server` with the message `make` builds, for a caller on
-    /// another node: it waits as long as the server takes (the caller has
-    /// its own timeout), and gives the reply as a term.
-    pub fn call<M, R>(
-        server: &Pid<M>,
-        label: &'static str,
-        make: impl FnOnce(ReplyTo<R>) -> M,
-    ) -> RemoteReply
-    where
-        M: Send + 'static,
-        R: ToTerm + Send + 'static,
-    {
-        let call = Call::new(server, label, make).timeout(Duration::MAX);
-        Box::pin(async move { call.await.ok().map(|reply| reply.to_term()) })
-    }
 }
 
 /// A server registered with the node, with its message type erased.
 pub(crate) trait Registered: Send + Sync {
     fn pid(&self) -> AnyPid;
-    fn call(&self, request: &Term) -> Option<RemoteReply>;
+    fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller>;
     fn cast(&self, request: &Term) -> bool;
     /// Gives the message back if the server cannot take it.
     fn info(&self, message: Term) -> Result<(), Term>;
@@ -94,8 +113,8 @@ impl<M: RemoteServer> Registered for Entry<M> {
         self.pid.any()
     }
 
-    fn call(&self, request: &Term) -> Option<RemoteReply> {
-        M::remote_call(&self.pid, request)
+    fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller> {
+        M::remote_call(&self.pid, request, caller)
     }
 
     fn cast(&self, request: &Term) -> bool {

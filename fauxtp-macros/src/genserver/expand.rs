@@ -67,11 +67,11 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
         return syn::Error::new(span, "a `remote` GenServer cannot be generic").to_compile_error();
     }
     let msg = msg_ident(server);
-    let name = server.ident.to_string();
     let request = Ident::new("__fauxtp_request", Span::mixed_site());
     let tag = Ident::new("__fauxtp_tag", Span::mixed_site());
     let args = Ident::new("__fauxtp_args", Span::mixed_site());
     let pid = Ident::new("__fauxtp_server", Span::mixed_site());
+    let caller = Ident::new("__fauxtp_caller", Span::mixed_site());
     let decode = |h: &Handler| {
         let names: Vec<Ident> = h.fields.iter().map(|(name, _)| name.clone()).collect();
         let types = h.fields.iter().map(|(_, ty)| ty);
@@ -95,16 +95,15 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
                     Reply::Deferred(name, ty) => (ty, name.clone()),
                 };
                 let (check, read, pattern, names) = decode(h);
-                let label = format!("{name}::{}", h.ident);
                 calls.push(quote! {
                     if #check {
                         #[allow(irrefutable_let_patterns)]
                         if let #pattern = #read {
-                            return ::core::option::Option::Some(
-                                ::fauxtp_dist::__private::call::<_, #reply_ty>(#pid, #label, move |#reply_name| {
-                                    #msg::#variant { #(#names,)* #reply_name }
-                                }),
-                            );
+                            let #reply_name = #caller.reply_to::<#reply_ty>();
+                            // A server that has just ended drops the call; the
+                            // caller's monitor says why.
+                            let _ = #pid.send(#msg::#variant { #(#names,)* #reply_name });
+                            return ::core::result::Result::Ok(());
                         }
                     }
                 });
@@ -143,10 +142,15 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
             fn remote_call(
                 #pid: &::fauxtp::Pid<Self>,
                 #request: &::fauxtp_dist::term::Term,
-            ) -> ::core::option::Option<::fauxtp_dist::RemoteReply> {
-                let (#tag, #args) = ::fauxtp_dist::__private::request_parts(#request)?;
+                #caller: ::fauxtp_dist::RemoteCaller,
+            ) -> ::core::result::Result<(), ::fauxtp_dist::RemoteCaller> {
+                let ::core::option::Option::Some((#tag, #args)) =
+                    ::fauxtp_dist::__private::request_parts(#request)
+                else {
+                    return ::core::result::Result::Err(#caller);
+                };
                 #(#calls)*
-                ::core::option::Option::None
+                ::core::result::Result::Err(#caller)
             }
 
             #[allow(unused_variables)]

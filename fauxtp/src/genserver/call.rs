@@ -26,30 +26,65 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// [`CallError::NoReply`].
 pub struct ReplyTo<T: 'static> {
     /// Always `Some` until the reply is sent or the slot is dropped.
-    tx: Option<oneshot::Sender<Result<T, ExitReason>>>,
+    to: Option<Destination<T>>,
+}
+
+/// Where a reply goes: the slot a caller waits on, or a function that
+/// forwards it (a caller on another node, for fauxtp-dist).
+enum Destination<T> {
+    Slot(oneshot::Sender<Result<T, ExitReason>>),
+    Forward(Box<dyn FnOnce(Result<T, ExitReason>) + Send>),
+}
+
+impl<T: 'static> Destination<T> {
+    fn send(self, outcome: Result<T, ExitReason>) -> bool {
+        match self {
+            Destination::Slot(tx) => tx.send(outcome).is_ok(),
+            Destination::Forward(forward) => {
+                forward(outcome);
+                true
+            }
+        }
+    }
 }
 
 impl<T: 'static> ReplyTo<T> {
     pub(crate) fn new(tx: oneshot::Sender<Result<T, ExitReason>>) -> Self {
-        ReplyTo { tx: Some(tx) }
+        ReplyTo {
+            to: Some(Destination::Slot(tx)),
+        }
+    }
+
+    /// A `ReplyTo` whose reply (or failure: the server's panic while it
+    /// held it) goes to `forward` instead of a waiting caller. For
+    /// fauxtp-dist, whose callers are on other nodes; hidden.
+    #[doc(hidden)]
+    pub fn __forward(forward: impl FnOnce(Result<T, ExitReason>) + Send + 'static) -> Self {
+        ReplyTo {
+            to: Some(Destination::Forward(Box::new(forward))),
+        }
     }
 
     /// Sends the reply. Returns false if the caller no longer waits (it
     /// timed out or was cancelled); the reply is then dropped.
     pub fn reply(mut self, value: T) -> bool {
-        self.tx.take().is_some_and(|tx| tx.send(Ok(value)).is_ok())
+        self.to.take().is_some_and(|to| to.send(Ok(value)))
     }
 
     /// Whether the caller still waits for the reply.
     pub fn is_waiting(&self) -> bool {
-        self.tx.as_ref().is_some_and(|tx| !tx.is_closed())
+        match &self.to {
+            Some(Destination::Slot(tx)) => !tx.is_closed(),
+            Some(Destination::Forward(_)) => true,
+            None => false,
+        }
     }
 
     /// Tells the caller that the server failed with `reason` while handling
     /// the call.
     pub(crate) fn fail(mut self, reason: ExitReason) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Err(reason));
+        if let Some(to) = self.to.take() {
+            to.send(Err(reason));
         }
     }
 }
@@ -59,9 +94,9 @@ impl<T: 'static> Drop for ReplyTo<T> {
         // Dropped by a handler that is panicking: answer the caller with the
         // panic once it is caught, rather than with "no reply" now.
         if std::thread::panicking() {
-            if let Some(tx) = self.tx.take() {
+            if let Some(to) = self.to.take() {
                 unwind::when_caught(Box::new(move |reason: &ExitReason| {
-                    let _ = tx.send(Err(reason.clone()));
+                    to.send(Err(reason.clone()));
                 }));
             }
         }

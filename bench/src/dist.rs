@@ -1,0 +1,262 @@
+//! `dist_call`: calls between nodes on loopback, over the Erlang
+//! distribution protocol: Erlang to Erlang (the reference), fauxtp to
+//! Erlang, Erlang to fauxtp, and fauxtp to fauxtp. For each, the latency of
+//! sequential calls from one caller, and the calls per second of 8
+//! concurrent callers.
+//!
+//! It runs real `erl` nodes (`erl`, `erlc` and `epmd` must be on the PATH:
+//! Debian's `erlang-base`) and starts epmd on 127.0.0.1 if none runs. The
+//! Erlang side is `bench/erlang/bench_counter.erl`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fauxtp::prelude::*;
+use fauxtp_dist::{Cookie, Node, Remote};
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+use crate::harness::Sizes;
+
+const COOKIE: &str = "fauxtp-bench";
+const CALLERS: u64 = 8;
+
+struct Counter {
+    count: u64,
+}
+
+#[genserver(remote)]
+impl Counter {
+    fn init() -> Self {
+        Counter { count: 0 }
+    }
+
+    #[call]
+    fn add(&mut self, n: u64) -> u64 {
+        self.count += n;
+        self.count
+    }
+}
+
+/// One pair's figures.
+pub struct Pair {
+    pub name: &'static str,
+    /// ns per call, one caller.
+    pub latency: f64,
+    /// calls per second, 8 callers.
+    pub throughput: f64,
+}
+
+/// Runs the workload; the figures, or why it could not run.
+pub fn run(sizes: &Sizes) -> Result<Vec<Pair>, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let sizes = sizes.clone();
+    runtime.block_on(async move {
+        tokio::spawn(pairs(sizes))
+            .await
+            .map_err(|e| e.to_string())?
+    })
+}
+
+async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
+    let calls = sizes.dist_calls;
+    let per_caller = calls / CALLERS;
+    let id = std::process::id();
+    let erl_server = format!("bench_server_{id}@localhost");
+    let rust_server = format!("bench_rust_{id}@localhost");
+    let rust_client = format!("bench_client_{id}@localhost");
+
+    let modules = compile()?;
+    let _ = Command::new("epmd")
+        .arg("-daemon")
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+        .status()
+        .await
+        .map_err(|e| format!("cannot run epmd ({e}): install Erlang (Debian: erlang-base)"))?;
+
+    // The Erlang counter, on a node of its own.
+    let mut server = erl(
+        &erl_server,
+        &modules,
+        "{ok, _} = bench_counter:start(counter), io:format(\"ready~n\"), receive stop -> ok end.",
+    )?;
+    expect_line(&mut server, "the Erlang server").await?;
+
+    let mut pairs = Vec::new();
+
+    // Erlang -> Erlang: a client node runs the loops.
+    let eval = format!(
+        "ok = bench_counter:wait_for('{erl_server}'), S = {{counter, '{erl_server}'}}, \
+         io:format(\"~p~n\", [bench_counter:latency(S, {calls})]), \
+         io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]), halt()."
+    );
+    let mut client = erl(&format!("bench_eclient_{id}@localhost"), &modules, &eval)?;
+    let latency = number(expect_line(&mut client, "the Erlang client").await?)?;
+    let throughput = number(expect_line(&mut client, "the Erlang client").await?)?;
+    pairs.push(Pair {
+        name: "erlang -> erlang",
+        latency,
+        throughput,
+    });
+
+    // fauxtp -> Erlang.
+    let node = Node::start(&rust_client, Cookie::new(COOKIE))
+        .await
+        .map_err(|e| e.to_string())?;
+    let counter = Remote::name("counter", &erl_server);
+    pairs.push(rust_calls("fauxtp -> erlang", &node, &counter, calls, per_caller).await?);
+
+    // Erlang -> fauxtp: the fauxtp counter on a node of its own.
+    let served = Node::start(&rust_server, Cookie::new(COOKIE))
+        .await
+        .map_err(|e| e.to_string())?;
+    let rust_counter = Counter::start(()).await.map_err(|e| e.to_string())?;
+    served
+        .register("counter", &rust_counter)
+        .map_err(|e| e.to_string())?;
+    let eval = format!(
+        "ok = bench_counter:wait_for('{rust_server}'), S = {{counter, '{rust_server}'}}, \
+         io:format(\"~p~n\", [bench_counter:latency(S, {calls})]), \
+         io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]), halt()."
+    );
+    let mut client = erl(&format!("bench_eclient2_{id}@localhost"), &modules, &eval)?;
+    let latency = number(expect_line(&mut client, "the Erlang client of fauxtp").await?)?;
+    let throughput = number(expect_line(&mut client, "the Erlang client of fauxtp").await?)?;
+    pairs.push(Pair {
+        name: "erlang -> fauxtp",
+        latency,
+        throughput,
+    });
+
+    // fauxtp -> fauxtp.
+    let counter = Remote::name("counter", &rust_server);
+    pairs.push(rust_calls("fauxtp -> fauxtp", &node, &counter, calls, per_caller).await?);
+
+    // Every call added 1: check the counts.
+    let expected = 2 * (calls + CALLERS * per_caller);
+    let count: u64 = node
+        .call(
+            &Remote::name("counter", &rust_server),
+            (fauxtp_dist::term::atom("add"), 0u64),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if count != expected {
+        return Err(format!(
+            "the fauxtp counter counted {count} calls, expected {expected}"
+        ));
+    }
+    let count: u64 = node
+        .call(
+            &Remote::name("counter", &erl_server),
+            (fauxtp_dist::term::atom("add"), 0u64),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if count != expected {
+        return Err(format!(
+            "the Erlang counter counted {count} calls, expected {expected}"
+        ));
+    }
+    drop(server);
+    Ok(pairs)
+}
+
+/// A fauxtp node's sequential and concurrent calls to `counter`.
+async fn rust_calls(
+    name: &'static str,
+    node: &Node,
+    counter: &Remote,
+    calls: u64,
+    per_caller: u64,
+) -> Result<Pair, String> {
+    let add = (fauxtp_dist::term::atom("add"), 1u64);
+    let started = Instant::now();
+    for _ in 0..calls {
+        let _: u64 = node
+            .call(counter, add.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let latency = started.elapsed().as_nanos() as f64 / calls as f64;
+    let started = Instant::now();
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (node, counter, add) = (node.clone(), counter.clone(), add.clone());
+            tokio::spawn(async move {
+                for _ in 0..per_caller {
+                    let _: u64 = node
+                        .call(&counter, add.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.map_err(|e| e.to_string())??;
+    }
+    let throughput = (CALLERS * per_caller) as f64 / started.elapsed().as_secs_f64();
+    Ok(Pair {
+        name,
+        latency,
+        throughput,
+    })
+}
+
+/// Compiles the Erlang side into a temporary directory.
+fn compile() -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("fauxtp-bench-erl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/erlang/bench_counter.erl");
+    let status = std::process::Command::new("erlc")
+        .arg("-o")
+        .arg(&dir)
+        .arg(source)
+        .status()
+        .map_err(|e| format!("cannot run erlc ({e}): install Erlang (Debian: erlang-base)"))?;
+    if !status.success() {
+        return Err(format!("erlc failed on {source}"));
+    }
+    Ok(dir.to_string_lossy().into_owned())
+}
+
+fn erl(name: &str, modules: &str, eval: &str) -> Result<Child, String> {
+    Command::new("erl")
+        .args(["-noshell", "-sname", name, "-setcookie", COOKIE])
+        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+        .args(["-pa", modules, "-eval", eval])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run erl ({e}): install Erlang (Debian: erlang-base)"))
+}
+
+/// The next line `child` prints (read a byte at a time, so that nothing
+/// after it is taken from the pipe).
+async fn expect_line(child: &mut Child, who: &str) -> Result<String, String> {
+    let stdout = child.stdout.as_mut().ok_or("no stdout")?;
+    let read = async {
+        let mut line = Vec::new();
+        loop {
+            match stdout.read_u8().await {
+                Ok(b'\n') => return Ok(line),
+                Ok(byte) => line.push(byte),
+                Err(_) => return Err(format!("{who} ended")),
+            }
+        }
+    };
+    let line = tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .map_err(|_| format!("{who} said nothing in 120 s"))??;
+    Ok(String::from_utf8_lossy(&line).trim().to_owned())
+}
+
+fn number(line: String) -> Result<f64, String> {
+    line.parse().map_err(|_| format!("not a number: {line}"))
+}
