@@ -60,13 +60,26 @@ impl fmt::Debug for Cookie {
 }
 
 /// How a node starts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct NodeOptions {
     /// Register as a normal node rather than a hidden one: Erlang nodes
     /// then list it in `nodes()` and connect it to the rest of the cluster
     /// (they will try to reach it from every node). Off by default.
     pub published: bool,
+    /// The address the node listens on for other nodes: 127.0.0.1 by
+    /// default. Another one exposes the node to whoever can reach it and
+    /// has the cookie (there is no TLS).
+    pub listen: std::net::IpAddr,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        NodeOptions {
+            published: false,
+            listen: Ipv4Addr::LOCALHOST.into(),
+        }
+    }
 }
 
 impl NodeOptions {
@@ -78,6 +91,12 @@ impl NodeOptions {
     /// A published (normal) node, or not.
     pub fn published(mut self, published: bool) -> NodeOptions {
         self.published = published;
+        self
+    }
+
+    /// Listens on `address` instead of 127.0.0.1.
+    pub fn listen_on(mut self, address: std::net::IpAddr) -> NodeOptions {
+        self.listen = address;
         self
     }
 }
@@ -241,7 +260,7 @@ impl Node {
             name: name.to_owned(),
             reason: format!("{e}"),
         })?;
-        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let listen = SocketAddr::from((options.listen, 0));
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|source| DistError::Listen {
