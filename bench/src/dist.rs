@@ -89,14 +89,8 @@ async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
     let mut pairs = Vec::new();
 
     // Erlang -> Erlang: a client node runs the loops.
-    let eval = format!(
-        "ok = bench_counter:wait_for('{erl_server}'), S = {{counter, '{erl_server}'}}, \
-         io:format(\"~p~n\", [bench_counter:latency(S, {calls})]), \
-         io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]), halt()."
-    );
-    let mut client = erl(&format!("bench_eclient_{id}@localhost"), &modules, &eval)?;
-    let latency = number(expect_line(&mut client, "the Erlang client").await?)?;
-    let throughput = number(expect_line(&mut client, "the Erlang client").await?)?;
+    let (latency, throughput) =
+        erlang_client(&modules, "bench_eclient", &erl_server, calls).await?;
     pairs.push(Pair {
         name: "erlang -> erlang",
         latency,
@@ -118,14 +112,8 @@ async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
     served
         .register("counter", &rust_counter)
         .map_err(|e| e.to_string())?;
-    let eval = format!(
-        "ok = bench_counter:wait_for('{rust_server}'), S = {{counter, '{rust_server}'}}, \
-         io:format(\"~p~n\", [bench_counter:latency(S, {calls})]), \
-         io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]), halt()."
-    );
-    let mut client = erl(&format!("bench_eclient2_{id}@localhost"), &modules, &eval)?;
-    let latency = number(expect_line(&mut client, "the Erlang client of fauxtp").await?)?;
-    let throughput = number(expect_line(&mut client, "the Erlang client of fauxtp").await?)?;
+    let (latency, throughput) =
+        erlang_client(&modules, "bench_eclient2", &rust_server, calls).await?;
     pairs.push(Pair {
         name: "erlang -> fauxtp",
         latency,
@@ -164,6 +152,28 @@ async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
     }
     drop(server);
     Ok(pairs)
+}
+
+/// An Erlang client node's sequential and concurrent calls to `{counter,
+/// Server}`: (ns per call, calls per second).
+async fn erlang_client(
+    modules: &str,
+    name: &str,
+    server: &str,
+    calls: u64,
+) -> Result<(f64, f64), String> {
+    let per_caller = calls / CALLERS;
+    let eval = format!(
+        "ok = bench_counter:wait_for('{server}'), S = {{counter, '{server}'}}, \
+         io:format(\"~p~n\", [bench_counter:latency(S, {calls})]), \
+         io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]), halt()."
+    );
+    let name = format!("{name}_{}@localhost", std::process::id());
+    let mut client = erl(&name, modules, &eval)?;
+    let who = format!("the Erlang client of {server}");
+    let latency = number(expect_line(&mut client, &who).await?)?;
+    let throughput = number(expect_line(&mut client, &who).await?)?;
+    Ok((latency, throughput))
 }
 
 /// A fauxtp node's sequential and concurrent calls to `counter`.

@@ -69,42 +69,23 @@ impl Beam {
     /// Starts `erl` as node `name` with `cookie`, running `eval` (Erlang
     /// expressions, ending with a `.`).
     pub fn erl(name: &str, cookie: &str, eval: &str) -> Beam {
-        ensure_epmd();
-        let mut command = Command::new("erl");
-        command.args([
-            "-noshell",
-            "-sname",
-            name,
-            "-setcookie",
-            cookie,
-            "-kernel",
-            "inet_dist_use_interface",
-            "{127,0,0,1}",
-            "-eval",
-            eval,
-        ]);
-        Beam::spawn(name, command, "erl")
+        Beam::erl_with(name, cookie, &[], eval)
     }
 
     /// [`erl`](Beam::erl), with the Erlang modules of `tests/erlang/`
     /// compiled and on the code path (`ecounter`, a gen_server).
     pub fn erl_with_modules(name: &str, cookie: &str, eval: &str) -> Beam {
+        Beam::erl_with(name, cookie, &["-pa", modules()], eval)
+    }
+
+    fn erl_with(name: &str, cookie: &str, extra: &[&str], eval: &str) -> Beam {
         ensure_epmd();
         let mut command = Command::new("erl");
-        command.args([
-            "-noshell",
-            "-sname",
-            name,
-            "-setcookie",
-            cookie,
-            "-kernel",
-            "inet_dist_use_interface",
-            "{127,0,0,1}",
-            "-pa",
-            modules(),
-            "-eval",
-            eval,
-        ]);
+        command
+            .args(["-noshell", "-sname", name, "-setcookie", cookie])
+            .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+            .args(extra)
+            .args(["-eval", eval]);
         Beam::spawn(name, command, "erl")
     }
 
