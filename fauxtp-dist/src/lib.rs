@@ -2,28 +2,59 @@
 //! Elixir cluster as a node, speaking the protocol BEAM nodes speak to each
 //! other.
 //!
-//! What works so far: a [`Node`] registers with epmd as a hidden node,
-//! listens on loopback, accepts connections from Erlang and Elixir nodes
-//! that have its cookie, connects to them on first use, keeps connections
-//! alive with ticks, and answers `net_adm:ping` (`pong`); [`Node::ping`]
-//! asks other nodes the same. A wrong cookie fails the handshake on both
-//! sides. Monitors and links from other nodes to names and processes this
-//! node does not have fail at once (`noproc`), so callers do not wait out
-//! their timeouts.
+//! - A [`Node`] registers with epmd (as a hidden node unless
+//!   [`NodeOptions`] say otherwise), listens on loopback, shakes hands with
+//!   Erlang and Elixir nodes that have its cookie, connects to them on first
+//!   use, keeps connections alive with ticks, and answers `net_adm:ping`.
+//! - GenServers with `#[genserver(remote)]`, registered with
+//!   [`Node::register`], answer `gen_server:call` and `cast` from other
+//!   nodes: a call to handler `add(n)` is `{add, N}`.
+//! - [`Node::call`], [`Node::cast`] and [`Node::send`] reach gen_servers and
+//!   registered processes of other nodes; [`Node::pid_of`],
+//!   [`Node::send_to`], [`Node::monitor`] and [`Node::link`] work with pids
+//!   across nodes, with exit reasons both ways and `noconnection` when a
+//!   node is lost; [`Node::monitor_node`] watches a connection.
+//! - [`ToTerm`] and [`FromTerm`] (with derives) convert Rust values to and
+//!   from Erlang terms ([`term`]).
 //!
 //! ```no_run
-//! use fauxtp_dist::{Cookie, Node};
+//! use fauxtp::prelude::*;
+//! use fauxtp_dist::{Cookie, Node, Remote};
 //!
-//! # async fn demo() -> Result<(), fauxtp_dist::DistError> {
+//! struct Counter {
+//!     count: u64,
+//! }
+//!
+//! #[genserver(remote)]
+//! impl Counter {
+//!     fn init() -> Self {
+//!         Counter { count: 0 }
+//!     }
+//!
+//!     /// `gen_server:call({counter, 'rust@localhost'}, {add, 7})` from Erlang.
+//!     #[call]
+//!     fn add(&mut self, n: u64) -> u64 {
+//!         self.count += n;
+//!         self.count
+//!     }
+//! }
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! // With `epmd -daemon` running, and `erl -sname e1@localhost -setcookie secret`:
 //! let node = Node::start("rust@localhost", Cookie::new("secret")).await?;
+//! let counter = Counter::start(()).await?;
+//! node.register("counter", &counter)?;
 //! node.ping("e1@localhost").await?; // pong
+//! // A gen_server `ecounter` registered on e1, called as OTP would.
+//! let ecounter = Remote::name("ecounter", "e1@localhost");
+//! let n: u64 = node.call(&ecounter, (fauxtp_dist::term::atom("add"), 1u64)).await?;
+//! # let _ = n;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! The cookie is the only protection: there is no TLS yet. Nodes listen on
-//! loopback only.
+//! loopback unless told otherwise. The guide is `docs/distribution.md`.
 
 mod connection;
 mod control;
