@@ -196,3 +196,30 @@ async fn links_break_with_noconnection_and_noproc() {
     assert_receives!(me, Down(d) if d.monitor == watch, WAIT);
     assert_eq!(d.reason, ExitReason::NoProc);
 }
+
+#[tokio::test]
+async fn unlinked_processes_no_longer_share_their_exits() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let erl = erlang_shell("receive die -> exit(boom) end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    let survivor = fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
+        loop {
+            receive!(ctx, { _ => {} });
+        }
+    });
+    // Its down message would show in `me`'s mailbox.
+    let _watch = me.monitor(&survivor);
+    node.link(&survivor, &shell).await.unwrap();
+    node.unlink(&survivor, &shell).await.unwrap();
+    // The Erlang worker ends; a monitor says when.
+    let mut down = Ctx::<RemoteDown>::detached();
+    node.monitor(&shell, &down.pid()).await.unwrap();
+    node.send_to(&shell, atom("die")).await.unwrap();
+    assert_receives!(down, RemoteDown { reason, .. }, WAIT);
+    assert_eq!(reason, atom("boom"));
+    // Its exit did not reach the unlinked process: it still runs.
+    node.ping(&erl.name).await.unwrap();
+    assert!(survivor.is_alive());
+    assert_no_message!(me, Duration::from_millis(50));
+}

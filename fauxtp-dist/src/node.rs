@@ -429,6 +429,32 @@ impl Node {
         Ok(())
     }
 
+    /// Removes the link between `local` and `remote`, as Erlang's
+    /// `unlink/1`: from then on neither end's exit reaches the other through
+    /// it. Does nothing if they are not linked.
+    pub async fn unlink<M: From<Term> + Send + 'static>(
+        &self,
+        local: &fauxtp::Pid<M>,
+        remote: &ErlPid,
+    ) -> Result<(), DistError> {
+        let out = self.inner.connection(&remote.node.name).await?;
+        let local_erl = self.inner.expose(local);
+        let _ = self.inner.watcher.send(Watch::Unlink {
+            local_erl: local_erl.clone(),
+            remote: remote.clone(),
+        });
+        let id = self.inner.next_ref.fetch_add(1, Ordering::Relaxed);
+        out.send(
+            Control::UnlinkId {
+                id: crate::term::ToTerm::to_term(&id),
+                from: local_erl,
+                to: remote.clone(),
+            },
+            None,
+        );
+        Ok(())
+    }
+
     /// Monitors the process `remote` of another node, as Erlang's
     /// `monitor(process, Pid)`: `to` gets one [`RemoteDown`] when it ends
     /// (at once with `noproc` if it does not exist, with `noconnection` if
