@@ -40,35 +40,47 @@ impl Counter {
 
 /// One pair's figures.
 pub struct Pair {
-    pub name: &'static str,
+    pub name: String,
     /// ns per call, one caller.
     pub latency: f64,
     /// calls per second, 8 callers.
     pub throughput: f64,
 }
 
-/// Runs the workload; the figures, or why it could not run.
+/// Runs the workload, with fauxtp's nodes on a 2-worker runtime and then on
+/// a current-thread one; the figures, or why it could not run.
 pub fn run(sizes: &Sizes) -> Result<Vec<Pair>, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let sizes = sizes.clone();
-    runtime.block_on(async move {
-        tokio::spawn(pairs(sizes))
-            .await
-            .map_err(|e| e.to_string())?
-    })
+    let mut all = Vec::new();
+    for one_thread in [false, true] {
+        let runtime = crate::harness::runtime(one_thread);
+        let sizes = sizes.clone();
+        let pairs = runtime.block_on(async move {
+            tokio::spawn(pairs(sizes, one_thread))
+                .await
+                .map_err(|e| e.to_string())?
+        })?;
+        all.extend(pairs);
+    }
+    Ok(all)
 }
 
-async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
+/// The pairs, on the runtime this runs on (`one_thread` names it); the
+/// Erlang to Erlang reference only with the first.
+async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
     let calls = sizes.dist_calls;
     let per_caller = calls / CALLERS;
+    let run = if one_thread { "ct" } else { "mt" };
+    let label = |name: &str| {
+        if one_thread {
+            format!("{name} (1 thread)")
+        } else {
+            format!("{name} (2 workers)")
+        }
+    };
     let id = std::process::id();
-    let erl_server = format!("bench_server_{id}@localhost");
-    let rust_server = format!("bench_rust_{id}@localhost");
-    let rust_client = format!("bench_client_{id}@localhost");
+    let erl_server = format!("bench_server_{id}_{run}@localhost");
+    let rust_server = format!("bench_rust_{id}_{run}@localhost");
+    let rust_client = format!("bench_client_{id}_{run}@localhost");
 
     let modules = compile()?;
     let _ = Command::new("epmd")
@@ -89,20 +101,31 @@ async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
     let mut pairs = Vec::new();
 
     // Erlang -> Erlang: a client node runs the loops.
-    let (latency, throughput) =
-        erlang_client(&modules, "bench_eclient", &erl_server, calls).await?;
-    pairs.push(Pair {
-        name: "erlang -> erlang",
-        latency,
-        throughput,
-    });
+    if !one_thread {
+        let (latency, throughput) =
+            erlang_client(&modules, "bench_eclient", &erl_server, calls).await?;
+        pairs.push(Pair {
+            name: "erlang -> erlang".to_owned(),
+            latency,
+            throughput,
+        });
+    }
 
     // fauxtp -> Erlang.
     let node = Node::start(&rust_client, Cookie::new(COOKIE))
         .await
         .map_err(|e| e.to_string())?;
     let counter = Remote::name("counter", &erl_server);
-    pairs.push(rust_calls("fauxtp -> erlang", &node, &counter, calls, per_caller).await?);
+    pairs.push(
+        rust_calls(
+            label("fauxtp -> erlang"),
+            &node,
+            &counter,
+            calls,
+            per_caller,
+        )
+        .await?,
+    );
 
     // Erlang -> fauxtp: the fauxtp counter on a node of its own.
     let served = Node::start(&rust_server, Cookie::new(COOKIE))
@@ -112,20 +135,36 @@ async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
     served
         .register("counter", &rust_counter)
         .map_err(|e| e.to_string())?;
-    let (latency, throughput) =
-        erlang_client(&modules, "bench_eclient2", &rust_server, calls).await?;
+    let (latency, throughput) = erlang_client(
+        &modules,
+        &format!("bench_eclient2_{run}"),
+        &rust_server,
+        calls,
+    )
+    .await?;
     pairs.push(Pair {
-        name: "erlang -> fauxtp",
+        name: label("erlang -> fauxtp"),
         latency,
         throughput,
     });
 
     // fauxtp -> fauxtp.
     let counter = Remote::name("counter", &rust_server);
-    pairs.push(rust_calls("fauxtp -> fauxtp", &node, &counter, calls, per_caller).await?);
+    pairs.push(
+        rust_calls(
+            label("fauxtp -> fauxtp"),
+            &node,
+            &counter,
+            calls,
+            per_caller,
+        )
+        .await?,
+    );
 
     // Every call added 1: check the counts.
-    let expected = 2 * (calls + CALLERS * per_caller);
+    // Each pair makes `calls` calls, then `CALLERS * per_caller`.
+    let per_pair = calls + CALLERS * per_caller;
+    let expected = 2 * per_pair;
     let count: u64 = node
         .call(
             &Remote::name("counter", &rust_server),
@@ -145,6 +184,8 @@ async fn pairs(sizes: Sizes) -> Result<Vec<Pair>, String> {
         )
         .await
         .map_err(|e| e.to_string())?;
+    // Erlang to Erlang runs with the first runtime only.
+    let expected = if one_thread { per_pair } else { 2 * per_pair };
     if count != expected {
         return Err(format!(
             "the Erlang counter counted {count} calls, expected {expected}"
@@ -178,7 +219,7 @@ async fn erlang_client(
 
 /// A fauxtp node's sequential and concurrent calls to `counter`.
 async fn rust_calls(
-    name: &'static str,
+    name: String,
     node: &Node,
     counter: &Remote,
     calls: u64,

@@ -295,10 +295,10 @@ fn print_dist(pairs: &[dist::Pair]) {
         return;
     };
     println!();
-    println!("dist_call (loopback, 2-worker runtime)   latency           throughput (8 callers)");
+    println!("dist_call (loopback)                      latency           throughput (8 callers)");
     for pair in pairs {
         println!(
-            "{:<40} {:>7.1} us ({:.2}x)   {:>7.0} calls/s ({:.2}x)",
+            "{:<41} {:>7.1} us ({:.2}x)   {:>7.0} calls/s ({:.2}x)",
             pair.name,
             pair.latency / 1_000.0,
             pair.latency / reference.latency,
