@@ -21,8 +21,8 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use fauxtp::dist::{Cookie, FromTerm, Node, Remote, ToTerm};
 use fauxtp::prelude::*;
-use fauxtp_dist::{Cookie, FromTerm, Node, Remote, ToTerm};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -133,7 +133,7 @@ pub async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("fauxtp: connected to {:?}", node.connected());
     // The Erlang shell process is not a gen_server: a plain message, as
     // `{demo_shell, Node} ! stop` in Erlang.
-    node.send(&shell, fauxtp_dist::term::atom("stop")).await?;
+    node.send(&shell, fauxtp::dist::term::atom("stop")).await?;
     let status = tokio::time::timeout(Duration::from_secs(10), erl.wait()).await??;
     println!("fauxtp: the Erlang node stopped ({status})");
     assert_eq!(counter.get().await?, 0);

@@ -7,8 +7,8 @@ mod erlang;
 use std::time::{Duration, Instant};
 
 use erlang::{unique, Beam};
+use fauxtp::dist::{Cookie, DistError, FromTerm, Node, Remote, ToTerm};
 use fauxtp::prelude::*;
-use fauxtp_dist::{Cookie, DistError, FromTerm, Node, Remote, ToTerm};
 
 /// What `ecounter` (tests/erlang/ecounter.erl) takes, as OTP writes it.
 #[derive(Debug, ToTerm, FromTerm)]
@@ -57,8 +57,8 @@ async fn a_fauxtp_node_calls_and_casts_an_erlang_gen_server() {
     assert!(matches!(error, DistError::BadReply { .. }), "{error}");
 }
 
-fn atom_bump() -> fauxtp_dist::term::Term {
-    fauxtp_dist::term::atom("bump")
+fn atom_bump() -> fauxtp::dist::term::Term {
+    fauxtp::dist::term::atom("bump")
 }
 
 #[tokio::test]
@@ -124,16 +124,16 @@ async fn a_fauxtp_node_calls_an_elixir_genserver() {
     let mut elixir = Beam::elixir(&name, COOKIE, code);
     assert_eq!(elixir.line().await, "ready");
     let stack = Remote::name("stack", &name);
-    node.cast(&stack, (fauxtp_dist::term::atom("push"), "b"))
+    node.cast(&stack, (fauxtp::dist::term::atom("push"), "b"))
         .await
         .unwrap();
     let top: String = node
-        .call(&stack, fauxtp_dist::term::atom("pop"))
+        .call(&stack, fauxtp::dist::term::atom("pop"))
         .await
         .unwrap();
     assert_eq!(top, "b");
     let next: String = node
-        .call(&stack, fauxtp_dist::term::atom("pop"))
+        .call(&stack, fauxtp::dist::term::atom("pop"))
         .await
         .unwrap();
     assert_eq!(next, "a");
@@ -162,7 +162,7 @@ async fn two_fauxtp_nodes_call_each_other_through_epmd() {
     let reply: String = a
         .call(
             &Remote::name("greeter", b.name()),
-            (fauxtp_dist::term::atom("hello"), "a"),
+            (fauxtp::dist::term::atom("hello"), "a"),
         )
         .await
         .unwrap();

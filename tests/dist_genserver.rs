@@ -5,9 +5,9 @@
 mod erlang;
 
 use erlang::{unique, Beam};
+use fauxtp::dist::term::Term;
+use fauxtp::dist::{Cookie, DistError, FromTerm, Node, ToTerm};
 use fauxtp::prelude::*;
-use fauxtp_dist::term::Term;
-use fauxtp_dist::{Cookie, DistError, FromTerm, Node, ToTerm};
 
 /// `{point, X, Y}` in Erlang.
 #[derive(Debug, ToTerm, FromTerm)]

@@ -7,9 +7,9 @@ mod erlang;
 use std::time::Duration;
 
 use erlang::{unique, Beam, WAIT};
+use fauxtp::dist::term::{atom, Pid as ErlPid, Term};
+use fauxtp::dist::{Cookie, FromTerm, Node, Remote, RemoteDown};
 use fauxtp::prelude::*;
-use fauxtp_dist::term::{atom, Pid as ErlPid, Term};
-use fauxtp_dist::{Cookie, FromTerm, Node, Remote, RemoteDown};
 
 const COOKIE: &str = "dist-pids";
 

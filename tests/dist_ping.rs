@@ -6,7 +6,7 @@ mod erlang;
 use std::time::Duration;
 
 use erlang::{unique, Beam, WAIT};
-use fauxtp_dist::{Cookie, DistError, Node};
+use fauxtp::dist::{Cookie, DistError, Node};
 
 async fn node(cookie: &str) -> Node {
     erlang::ensure_epmd();
@@ -124,8 +124,8 @@ async fn erpc_and_spawn_from_erlang_get_a_clean_notsup() {
 
 #[tokio::test]
 async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
+    use fauxtp::dist::NodeDown;
     use fauxtp::prelude::*;
-    use fauxtp_dist::NodeDown;
 
     let node = node("dist-ping").await;
     let mut me = Ctx::<NodeDown>::detached();
@@ -150,7 +150,7 @@ async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
 #[tokio::test]
 async fn a_published_node_is_listed_in_nodes() {
     erlang::ensure_epmd();
-    let options = fauxtp_dist::NodeOptions::new().published(true);
+    let options = fauxtp::dist::NodeOptions::new().published(true);
     let node = Node::start_with(&unique("rust"), Cookie::new("dist-ping"), options)
         .await
         .unwrap();

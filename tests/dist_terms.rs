@@ -2,8 +2,8 @@
 //! messages (shown in eetf's notation: quoted atoms, binaries as bytes).
 //! tests/dist_genserver.rs sends such terms to and from real Erlang nodes.
 
-use fauxtp_dist::term::{atom, Term};
-use fauxtp_dist::{FromTerm, ToTerm};
+use fauxtp::dist::term::{atom, Term};
+use fauxtp::dist::{FromTerm, ToTerm};
 
 #[derive(Debug, Clone, PartialEq, ToTerm, FromTerm)]
 enum Request {

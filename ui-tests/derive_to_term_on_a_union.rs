@@ -1,4 +1,4 @@
-use fauxtp_dist::ToTerm;
+use fauxtp::dist::ToTerm;
 
 #[derive(ToTerm)]
 union Bits {

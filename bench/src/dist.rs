@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fauxtp::prelude::*;
-use fauxtp_dist::{Cookie, Node, Remote};
+use fauxtp::dist::{Cookie, Node, Remote};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
@@ -168,7 +168,7 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
     let count: u64 = node
         .call(
             &Remote::name("counter", &rust_server),
-            (fauxtp_dist::term::atom("add"), 0u64),
+            (fauxtp::dist::term::atom("add"), 0u64),
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -180,7 +180,7 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
     let count: u64 = node
         .call(
             &Remote::name("counter", &erl_server),
-            (fauxtp_dist::term::atom("add"), 0u64),
+            (fauxtp::dist::term::atom("add"), 0u64),
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -225,7 +225,7 @@ async fn rust_calls(
     calls: u64,
     per_caller: u64,
 ) -> Result<Pair, String> {
-    let add = (fauxtp_dist::term::atom("add"), 1u64);
+    let add = (fauxtp::dist::term::atom("add"), 1u64);
     let started = Instant::now();
     for _ in 0..calls {
         let _: u64 = node

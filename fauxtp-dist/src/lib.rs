@@ -17,33 +17,20 @@
 //! - [`ToTerm`] and [`FromTerm`] (with derives) convert Rust values to and
 //!   from Erlang terms ([`term`]).
 //!
+//! Use it through the `fauxtp` crate with its `dist` feature, as
+//! `fauxtp::dist`: the code `#[genserver(remote)]` and the derives write
+//! names it by that path.
+//!
+//! ```toml
+//! fauxtp = { version = "0.1", features = ["dist"] }
+//! ```
+//!
 //! ```no_run
-//! use fauxtp::prelude::*;
 //! use fauxtp_dist::{Cookie, Node, Remote};
-//!
-//! struct Counter {
-//!     count: u64,
-//! }
-//!
-//! #[genserver(remote)]
-//! impl Counter {
-//!     fn init() -> Self {
-//!         Counter { count: 0 }
-//!     }
-//!
-//!     /// `gen_server:call({counter, 'rust@localhost'}, {add, 7})` from Erlang.
-//!     #[call]
-//!     fn add(&mut self, n: u64) -> u64 {
-//!         self.count += n;
-//!         self.count
-//!     }
-//! }
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! // With `epmd -daemon` running, and `erl -sname e1@localhost -setcookie secret`:
 //! let node = Node::start("rust@localhost", Cookie::new("secret")).await?;
-//! let counter = Counter::start(()).await?;
-//! node.register("counter", &counter)?;
 //! node.ping("e1@localhost").await?; // pong
 //! // A gen_server `ecounter` registered on e1, called as OTP would.
 //! let ecounter = Remote::name("ecounter", "e1@localhost");
@@ -52,6 +39,8 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! The guide, with a remote GenServer, is `docs/distribution.md`.
 //!
 //! The cookie is the only protection: there is no TLS yet. Nodes listen on
 //! loopback unless told otherwise. The guide is `docs/distribution.md`.

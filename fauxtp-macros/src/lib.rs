@@ -44,7 +44,7 @@ pub fn assert_receives(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Erlang terms from Rust values; documented on `fauxtp_dist::ToTerm`.
+/// Erlang terms from Rust values; documented on `fauxtp::dist::ToTerm`.
 #[proc_macro_derive(ToTerm)]
 pub fn derive_to_term(input: TokenStream) -> TokenStream {
     term::to_term(input.into())
@@ -52,7 +52,7 @@ pub fn derive_to_term(input: TokenStream) -> TokenStream {
         .into()
 }
 
-/// Rust values from Erlang terms; documented on `fauxtp_dist::FromTerm`.
+/// Rust values from Erlang terms; documented on `fauxtp::dist::FromTerm`.
 #[proc_macro_derive(FromTerm)]
 pub fn derive_from_term(input: TokenStream) -> TokenStream {
     term::from_term(input.into())

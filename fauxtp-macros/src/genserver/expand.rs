@@ -59,7 +59,7 @@ pub(crate) fn server(server: &Server) -> TokenStream {
 }
 
 /// `#[genserver(remote)]`: how requests from other nodes become messages
-/// (`fauxtp_dist::RemoteServer`). A call to handler `add(n)` is `{add, N}`,
+/// (`fauxtp::dist::RemoteServer`). A call to handler `add(n)` is `{add, N}`,
 /// to `get()` the atom `get`; casts alike; an `#[info]` handler that takes
 /// a `Term` gets every other message.
 fn remote_impl(server: &Server, span: Span) -> TokenStream {
@@ -79,7 +79,7 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
         let count = h.fields.len();
         let label = h.ident.to_string();
         let check = quote!(#tag == #label && #args.len() == #count);
-        let read = quote!((#(<#types as ::fauxtp_dist::FromTerm>::from_term(&#args[#indexes]),)*));
+        let read = quote!((#(<#types as ::fauxtp::dist::FromTerm>::from_term(&#args[#indexes]),)*));
         let pattern = quote!((#(::core::result::Result::Ok(#names),)*));
         (check, read, pattern, names)
     };
@@ -127,8 +127,8 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
             (Kind::Info, _) if is_term(&h.fields[0].1) => {
                 info = Some(quote! {
                     fn remote_info(
-                        message: ::fauxtp_dist::term::Term,
-                    ) -> ::core::result::Result<Self, ::fauxtp_dist::term::Term> {
+                        message: ::fauxtp::dist::term::Term,
+                    ) -> ::core::result::Result<Self, ::fauxtp::dist::term::Term> {
                         ::core::result::Result::Ok(#msg::#variant(message))
                     }
                 });
@@ -137,15 +137,15 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
         }
     }
     quote! {
-        impl ::fauxtp_dist::RemoteServer for #msg {
+        impl ::fauxtp::dist::RemoteServer for #msg {
             #[allow(unused_variables)]
             fn remote_call(
                 #pid: &::fauxtp::Pid<Self>,
-                #request: &::fauxtp_dist::term::Term,
-                #caller: ::fauxtp_dist::RemoteCaller,
-            ) -> ::core::result::Result<(), ::fauxtp_dist::RemoteCaller> {
+                #request: &::fauxtp::dist::term::Term,
+                #caller: ::fauxtp::dist::RemoteCaller,
+            ) -> ::core::result::Result<(), ::fauxtp::dist::RemoteCaller> {
                 let ::core::option::Option::Some((#tag, #args)) =
-                    ::fauxtp_dist::__private::request_parts(#request)
+                    ::fauxtp::dist::__private::request_parts(#request)
                 else {
                     return ::core::result::Result::Err(#caller);
                 };
@@ -154,8 +154,8 @@ fn remote_impl(server: &Server, span: Span) -> TokenStream {
             }
 
             #[allow(unused_variables)]
-            fn remote_cast(#request: &::fauxtp_dist::term::Term) -> ::core::option::Option<Self> {
-                let (#tag, #args) = ::fauxtp_dist::__private::request_parts(#request)?;
+            fn remote_cast(#request: &::fauxtp::dist::term::Term) -> ::core::option::Option<Self> {
+                let (#tag, #args) = ::fauxtp::dist::__private::request_parts(#request)?;
                 #(#casts)*
                 ::core::option::Option::None
             }

@@ -105,7 +105,7 @@ pub(crate) fn to_term(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let shapes = shapes(&input)?;
     let ident = &input.ident;
-    let generics = bounded(&input, quote!(::fauxtp_dist::ToTerm));
+    let generics = bounded(&input, quote!(::fauxtp::dist::ToTerm));
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let arms = shapes.iter().map(|shape| {
         let path = &shape.path;
@@ -118,20 +118,20 @@ pub(crate) fn to_term(input: TokenStream) -> syn::Result<TokenStream> {
             (false, false) => quote!(#path { #(#accesses: #bindings),* }),
         };
         let term = if bindings.is_empty() {
-            quote!(::fauxtp_dist::term::atom(#tag))
+            quote!(::fauxtp::dist::term::atom(#tag))
         } else {
             quote! {
-                ::fauxtp_dist::term::tuple(::std::vec![
-                    ::fauxtp_dist::term::atom(#tag),
-                    #(::fauxtp_dist::ToTerm::to_term(#bindings),)*
+                ::fauxtp::dist::term::tuple(::std::vec![
+                    ::fauxtp::dist::term::atom(#tag),
+                    #(::fauxtp::dist::ToTerm::to_term(#bindings),)*
                 ])
             }
         };
         quote!(#pattern => #term,)
     });
     Ok(quote! {
-        impl #impl_generics ::fauxtp_dist::ToTerm for #ident #ty_generics #where_clause {
-            fn to_term(&self) -> ::fauxtp_dist::term::Term {
+        impl #impl_generics ::fauxtp::dist::ToTerm for #ident #ty_generics #where_clause {
+            fn to_term(&self) -> ::fauxtp::dist::term::Term {
                 match self {
                     #(#arms)*
                 }
@@ -144,7 +144,7 @@ pub(crate) fn from_term(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let shapes = shapes(&input)?;
     let ident = &input.ident;
-    let generics = bounded(&input, quote!(::fauxtp_dist::FromTerm));
+    let generics = bounded(&input, quote!(::fauxtp::dist::FromTerm));
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let term = Ident::new("__fauxtp_term", Span::mixed_site());
     let tag = Ident::new("__fauxtp_tag", Span::mixed_site());
@@ -164,7 +164,7 @@ pub(crate) fn from_term(input: TokenStream) -> syn::Result<TokenStream> {
         let accesses = shape.fields.iter().map(|(m, _)| &m.access);
         let reads =
             shape.fields.iter().enumerate().map(
-                |(i, (_, ty))| quote!(<#ty as ::fauxtp_dist::FromTerm>::from_term(&#args[#i])?),
+                |(i, (_, ty))| quote!(<#ty as ::fauxtp::dist::FromTerm>::from_term(&#args[#i])?),
             );
         quote! {
             if #tag == #name && #args.len() == #count {
@@ -173,16 +173,16 @@ pub(crate) fn from_term(input: TokenStream) -> syn::Result<TokenStream> {
         }
     });
     Ok(quote! {
-        impl #impl_generics ::fauxtp_dist::FromTerm for #ident #ty_generics #where_clause {
+        impl #impl_generics ::fauxtp::dist::FromTerm for #ident #ty_generics #where_clause {
             fn from_term(
-                #term: &::fauxtp_dist::term::Term,
-            ) -> ::core::result::Result<Self, ::fauxtp_dist::TermError> {
+                #term: &::fauxtp::dist::term::Term,
+            ) -> ::core::result::Result<Self, ::fauxtp::dist::TermError> {
                 if let ::core::option::Option::Some((#tag, #args)) =
-                    ::fauxtp_dist::__private::request_parts(#term)
+                    ::fauxtp::dist::__private::request_parts(#term)
                 {
                     #(#checks)*
                 }
-                ::core::result::Result::Err(::fauxtp_dist::TermError::new(#expected, #term))
+                ::core::result::Result::Err(::fauxtp::dist::TermError::new(#expected, #term))
             }
         }
     })
