@@ -35,6 +35,15 @@ async fn erlang_shell(then: &str) -> Beam {
     erl
 }
 
+/// A process that takes whatever it is sent and never ends by itself.
+fn idle() -> Pid<Term> {
+    fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
+        loop {
+            receive!(ctx, { _ => {} });
+        }
+    })
+}
+
 /// Introduces `me` to the shell of `erl`, and returns its worker's pid.
 async fn meet(node: &Node, erl: &Beam, me: &mut Ctx<Term>) -> ErlPid {
     let hello = (atom("hello"), node.pid_of(&me.pid()));
@@ -147,11 +156,7 @@ async fn a_fauxtp_process_linked_to_an_erlang_one_ends_with_its_reason() {
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive die -> exit(boom) end").await;
     let shell = meet(&node, &erl, &mut me).await;
-    let fragile = fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
-        loop {
-            receive!(ctx, { _ => {} });
-        }
-    });
+    let fragile = idle();
     let watch = me.monitor(&fragile);
     node.link(&fragile, &shell).await.unwrap();
     // The link is in place once Erlang answers something sent after it.
@@ -167,14 +172,7 @@ async fn links_break_with_noconnection_and_noproc() {
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive never -> ok end").await;
     let shell = meet(&node, &erl, &mut me).await;
-    let spawn_fragile = || {
-        fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
-            loop {
-                receive!(ctx, { _ => {} });
-            }
-        })
-    };
-    let first = spawn_fragile();
+    let first = idle();
     let watch = me.monitor(&first);
     node.link(&first, &shell).await.unwrap();
     node.ping(&erl.name).await.unwrap();
@@ -186,7 +184,7 @@ async fn links_break_with_noconnection_and_noproc() {
     let erl = erlang_shell("receive die -> exit(normal) end").await;
     let shell = meet(&node, &erl, &mut me).await;
     node.send_to(&shell, atom("die")).await.unwrap();
-    let second = spawn_fragile();
+    let second = idle();
     let watch = me.monitor(&second);
     // Make sure it has ended: a monitor says so.
     let mut down = Ctx::<RemoteDown>::detached();
@@ -203,11 +201,7 @@ async fn unlinked_processes_no_longer_share_their_exits() {
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive die -> exit(boom) end").await;
     let shell = meet(&node, &erl, &mut me).await;
-    let survivor = fauxtp::spawn(|mut ctx: Ctx<Term>| async move {
-        loop {
-            receive!(ctx, { _ => {} });
-        }
-    });
+    let survivor = idle();
     // Its down message would show in `me`'s mailbox.
     let _watch = me.monitor(&survivor);
     node.link(&survivor, &shell).await.unwrap();
