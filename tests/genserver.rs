@@ -856,3 +856,46 @@ async fn timeouts_fire_for_zero_short_and_shared_deadlines_and_never_early() {
     let patient = Counter::start((7, None)).await.unwrap();
     assert_eq!(patient.get().timeout(Duration::MAX).await, Ok(7));
 }
+
+/// A process that takes call requests and never answers them.
+fn never_answers() -> Pid<fauxtp::ReplyTo<u32>> {
+    fauxtp::spawn(|mut ctx: Ctx<fauxtp::ReplyTo<u32>>| async move {
+        let mut held = Vec::new();
+        loop {
+            held.push(ctx.recv().await);
+        }
+    })
+}
+
+/// Call timeouts share a timer per thread; one left behind by a runtime
+/// that was shut down must not keep the calls of the next runtime on the
+/// same thread from timing out.
+#[test]
+fn a_call_times_out_on_a_thread_whose_previous_runtime_was_dropped() {
+    let timeout = Duration::from_millis(200);
+    for round in 0..2 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let outcome = runtime.block_on(async {
+            let silent = never_answers();
+            let call = fauxtp::Call::new(&silent, "never", |reply| reply).timeout(timeout);
+            if round == 0 {
+                // Wait a little, then drop the call and the runtime, with the
+                // call's timer still pending.
+                let _ = tokio::time::timeout(Duration::from_millis(1), call.into_future()).await;
+                return None;
+            }
+            Some(tokio::time::timeout(Duration::from_secs(5), call.into_future()).await)
+        });
+        drop(runtime);
+        if let Some(outcome) = outcome {
+            let outcome = outcome.expect("the call timed out by itself, well before 5 s");
+            assert!(
+                matches!(outcome, Err(fauxtp::CallError::Timeout { .. })),
+                "{outcome:?}"
+            );
+        }
+    }
+}

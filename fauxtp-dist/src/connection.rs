@@ -28,11 +28,19 @@ const SILENCE: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub(crate) struct Outgoing {
     frames: mpsc::UnboundedSender<Vec<u8>>,
+    /// The connection's number (see [`next_id`]).
+    id: u64,
 }
 
 impl Outgoing {
-    pub(crate) fn new(frames: mpsc::UnboundedSender<Vec<u8>>) -> Self {
-        Outgoing { frames }
+    pub(crate) fn new(frames: mpsc::UnboundedSender<Vec<u8>>, id: u64) -> Self {
+        Outgoing { frames, id }
+    }
+
+    /// The connection's number: what the node's state about a connection
+    /// (calls waiting on it, monitors and links made over it) is tied to.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Queues a control message, with its payload if it has one. A
@@ -43,7 +51,14 @@ impl Outgoing {
             control: control.encode(),
             payload,
         };
-        let _ = self.frames.send(frame::encode(&frame));
+        match frame::encode(&frame) {
+            Some(bytes) => {
+                let _ = self.frames.send(bytes);
+            }
+            // A term from a peer that cannot go back as it came (an atom
+            // too long once in UTF-8): dropped, as one that does not decode.
+            None => tracing::warn!("dropped a message that does not encode"),
+        }
     }
 }
 
@@ -60,7 +75,8 @@ pub(crate) async fn write_loop(
     mut stream: OwnedWriteHalf,
     mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
-    let tick = frame::encode(&Frame::Tick);
+    // A tick is an empty frame: its length, zero.
+    let tick = vec![0, 0, 0, 0];
     let mut batch = Vec::new();
     loop {
         batch.clear();
@@ -95,6 +111,13 @@ pub(crate) async fn read_loop(
     id: u64,
     out: Outgoing,
 ) {
+    // However the loop ends (an error, a panic, an abort), the node hears
+    // of it, so that it never keeps a connection nobody reads.
+    let _hangup = Hangup {
+        node: node.clone(),
+        peer: peer.clone(),
+        id,
+    };
     let mut stream = BufReader::new(stream);
     loop {
         let frame = match tokio::time::timeout(SILENCE, frame::read_frame(&mut stream)).await {
@@ -114,11 +137,33 @@ pub(crate) async fn read_loop(
         // A control message that does not decode is dropped; the
         // connection goes on.
         match Control::decode(control) {
-            Ok(control) => node.receive(&peer, &out, control, payload),
+            Ok(control) => {
+                // User code runs in here too (the `From<Term>` and `FromTerm`
+                // of the processes a message is for): a panic there drops
+                // that message, not the connection.
+                let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    node.receive(&peer, &out, control, payload)
+                }));
+                if handled.is_err() {
+                    tracing::warn!(%peer, "dropped a message whose handling panicked");
+                }
+            }
             Err(error) => tracing::warn!(%peer, %error, "dropped a control message"),
         }
     }
-    if let Some(node) = node.upgrade() {
-        node.disconnected(&peer, id);
+}
+
+/// Tells the node that a connection's reading task has ended.
+struct Hangup {
+    node: Weak<Inner>,
+    peer: String,
+    id: u64,
+}
+
+impl Drop for Hangup {
+    fn drop(&mut self) {
+        if let Some(node) = self.node.upgrade() {
+            node.disconnected(&self.peer, self.id);
+        }
     }
 }

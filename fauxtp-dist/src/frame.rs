@@ -82,15 +82,26 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Frame, FrameError> {
             "tag {tag}, expected {PASS_THROUGH} (pass-through)"
         )));
     }
-    let mut cursor = Cursor::new(rest);
-    let control = Term::decode(&mut cursor)
-        .map_err(|e| FrameError::Malformed(format!("control message: {e}")))?;
-    let payload = if (cursor.position() as usize) < rest.len() {
-        let payload = Term::decode(&mut cursor)
-            .map_err(|e| FrameError::Malformed(format!("payload: {e}")))?;
-        Some(payload)
+    // eetf trusts its input: a count in a header becomes an allocation, a
+    // nesting a recursion, and a few tags a panic. Check the shape first.
+    let control_len =
+        check_term(rest).map_err(|e| FrameError::Malformed(format!("control message: {e}")))?;
+    let payload_len = if control_len < rest.len() {
+        Some(
+            check_term(&rest[control_len..])
+                .map_err(|e| FrameError::Malformed(format!("payload: {e}")))?,
+        )
     } else {
         None
+    };
+    let mut cursor = Cursor::new(rest);
+    let control =
+        decode(&mut cursor).map_err(|e| FrameError::Malformed(format!("control message: {e}")))?;
+    let payload = match payload_len {
+        Some(_) => {
+            Some(decode(&mut cursor).map_err(|e| FrameError::Malformed(format!("payload: {e}")))?)
+        }
+        None => None,
     };
     if (cursor.position() as usize) != rest.len() {
         return Err(FrameError::Malformed(
@@ -100,27 +111,221 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Frame, FrameError> {
     Ok(Frame::Message { control, payload })
 }
 
-/// Encodes a frame, length included.
-pub(crate) fn encode(frame: &Frame) -> Vec<u8> {
+/// Decodes one term, a panic inside eetf included as an error (the shape
+/// was checked, so none is expected).
+fn decode(cursor: &mut Cursor<&[u8]>) -> Result<Term, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Term::decode(&mut *cursor))) {
+        Ok(Ok(term)) => Ok(term),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the term decoder failed".to_owned()),
+    }
+}
+
+/// Encodes a frame, length included; `None` if a term cannot be written
+/// (an atom too long once in UTF-8, say: some come from peers).
+pub(crate) fn encode(frame: &Frame) -> Option<Vec<u8>> {
     let mut bytes = vec![0, 0, 0, 0];
     if let Frame::Message { control, payload } = frame {
         bytes.push(PASS_THROUGH);
-        encode_term(control, &mut bytes);
+        control.encode(&mut bytes).ok()?;
         if let Some(payload) = payload {
-            encode_term(payload, &mut bytes);
+            payload.encode(&mut bytes).ok()?;
         }
     }
-    let len = u32::try_from(bytes.len() - 4).unwrap_or(u32::MAX);
+    let len = u32::try_from(bytes.len() - 4).ok()?;
     bytes[..4].copy_from_slice(&len.to_be_bytes());
-    bytes
+    Some(bytes)
 }
 
-fn encode_term(term: &Term, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail on I/O; eetf fails only on terms it
-    // cannot represent, which fauxtp never builds.
-    if let Err(e) = term.encode(&mut *out) {
-        unreachable!("a term fauxtp built does not encode: {e}");
+/// How deep terms from peers may nest (OTP's decoder has no fixed limit,
+/// but fauxtp's decoder recurses).
+const MAX_DEPTH: usize = 512;
+
+/// Checks that `bytes` start with a well-formed external term that eetf
+/// can decode safely, and returns its length: only known tags, every count
+/// within the bytes that are left, nesting within [`MAX_DEPTH`]. Walks the
+/// term without recursion.
+pub(crate) fn check_term(bytes: &[u8]) -> Result<usize, String> {
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Result<usize, String> {
+        let start = *at;
+        let end = start
+            .checked_add(n)
+            .filter(|end| *end <= bytes.len())
+            .ok_or("truncated term")?;
+        *at = end;
+        Ok(start)
+    };
+    let u8_at = |i: usize| bytes[i] as usize;
+    let u16_at = |i: usize| u16::from_be_bytes([bytes[i], bytes[i + 1]]) as usize;
+    let u32_at = |i: usize| {
+        u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize
+    };
+    let version = take(&mut at, 1)?;
+    if bytes[version] != 131 {
+        return Err(format!("version {}, expected 131", bytes[version]));
     }
+    // Terms still to read, at each open level.
+    let mut pending: Vec<usize> = vec![1];
+    while let Some(left) = pending.last_mut() {
+        if *left == 0 {
+            pending.pop();
+            continue;
+        }
+        *left -= 1;
+        let tag = bytes[take(&mut at, 1)?];
+        let children = match tag {
+            97 => {
+                take(&mut at, 1)?;
+                0
+            } // small integer
+            98 => {
+                take(&mut at, 4)?;
+                0
+            } // integer
+            70 => {
+                take(&mut at, 8)?;
+                0
+            } // new float
+            99 => {
+                take(&mut at, 31)?;
+                0
+            } // old float
+            100 | 118 => {
+                let i = take(&mut at, 2)?;
+                take(&mut at, u16_at(i))?;
+                0
+            } // atoms
+            115 | 119 => {
+                let i = take(&mut at, 1)?;
+                take(&mut at, u8_at(i))?;
+                0
+            } // small atoms
+            106 => 0, // nil
+            107 => {
+                let i = take(&mut at, 2)?;
+                take(&mut at, u16_at(i))?;
+                0
+            } // string
+            109 => {
+                let i = take(&mut at, 4)?;
+                take(&mut at, u32_at(i))?;
+                0
+            } // binary
+            77 => {
+                let i = take(&mut at, 4)?;
+                take(&mut at, 1)?;
+                take(&mut at, u32_at(i))?;
+                0
+            } // bit binary
+            110 => {
+                let i = take(&mut at, 1)?;
+                take(&mut at, 1)?;
+                take(&mut at, u8_at(i))?;
+                0
+            } // small big
+            111 => {
+                let i = take(&mut at, 4)?;
+                take(&mut at, 1)?;
+                take(&mut at, u32_at(i))?;
+                0
+            } // large big
+            104 => {
+                let i = take(&mut at, 1)?;
+                u8_at(i)
+            } // small tuple
+            105 | 116 => {
+                // large tuple, map
+                let i = take(&mut at, 4)?;
+                let n = u32_at(i);
+                let n = if tag == 116 {
+                    n.checked_mul(2).ok_or("map too large")?
+                } else {
+                    n
+                };
+                // Every element takes a byte at least.
+                if n > bytes.len() - at {
+                    return Err("a count larger than the term".to_owned());
+                }
+                n
+            }
+            108 => {
+                // list, with its tail
+                let i = take(&mut at, 4)?;
+                let n = u32_at(i);
+                if n > bytes.len() - at {
+                    return Err("a count larger than the term".to_owned());
+                }
+                n + 1
+            }
+            // pid (node, id, serial, creation), new pid
+            103 => {
+                take_node(&mut at, bytes)?;
+                take(&mut at, 9)?;
+                0
+            }
+            88 => {
+                take_node(&mut at, bytes)?;
+                take(&mut at, 12)?;
+                0
+            }
+            // port, new port, v4 port
+            102 => {
+                take_node(&mut at, bytes)?;
+                take(&mut at, 5)?;
+                0
+            }
+            89 => {
+                take_node(&mut at, bytes)?;
+                take(&mut at, 8)?;
+                0
+            }
+            120 => {
+                take_node(&mut at, bytes)?;
+                take(&mut at, 12)?;
+                0
+            }
+            // new and newer references: a count of ids, the node, creation, the ids
+            114 | 90 => {
+                let i = take(&mut at, 2)?;
+                let ids = u16_at(i);
+                take_node(&mut at, bytes)?;
+                take(&mut at, if tag == 114 { 1 } else { 4 })?;
+                take(&mut at, ids.checked_mul(4).ok_or("reference too large")?)?;
+                0
+            }
+            // export: module, function, arity
+            113 => 3,
+            other => return Err(format!("a tag fauxtp does not read ({other})")),
+        };
+        if children > 0 {
+            if pending.len() >= MAX_DEPTH {
+                return Err("nested too deep".to_owned());
+            }
+            pending.push(children);
+        }
+    }
+    Ok(at)
+}
+
+/// Skips the node atom of a pid, port or reference.
+fn take_node(at: &mut usize, bytes: &[u8]) -> Result<(), String> {
+    let tag = *bytes.get(*at).ok_or("truncated term")?;
+    let len = match tag {
+        100 | 118 => {
+            let i = *at + 1;
+            let b = bytes.get(i..i + 2).ok_or("truncated term")?;
+            3 + u16::from_be_bytes([b[0], b[1]]) as usize
+        }
+        115 | 119 => 2 + *bytes.get(*at + 1).ok_or("truncated term")? as usize,
+        _ => return Err("a node that is not an atom".to_owned()),
+    };
+    let end = at
+        .checked_add(len)
+        .filter(|end| *end <= bytes.len())
+        .ok_or("truncated term")?;
+    *at = end;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -150,7 +355,7 @@ mod tests {
         ];
         let mut wire = Vec::new();
         for frame in &frames {
-            wire.extend(encode(frame));
+            wire.extend(encode(frame).unwrap());
         }
         let mut reader = &wire[..];
         for frame in &frames {
@@ -162,7 +367,7 @@ mod tests {
     #[tokio::test]
     async fn a_malformed_frame_is_an_error_for_itself_only() {
         let mut wire = vec![0, 0, 0, 3, 112, 131, 255];
-        wire.extend(encode(&Frame::Tick));
+        wire.extend(encode(&Frame::Tick).unwrap());
         let mut reader = &wire[..];
         let error = read_frame(&mut reader).await.unwrap_err();
         assert!(!error.is_fatal(), "{error}");
@@ -176,5 +381,59 @@ mod tests {
             read_frame(&mut reader).await,
             Err(FrameError::TooLarge(_))
         ));
+    }
+
+    /// Bytes eetf would panic on, or allocate or recurse without bound for:
+    /// each is a malformed frame, nothing worse.
+    #[test]
+    fn terms_eetf_cannot_take_safely_are_refused() {
+        let frames: Vec<Vec<u8>> = vec![
+            vec![112, 131, 68, 0],                        // a distribution header
+            vec![112, 131, 104, 1, 82, 0],                // an atom cache reference
+            vec![112, 131, 105, 255, 255, 255, 255],      // a tuple of 2^32 - 1 elements
+            vec![112, 131, 108, 255, 255, 255, 255, 106], // a list as long
+            vec![112, 131, 116, 0, 0, 0, 9, 106],         // a map of 9 pairs in 1 byte
+            [vec![112, 131], [104u8, 1].repeat(100_000), vec![106]].concat(), // nested too deep
+            vec![112, 131, 109, 0, 0, 0, 9, 1],           // a binary cut short
+            vec![112, 131, 80, 0, 0, 0, 1, 0],            // compressed
+        ];
+        for bytes in frames {
+            match decode_body(&bytes) {
+                Err(FrameError::Malformed(_)) => {}
+                other => panic!("{bytes:?}: {other:?}"),
+            }
+        }
+        // Nested, but within bounds, still reads.
+        let nested = [vec![112, 131], [104u8, 1].repeat(100), vec![106]].concat();
+        assert!(decode_body(&nested).is_ok());
+    }
+
+    #[test]
+    fn what_fauxtp_writes_passes_the_check() {
+        use eetf::{Pid, Reference};
+        let term = tuple(vec![
+            Term::from(Pid::new("a@b", 1, 2, 3)),
+            Term::from(Reference {
+                node: Atom::from("a@b"),
+                id: vec![1, 2, 3],
+                creation: 4,
+            }),
+            Term::from(eetf::List::from(vec![Term::from(FixInteger::from(
+                1_000_000,
+            ))])),
+            Term::from(eetf::Binary::from(vec![1, 2, 3])),
+            Term::from(eetf::Float::try_from(1.5).unwrap()),
+            Term::from(eetf::BigInteger::from(u64::MAX)),
+            Term::from(eetf::Map::from([(
+                Term::from(Atom::from("k")),
+                Term::from(Atom::from("v")),
+            )])),
+        ]);
+        let frame = Frame::Message {
+            control: term.clone(),
+            payload: Some(term),
+        };
+        let bytes = encode(&frame).unwrap();
+        assert_eq!(decode_body(&bytes[4..]).unwrap(), frame);
     }
 }

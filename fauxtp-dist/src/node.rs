@@ -143,14 +143,14 @@ struct State {
     peers: HashMap<String, Peer>,
     /// Replies awaited by this node's own calls (`ping`): by tag, with the
     /// node they come from.
-    pending: HashMap<Reference, (String, oneshot::Sender<Answer>)>,
+    pending: HashMap<Reference, (u64, oneshot::Sender<Answer>)>,
     /// Local processes that other nodes can send to, by fauxtp id.
     exposed: HashMap<u64, Arc<dyn Exposed>>,
     exposed_swept: usize,
     /// Monitors local processes hold on other nodes' processes.
     remote_monitors: HashMap<Reference, RemoteWatch>,
     /// Who is told when the connection to a node goes: by node.
-    node_monitors: HashMap<String, Vec<TellNodeDown>>,
+    node_monitors: HashMap<String, Vec<(u64, TellNodeDown)>>,
     /// The servers other nodes can reach by name.
     names: HashMap<String, Arc<dyn Registered>>,
     /// The epmd connection, kept open: closing it unregisters the node.
@@ -176,6 +176,8 @@ impl<M: From<Term> + Send + 'static> Exposed for fauxtp::Pid<M> {
 
 /// A local monitor on another node's process.
 struct RemoteWatch {
+    /// The connection it was made over.
+    connection: u64,
     node: String,
     pid: ErlPid,
     tell: Box<dyn FnOnce(RemoteDown) + Send>,
@@ -200,6 +202,34 @@ pub struct RemoteMonitor(Reference);
 
 /// Delivers one node monitor's [`NodeDown`].
 type TellNodeDown = Box<dyn FnOnce(NodeDown) + Send>;
+
+/// One of this node's calls to another node, while it waits: dropped, it
+/// forgets the call and removes its monitor.
+struct PendingCall<'a> {
+    inner: &'a Inner,
+    out: &'a Outgoing,
+    me: ErlPid,
+    name: Atom,
+    reference: Reference,
+    /// The monitor on the server is still in place.
+    monitoring: bool,
+}
+
+impl Drop for PendingCall<'_> {
+    fn drop(&mut self) {
+        self.inner.lock().pending.remove(&self.reference);
+        if self.monitoring {
+            self.out.send(
+                Control::DemonitorP {
+                    from: self.me.clone(),
+                    to: Process::Name(self.name.clone()),
+                    reference: self.reference.clone(),
+                },
+                None,
+            );
+        }
+    }
+}
 
 /// What comes back for one of this node's calls.
 enum Answer {
@@ -233,6 +263,13 @@ impl Remote {
 impl fmt::Display for Remote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{{{}, {}}}", self.name, self.node)
+    }
+}
+
+impl State {
+    /// Whether `out` is the live connection to `node`.
+    fn is_current(&self, node: &str, out: &Outgoing) -> bool {
+        self.peers.get(node).is_some_and(|peer| peer.id == out.id())
     }
 }
 
@@ -418,7 +455,14 @@ impl Node {
         let out = self.inner.connection(&node).await?;
         let local_erl = self.inner.expose(local);
         self.inner
-            .link_local(&node, &out, local.any(), local_erl.clone(), remote.clone());
+            .link_local(&out, local.any(), local_erl.clone(), remote.clone());
+        if self.inner.existing(&node).ok().flatten().map(|o| o.id()) != Some(out.id()) {
+            // The connection went before the watcher heard of the link: its
+            // loss must reach the link too.
+            let _ = self.inner.watcher.send(Watch::ConnectionLost {
+                connection: out.id(),
+            });
+        }
         out.send(
             Control::Link {
                 from: local_erl,
@@ -470,16 +514,26 @@ impl Node {
         let monitor = RemoteMonitor(reference.clone());
         let to = to.clone();
         let watch = RemoteWatch {
-            node,
+            connection: out.id(),
+            node: node.clone(),
             pid: remote.clone(),
             tell: Box::new(move |down| {
                 let _ = to.send(down);
             }),
         };
-        self.inner
-            .lock()
-            .remote_monitors
-            .insert(reference.clone(), watch);
+        let mut state = self.inner.lock();
+        if !state.is_current(&node, &out) {
+            // The connection went in the meantime.
+            drop(state);
+            (watch.tell)(RemoteDown {
+                monitor: monitor.clone(),
+                pid: remote.clone(),
+                reason: atom("noconnection"),
+            });
+            return Ok(monitor);
+        }
+        state.remote_monitors.insert(reference.clone(), watch);
+        drop(state);
         out.send(
             Control::MonitorP {
                 from: self.inner.new_pid(),
@@ -522,21 +576,21 @@ impl Node {
         let down = NodeDown {
             node: node.to_owned(),
         };
-        if self.inner.connection(node).await.is_err() {
+        let Ok(out) = self.inner.connection(node).await else {
             let _ = to.send(down);
             return;
-        }
+        };
         let to = to.clone();
         let tell: TellNodeDown = Box::new(move |down| {
             let _ = to.send(down);
         });
         let mut state = self.inner.lock();
-        if state.peers.contains_key(node) {
+        if state.is_current(node, &out) {
             state
                 .node_monitors
                 .entry(node.to_owned())
                 .or_default()
-                .push(tell);
+                .push((out.id(), tell));
         } else {
             // Lost between connecting and here.
             drop(state);
@@ -723,10 +777,22 @@ impl Inner {
         let me = self.new_pid();
         let reference = self.new_ref();
         let (answer, answered) = oneshot::channel();
-        self.lock()
-            .pending
-            .insert(reference.clone(), (to.node.clone(), answer));
+        if !self.wait_for(&to.node, &out, reference.clone(), answer) {
+            return Err(DistError::ConnectionLost {
+                node: to.node.clone(),
+            });
+        }
         let name = Atom::from(to.name.as_str());
+        // Whatever ends the wait (an answer, the timeout, the caller giving
+        // up), the monitor goes and a late answer finds nobody.
+        let mut call = PendingCall {
+            inner: self,
+            out: &out,
+            me: me.clone(),
+            name: name.clone(),
+            reference: reference.clone(),
+            monitoring: true,
+        };
         out.send(
             Control::MonitorP {
                 from: me.clone(),
@@ -737,49 +803,47 @@ impl Inner {
         );
         let message = tuple(vec![
             atom("$gen_call"),
-            tuple(vec![Term::from(me.clone()), Term::from(reference.clone())]),
+            tuple(vec![Term::from(me.clone()), Term::from(reference)]),
             request,
         ]);
-        out.send(
-            Control::RegSend {
-                from: me.clone(),
-                to: name.clone(),
-            },
-            Some(message),
-        );
-        let outcome = tokio::time::timeout(timeout, answered).await;
-        // From here on a late reply or down message finds nobody waiting.
-        self.lock().pending.remove(&reference);
-        let demonitor = || {
-            out.send(
-                Control::DemonitorP {
-                    from: me.clone(),
-                    to: Process::Name(name.clone()),
-                    reference: reference.clone(),
-                },
-                None,
-            )
-        };
-        match outcome {
-            Ok(Ok(Answer::Reply(reply))) => {
-                demonitor();
-                Ok(reply)
-            }
-            Ok(Ok(Answer::Down(reason))) => Err(DistError::Exited {
-                server: to.to_string(),
-                reason: reason.to_string(),
-            }),
-            Ok(Err(_closed)) => Err(DistError::ConnectionLost {
-                node: to.node.clone(),
-            }),
-            Err(_elapsed) => {
-                demonitor();
-                Err(DistError::Timeout {
-                    node: to.node.clone(),
-                    after: timeout,
+        out.send(Control::RegSend { from: me, to: name }, Some(message));
+        match tokio::time::timeout(timeout, answered).await {
+            Ok(Ok(Answer::Reply(reply))) => Ok(reply),
+            Ok(Ok(Answer::Down(reason))) => {
+                call.monitoring = false;
+                Err(DistError::Exited {
+                    server: to.to_string(),
+                    reason: reason.to_string(),
                 })
             }
+            Ok(Err(_closed)) => {
+                call.monitoring = false;
+                Err(DistError::ConnectionLost {
+                    node: to.node.clone(),
+                })
+            }
+            Err(_elapsed) => Err(DistError::Timeout {
+                node: to.node.clone(),
+                after: timeout,
+            }),
         }
+    }
+
+    /// Records that `reference` waits for an answer over `out`, the
+    /// connection to `node`; false if that connection is already gone.
+    fn wait_for(
+        &self,
+        node: &str,
+        out: &Outgoing,
+        reference: Reference,
+        answer: oneshot::Sender<Answer>,
+    ) -> bool {
+        let mut state = self.lock();
+        if !state.is_current(node, out) {
+            return false;
+        }
+        state.pending.insert(reference, (out.id(), answer));
+        true
     }
 
     fn stop(&self) {
@@ -893,8 +957,8 @@ impl Inner {
     fn attach(self: &Arc<Self>, stream: TcpStream, peer: PeerNode) -> Outgoing {
         let name = peer.name.to_string();
         let (out, frames) = mpsc::unbounded_channel();
-        let out = Outgoing::new(out);
         let id = connection::next_id();
+        let out = Outgoing::new(out, id);
         let (read, write) = stream.into_split();
         let writer = tokio::spawn(connection::write_loop(write, frames));
         let reader = tokio::spawn(connection::read_loop(
@@ -909,17 +973,16 @@ impl Inner {
             out: out.clone(),
             tasks: [reader.abort_handle(), writer.abort_handle()],
         };
-        let replaced = {
-            let mut state = self.lock();
-            if state.stopped {
-                Some(peer)
-            } else {
-                state.peers.insert(name, peer)
-            }
-        };
-        // An older connection to the same node (it reconnected) ends.
-        if let Some(old) = replaced {
-            old.tasks.iter().for_each(AbortHandle::abort);
+        let mut state = self.lock();
+        if state.stopped {
+            drop(state);
+            peer.tasks.iter().for_each(AbortHandle::abort);
+            return out;
+        }
+        // An older connection to the same node (it reconnected) ends, and
+        // with it what was tied to it.
+        if let Some(old) = state.peers.insert(name.clone(), peer) {
+            self.lost(state, &name, old);
         }
         out
     }
@@ -928,25 +991,45 @@ impl Inner {
     /// replies fail at once.
     pub(crate) fn disconnected(&self, node: &str, id: u64) {
         let mut state = self.lock();
-        // An older connection that a newer one replaced says nothing.
+        // An older connection that a newer one replaced was dealt with then.
         if state.peers.get(node).is_none_or(|peer| peer.id != id) {
             return;
         }
         if let Some(peer) = state.peers.remove(node) {
-            peer.tasks[1].abort();
+            self.lost(state, node, peer);
         }
-        state.pending.retain(|_, (from, _)| from != node);
-        let monitors = state.node_monitors.remove(node).unwrap_or_default();
+    }
+
+    /// What was tied to a connection that is gone: calls waiting on it fail,
+    /// monitors made over it fire with `noconnection`, node monitors fire,
+    /// and the watcher breaks the links and forgets the monitors.
+    fn lost(&self, mut state: MutexGuard<'_, State>, node: &str, peer: Peer) {
+        peer.tasks.iter().for_each(AbortHandle::abort);
+        let id = peer.id;
+        state.pending.retain(|_, (connection, _)| *connection != id);
+        let monitors: Vec<TellNodeDown> = match state.node_monitors.get_mut(node) {
+            Some(list) => {
+                let (fire, keep): (Vec<_>, Vec<_>) = std::mem::take(list)
+                    .into_iter()
+                    .partition(|(c, _)| *c == id);
+                *list = keep;
+                fire.into_iter().map(|(_, tell)| tell).collect()
+            }
+            None => Vec::new(),
+        };
         let lost: Vec<Reference> = state
             .remote_monitors
             .iter()
-            .filter(|(_, watch)| watch.node == node)
+            .filter(|(_, watch)| watch.connection == id)
             .map(|(reference, _)| reference.clone())
             .collect();
         let lost: Vec<(Reference, RemoteWatch)> = lost
             .into_iter()
             .filter_map(|r| state.remote_monitors.remove(&r).map(|w| (r, w)))
             .collect();
+        // Sent under the lock: nothing a newer connection asks of the
+        // watcher can come before it (and it only concerns connection `id`).
+        let _ = self.watcher.send(Watch::ConnectionLost { connection: id });
         drop(state);
         for (reference, watch) in lost {
             (watch.tell)(RemoteDown {
@@ -960,17 +1043,13 @@ impl Inner {
                 node: node.to_owned(),
             });
         }
-        let _ = self.watcher.send(Watch::NodeDown {
-            node: node.to_owned(),
-        });
     }
 
-    /// Has the watcher hold the monitor `watcher` (of `node`) takes on the
-    /// local process `target`; the fauxtp monitor is made here, in order
-    /// with the connection's traffic.
+    /// Has the watcher hold the monitor `watcher` (at the other end of
+    /// `out`) takes on the local process `target`; the fauxtp monitor is made
+    /// here, in order with the connection's traffic.
     fn watch(
         &self,
-        node: &str,
         out: &Outgoing,
         target: fauxtp::AnyPid,
         process: Process,
@@ -979,7 +1058,6 @@ impl Inner {
     ) {
         let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &target);
         let _ = self.watcher.send(Watch::Monitor {
-            node: node.to_owned(),
             out: out.clone(),
             monitor,
             target,
@@ -990,24 +1068,28 @@ impl Inner {
     }
 
     /// Has the watcher hold the link between the local process `local`
-    /// (`local_erl` elsewhere) and `remote` of `node`.
-    fn link_local(
-        &self,
-        node: &str,
-        out: &Outgoing,
-        local: fauxtp::AnyPid,
-        local_erl: ErlPid,
-        remote: ErlPid,
-    ) {
+    /// (`local_erl` elsewhere) and `remote`, at the other end of `out`.
+    fn link_local(&self, out: &Outgoing, local: fauxtp::AnyPid, local_erl: ErlPid, remote: ErlPid) {
         let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &local);
         let _ = self.watcher.send(Watch::Link {
-            node: node.to_owned(),
             out: out.clone(),
             monitor,
             local,
             local_erl,
             remote,
         });
+    }
+
+    /// The call waiting for `reference`, if it was made over the connection
+    /// `out` (an answer from elsewhere is not one).
+    fn answered(&self, reference: &Reference, out: &Outgoing) -> Option<oneshot::Sender<Answer>> {
+        let mut state = self.lock();
+        match state.pending.get(reference) {
+            Some((connection, _)) if *connection == out.id() => {
+                state.pending.remove(reference).map(|(_, answer)| answer)
+            }
+            _ => None,
+        }
     }
 
     /// An exit signal from `from` to the local process `to`: over their
@@ -1055,8 +1137,7 @@ impl Inner {
                 let Some(payload) = payload else { return };
                 if let Term::Tuple(Tuple { elements }) = &payload {
                     if let [Term::Reference(tag), reply] = &elements[..] {
-                        let waiting = self.lock().pending.remove(&**tag);
-                        if let Some((_, answer)) = waiting {
+                        if let Some(answer) = self.answered(tag, out) {
                             let _ = answer.send(Answer::Reply(reply.clone()));
                             return;
                         }
@@ -1083,61 +1164,52 @@ impl Inner {
                 ),
                 (Some(_), None) => {}
             },
-            // net_kernel is always there.
-            Control::MonitorP {
-                to: Process::Name(name),
-                ..
-            } if name.name == "net_kernel" => {}
-            Control::MonitorP {
-                from,
-                to: Process::Name(name),
-                reference,
-            } if self.registered(&name.name).is_some() => {
-                if let Some(server) = self.registered(&name.name) {
-                    self.watch(
-                        node,
-                        out,
-                        server.pid(),
-                        Process::Name(name),
-                        from,
-                        reference,
-                    );
-                }
-            }
-            Control::MonitorP {
-                from,
-                to: Process::Pid(pid),
-                reference,
-            } if self.exposed(&pid).is_some() => {
-                if let Some(process) = self.exposed(&pid) {
-                    self.watch(node, out, process.pid(), Process::Pid(pid), from, reference);
-                }
-            }
-            // Anything else is not there: the monitor fires at once, so a
-            // caller does not wait out its timeout.
             Control::MonitorP {
                 from,
                 to,
                 reference,
-            } => out.send(
-                Control::MonitorPExit {
-                    from: to,
-                    to: from,
-                    reference,
-                    reason: atom("noproc"),
-                },
-                None,
-            ),
+            } => {
+                let target = match &to {
+                    // net_kernel is always there.
+                    Process::Name(name) if name.name == "net_kernel" => return,
+                    Process::Name(name) => self.registered(&name.name).map(|server| server.pid()),
+                    Process::Pid(pid) => self.exposed(pid).map(|process| process.pid()),
+                };
+                match target {
+                    // A target that ends from here on is still reported with
+                    // its reason: the monitor is made at once.
+                    Some(target) => self.watch(out, target, to, from, reference),
+                    // Not there: the monitor fires at once, so a caller does
+                    // not wait out its timeout.
+                    None => out.send(
+                        Control::MonitorPExit {
+                            from: to,
+                            to: from,
+                            reference,
+                            reason: atom("noproc"),
+                        },
+                        None,
+                    ),
+                }
+            }
             // A monitor this node took, for one of its calls or for a
             // local process, fired.
             Control::MonitorPExit {
                 reference, reason, ..
             } => {
-                let mut state = self.lock();
-                if let Some((_, answer)) = state.pending.remove(&reference) {
-                    drop(state);
+                if let Some(answer) = self.answered(&reference, out) {
                     let _ = answer.send(Answer::Down(reason));
-                } else if let Some(watch) = state.remote_monitors.remove(&reference) {
+                    return;
+                }
+                let mut state = self.lock();
+                let ours = state
+                    .remote_monitors
+                    .get(&reference)
+                    .is_some_and(|watch| watch.connection == out.id());
+                if let Some(watch) = ours
+                    .then(|| state.remote_monitors.remove(&reference))
+                    .flatten()
+                {
                     drop(state);
                     (watch.tell)(RemoteDown {
                         monitor: RemoteMonitor(reference),
@@ -1150,7 +1222,7 @@ impl Inner {
                 let _ = self.watcher.send(Watch::Demonitor { reference });
             }
             Control::Link { from, to } => match self.exposed(&to) {
-                Some(process) => self.link_local(node, out, process.pid(), to, from),
+                Some(process) => self.link_local(out, process.pid(), to, from),
                 // A link to a process that does not exist breaks at once.
                 None => out.send(
                     Control::Exit {

@@ -165,11 +165,10 @@ pub(crate) fn exit_reason(term: &Term) -> ExitReason {
 /// (`fauxtp::__private::monitor_for`): a local process that ends right
 /// after a remote process monitored or linked it still tells that process.
 pub(crate) enum Watch {
-    /// A process of `node` monitors the local process `target` (by name or
-    /// by pid, as `process` says): when it ends, tell `watcher` with
-    /// `reference`.
+    /// A process at the other end of `out` monitors the local process
+    /// `target` (by name or by pid, as `process` says): when it ends, tell
+    /// `watcher` with `reference`.
     Monitor {
-        node: String,
         out: Outgoing,
         monitor: MonitorRef,
         target: AnyPid,
@@ -181,9 +180,9 @@ pub(crate) enum Watch {
         reference: Reference,
     },
     /// The local process `local` (known elsewhere as `local_erl`) and the
-    /// process `remote` of `node` are linked; `monitor` watches `local`.
+    /// process `remote` at the other end of `out` are linked; `monitor`
+    /// watches `local`.
     Link {
-        node: String,
         out: Outgoing,
         monitor: MonitorRef,
         local: AnyPid,
@@ -204,17 +203,16 @@ pub(crate) enum Watch {
         reason: Term,
         via_link: bool,
     },
-    /// The connection to `node` is gone: its monitors go, and its links
-    /// break with `noconnection`.
-    NodeDown {
-        node: String,
+    /// The connection `connection` is gone: the monitors made over it go,
+    /// and the links made over it break with `noconnection`.
+    ConnectionLost {
+        connection: u64,
     },
     /// The node stops.
     Stop,
 }
 
 struct Watched {
-    node: String,
     out: Outgoing,
     target: AnyPid,
     process: Process,
@@ -223,7 +221,6 @@ struct Watched {
 }
 
 struct Linked {
-    node: String,
     out: Outgoing,
     monitor: MonitorRef,
     local: AnyPid,
@@ -295,8 +292,8 @@ pub(crate) fn spawn_watcher() -> Pid<Watch> {
         loop {
             receive!(ctx, {
                 Watch::Stop => return Ok(()),
-                Watch::Monitor { node, out, monitor, target, process, watcher, reference } => {
-                    let watched = Watched { node, out, target, process, watcher, reference };
+                Watch::Monitor { out, monitor, target, process, watcher, reference } => {
+                    let watched = Watched { out, target, process, watcher, reference };
                     match w.early.remove(&monitor) {
                         Some(reason) => watched.fire(&reason),
                         None => {
@@ -312,8 +309,8 @@ pub(crate) fn spawn_watcher() -> Pid<Watch> {
                         }
                     }
                 }
-                Watch::Link { node, out, monitor, local, local_erl, remote } => {
-                    let linked = Linked { node, out, monitor, local, local_erl, remote };
+                Watch::Link { out, monitor, local, local_erl, remote } => {
+                    let linked = Linked { out, monitor, local, local_erl, remote };
                     let known = w
                         .links
                         .iter()
@@ -340,13 +337,19 @@ pub(crate) fn spawn_watcher() -> Pid<Watch> {
                         let link = w.links.swap_remove(i);
                         forget(&mut ctx, &mut w.early, &link.local, link.monitor);
                     }
-                    ctx.exit(local, exit_reason(&reason));
+                    let reason = match exit_reason(&reason) {
+                        // Over a link, `kill` is an ordinary reason: only
+                        // Erlang's exit/2 kills whatever the process does.
+                        ExitReason::Kill if via_link => ExitReason::Killed,
+                        reason => reason,
+                    };
+                    ctx.exit(local, reason);
                 }
-                Watch::NodeDown { node } => {
+                Watch::ConnectionLost { connection } => {
                     let gone: Vec<MonitorRef> = w
                         .watched
                         .iter()
-                        .filter(|(_, watched)| watched.node == node)
+                        .filter(|(_, watched)| watched.out.id() == connection)
                         .map(|(m, _)| *m)
                         .collect();
                     for monitor in gone {
@@ -355,8 +358,9 @@ pub(crate) fn spawn_watcher() -> Pid<Watch> {
                             forget(&mut ctx, &mut w.early, &watched.target, monitor);
                         }
                     }
-                    let (broken, kept): (Vec<Linked>, Vec<Linked>) =
-                        std::mem::take(&mut w.links).into_iter().partition(|l| l.node == node);
+                    let (broken, kept): (Vec<Linked>, Vec<Linked>) = std::mem::take(&mut w.links)
+                        .into_iter()
+                        .partition(|l| l.out.id() == connection);
                     w.links = kept;
                     for link in broken {
                         forget(&mut ctx, &mut w.early, &link.local, link.monitor);

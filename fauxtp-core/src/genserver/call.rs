@@ -269,12 +269,17 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
             None => {
                 match &*this.timer {
                     Timer::NotArmed => {
-                        // An open bucket has not fired: nothing to check yet.
                         *this.timer = match deadline::join(*this.after, cx.waker()) {
                             Some(bucket) => Timer::Armed(bucket),
                             None => Timer::Never,
                         };
-                        return Poll::Pending;
+                        match &*this.timer {
+                            // The bucket may have fired while this call joined
+                            // it (a thread held up for longer than the
+                            // timeout): then no waker of its was kept.
+                            Timer::Armed(bucket) if bucket.fired() => Err(()),
+                            _ => return Poll::Pending,
+                        }
                     }
                     Timer::Armed(bucket) if bucket.register(cx.waker()) => Err(()),
                     _ => return Poll::Pending,

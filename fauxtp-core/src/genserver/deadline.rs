@@ -54,6 +54,11 @@ impl Bucket {
         false
     }
 
+    /// Whether the bucket has fired: its calls have timed out.
+    pub(crate) fn fired(&self) -> bool {
+        self.fired.load(Ordering::Acquire)
+    }
+
     fn fire(&self) {
         let wakers = {
             let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
@@ -136,19 +141,34 @@ fn new_bucket(timeout: Duration, granule: Duration) -> Option<Arc<Bucket>> {
         fired: AtomicBool::new(false),
         wakers: Mutex::new(Vec::new()),
     });
-    let sleeper = bucket.clone();
+    let sleeper = Sleeper(bucket.clone());
     tokio::spawn(async move {
         if !granule.is_zero() {
             tokio::time::sleep_until(opens + granule).await;
         }
         // Whoever saw the bucket open started before this store, so before
         // `closed`: firing `timeout` after `closed` is never early for them.
-        sleeper.open.store(false, Ordering::SeqCst);
+        sleeper.0.open.store(false, Ordering::SeqCst);
         let closed = Instant::now();
-        if let Some(at) = closed.checked_add(timeout) {
-            tokio::time::sleep_until(at).await;
-            sleeper.fire();
+        match closed.checked_add(timeout) {
+            // Fired when `sleeper` drops, at the end of the sleep.
+            Some(at) => tokio::time::sleep_until(at).await,
+            // Too far away to represent: never fires.
+            None => std::future::pending().await,
         }
     });
     Some(bucket)
+}
+
+/// The sleeper task's hold on its bucket. However the task ends (its sleep
+/// is over, or its runtime shut down and dropped it), the bucket closes and
+/// fires: a bucket whose sleeper is gone must not take calls it would never
+/// time out.
+struct Sleeper(Arc<Bucket>);
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        self.0.open.store(false, Ordering::SeqCst);
+        self.0.fire();
+    }
 }
