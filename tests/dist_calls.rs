@@ -88,22 +88,20 @@ async fn a_missing_or_crashing_server_fails_the_call_at_once() {
 #[tokio::test]
 async fn a_node_killed_mid_call_fails_the_call_at_once() {
     let node = node().await;
-    let erl = erlang_counter().await;
+    let mut erl = erlang_counter().await;
     let counter = Remote::name("ecounter", &erl.name);
-    let call = node.call_timeout::<u64>(&counter, CounterReq::Slow, Duration::from_secs(30));
-    let kill = async {
-        // The call is on its way once the node is connected.
-        let deadline = Instant::now() + erlang::WAIT;
-        while node.connected().is_empty() {
-            assert!(Instant::now() < deadline, "never connected");
-            tokio::time::sleep(Duration::from_millis(5)).await;
+    let call = tokio::spawn({
+        let node = node.clone();
+        async move {
+            node.call_timeout::<u64>(&counter, CounterReq::Slow, Duration::from_secs(30))
+                .await
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        drop(erl);
-        Instant::now()
-    };
-    let (outcome, killed) = tokio::join!(call, kill);
-    let error = outcome.unwrap_err();
+    });
+    // The server says so when it has the call; then its node goes.
+    assert_eq!(erl.line().await, "slow");
+    drop(erl);
+    let killed = Instant::now();
+    let error = call.await.unwrap().unwrap_err();
     assert!(matches!(error, DistError::ConnectionLost { .. }), "{error}");
     assert!(killed.elapsed() < Duration::from_secs(2));
 }

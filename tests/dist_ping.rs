@@ -15,19 +15,16 @@ async fn node(cookie: &str) -> Node {
         .expect("the node starts (is epmd running?)")
 }
 
-/// Pings `peer` until it answers (it registers with epmd a moment after it
-/// starts), within [`WAIT`].
-async fn ping_until_up(node: &Node, peer: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match node.ping(peer).await {
-            Ok(()) => return,
-            Err(DistError::UnknownNode { .. }) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("ping {peer}: {e}"),
-        }
-    }
+/// An Erlang node that says "ready" once its distribution runs (it is
+/// registered with epmd by then) and waits.
+async fn erlang_node(cookie: &str) -> Beam {
+    let mut erl = Beam::erl(
+        &unique("e"),
+        cookie,
+        "io:format(\"ready~n\"), receive stop -> ok end.",
+    );
+    assert_eq!(erl.line().await, "ready");
+    erl
 }
 
 #[tokio::test]
@@ -44,18 +41,18 @@ async fn erlang_pings_a_fauxtp_node_which_is_hidden() {
 #[tokio::test]
 async fn a_fauxtp_node_pings_erlang() {
     let node = node("dist-ping").await;
-    let erl = Beam::erl(&unique("e"), "dist-ping", "receive stop -> ok end.");
-    ping_until_up(&node, &erl.name).await;
+    let erl = erlang_node("dist-ping").await;
+    node.ping(&erl.name).await.unwrap();
     assert_eq!(node.connected(), vec![erl.name.clone()]);
     // Connected: a second ping uses the same connection.
     node.ping(&erl.name).await.unwrap();
+    // The node notices the lost connection: its node monitor says so, and
+    // by then the connection is gone from the list.
+    let mut me = fauxtp::Ctx::<fauxtp::dist::NodeDown>::detached();
+    node.monitor_node(&erl.name, &me.pid()).await;
     drop(erl);
-    // The node notices the lost connection.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !node.connected().is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "still connected");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    fauxtp::assert_receives!(me, fauxtp::dist::NodeDown { .. }, WAIT);
+    assert!(node.connected().is_empty());
 }
 
 #[tokio::test]
@@ -129,8 +126,8 @@ async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
 
     let node = node("dist-ping").await;
     let mut me = Ctx::<NodeDown>::detached();
-    let erl = Beam::erl(&unique("e"), "dist-ping", "receive stop -> ok end.");
-    ping_until_up(&node, &erl.name).await;
+    let erl = erlang_node("dist-ping").await;
+    node.ping(&erl.name).await.unwrap();
     node.monitor_node(&erl.name, &me.pid()).await;
     node.monitor_node(&erl.name, &me.pid()).await;
     let gone = erl.name.clone();

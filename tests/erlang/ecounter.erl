@@ -10,7 +10,7 @@ init(N) -> {ok, N}.
 handle_call({add, K}, _From, N) -> {reply, N + K, N + K};
 handle_call(get, _From, N) -> {reply, N, N};
 handle_call(crash, _From, _N) -> exit(boom);
-handle_call(slow, _From, N) -> timer:sleep(60000), {reply, N, N}.
+handle_call(slow, _From, N) -> io:format("slow~n"), timer:sleep(60000), {reply, N, N}.
 
 handle_cast(bump, N) -> {noreply, N + 1}.
 
