@@ -23,7 +23,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 use crate::connection::{self, Outgoing};
 use crate::control::{Control, Process};
 use crate::error::DistError;
-use crate::remote::{self, Entry, Registered, RemoteCaller, RemoteServer, Watch};
+use crate::remote::{Entry, Registered, RemoteCaller, RemoteServer, Watches};
 use crate::term::{FromTerm, ToTerm};
 
 /// epmd's well-known port.
@@ -133,8 +133,8 @@ pub(crate) struct Inner {
     /// Connecting is serialized, so that two callers never open two
     /// connections to one node.
     connecting: tokio::sync::Mutex<()>,
-    /// The process that holds other nodes' monitors on this node's servers.
-    watcher: fauxtp::Pid<Watch>,
+    /// The monitors and links other nodes' processes hold on this node's.
+    watches: Watches,
 }
 
 #[derive(Default)]
@@ -326,7 +326,7 @@ impl Node {
             next_ref: AtomicU64::new(1),
             state: Mutex::new(State::default()),
             connecting: tokio::sync::Mutex::new(()),
-            watcher: remote::spawn_watcher(),
+            watches: Watches::start(),
         });
         let accept = tokio::spawn(accept_loop(listener, Arc::downgrade(&inner)));
         {
@@ -455,13 +455,12 @@ impl Node {
         let out = self.inner.connection(&node).await?;
         let local_erl = self.inner.expose(local);
         self.inner
-            .link_local(&out, local.any(), local_erl.clone(), remote.clone());
+            .watches
+            .link(&out, local.any(), local_erl.clone(), remote.clone());
         if self.inner.existing(&node).ok().flatten().map(|o| o.id()) != Some(out.id()) {
-            // The connection went before the watcher heard of the link: its
-            // loss must reach the link too.
-            let _ = self.inner.watcher.send(Watch::ConnectionLost {
-                connection: out.id(),
-            });
+            // The connection went before the link was in place: its loss
+            // must reach the link too.
+            self.inner.watches.connection_lost(out.id());
         }
         out.send(
             Control::Link {
@@ -483,10 +482,7 @@ impl Node {
     ) -> Result<(), DistError> {
         let out = self.inner.connection(&remote.node.name).await?;
         let local_erl = self.inner.expose(local);
-        let _ = self.inner.watcher.send(Watch::Unlink {
-            local_erl: local_erl.clone(),
-            remote: remote.clone(),
-        });
+        self.inner.watches.unlink(&local_erl, remote);
         let id = self.inner.next_ref.fetch_add(1, Ordering::Relaxed);
         out.send(
             Control::UnlinkId {
@@ -864,7 +860,7 @@ impl Inner {
             peer.tasks.iter().for_each(AbortHandle::abort);
         }
         drop(pending);
-        let _ = self.watcher.send(Watch::Stop);
+        self.watches.stop();
     }
 
     /// The connection to `node`, made if there is none.
@@ -1002,7 +998,8 @@ impl Inner {
 
     /// What was tied to a connection that is gone: calls waiting on it fail,
     /// monitors made over it fire with `noconnection`, node monitors fire,
-    /// and the watcher breaks the links and forgets the monitors.
+    /// links made over it break, and the peer's monitors on local processes
+    /// go.
     fn lost(&self, mut state: MutexGuard<'_, State>, node: &str, peer: Peer) {
         peer.tasks.iter().for_each(AbortHandle::abort);
         let id = peer.id;
@@ -1027,10 +1024,8 @@ impl Inner {
             .into_iter()
             .filter_map(|r| state.remote_monitors.remove(&r).map(|w| (r, w)))
             .collect();
-        // Sent under the lock: nothing a newer connection asks of the
-        // watcher can come before it (and it only concerns connection `id`).
-        let _ = self.watcher.send(Watch::ConnectionLost { connection: id });
         drop(state);
+        self.watches.connection_lost(id);
         for (reference, watch) in lost {
             (watch.tell)(RemoteDown {
                 monitor: RemoteMonitor(reference),
@@ -1043,41 +1038,6 @@ impl Inner {
                 node: node.to_owned(),
             });
         }
-    }
-
-    /// Has the watcher hold the monitor `watcher` (at the other end of
-    /// `out`) takes on the local process `target`; the fauxtp monitor is made
-    /// here, in order with the connection's traffic.
-    fn watch(
-        &self,
-        out: &Outgoing,
-        target: fauxtp::AnyPid,
-        process: Process,
-        watcher: ErlPid,
-        reference: Reference,
-    ) {
-        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &target);
-        let _ = self.watcher.send(Watch::Monitor {
-            out: out.clone(),
-            monitor,
-            target,
-            process,
-            watcher,
-            reference,
-        });
-    }
-
-    /// Has the watcher hold the link between the local process `local`
-    /// (`local_erl` elsewhere) and `remote`, at the other end of `out`.
-    fn link_local(&self, out: &Outgoing, local: fauxtp::AnyPid, local_erl: ErlPid, remote: ErlPid) {
-        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &local);
-        let _ = self.watcher.send(Watch::Link {
-            out: out.clone(),
-            monitor,
-            local,
-            local_erl,
-            remote,
-        });
     }
 
     /// The call waiting for `reference`, if it was made over the connection
@@ -1096,13 +1056,8 @@ impl Inner {
     /// link, or not (Erlang's `exit/2`).
     fn exit_signal(&self, from: ErlPid, to: ErlPid, reason: Term, via_link: bool) {
         if let Some(process) = self.exposed(&to) {
-            let _ = self.watcher.send(Watch::Exit {
-                local: process.pid(),
-                local_erl: to,
-                remote: from,
-                reason,
-                via_link,
-            });
+            self.watches
+                .exit(process.pid(), &to, &from, &reason, via_link);
         }
     }
 
@@ -1178,7 +1133,7 @@ impl Inner {
                 match target {
                     // A target that ends from here on is still reported with
                     // its reason: the monitor is made at once.
-                    Some(target) => self.watch(out, target, to, from, reference),
+                    Some(target) => self.watches.monitor(out, target, to, from, reference),
                     // Not there: the monitor fires at once, so a caller does
                     // not wait out its timeout.
                     None => out.send(
@@ -1219,10 +1174,10 @@ impl Inner {
                 }
             }
             Control::DemonitorP { reference, .. } => {
-                let _ = self.watcher.send(Watch::Demonitor { reference });
+                self.watches.demonitor(&reference);
             }
             Control::Link { from, to } => match self.exposed(&to) {
-                Some(process) => self.link_local(out, process.pid(), to, from),
+                Some(process) => self.watches.link(out, process.pid(), to, from),
                 // A link to a process that does not exist breaks at once.
                 None => out.send(
                     Control::Exit {
@@ -1236,10 +1191,7 @@ impl Inner {
             Control::Exit { from, to, reason } => self.exit_signal(from, to, reason, true),
             Control::Exit2 { from, to, reason } => self.exit_signal(from, to, reason, false),
             Control::UnlinkId { id, from, to } => {
-                let _ = self.watcher.send(Watch::Unlink {
-                    local_erl: to.clone(),
-                    remote: from.clone(),
-                });
+                self.watches.unlink(&to, &from);
                 out.send(
                     Control::UnlinkIdAck {
                         id,

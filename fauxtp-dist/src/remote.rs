@@ -3,6 +3,7 @@
 //! them).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use fauxtp::prelude::*;
 use fauxtp::{AnyPid, ReplyTo};
@@ -159,55 +160,35 @@ pub(crate) fn exit_reason(term: &Term) -> ExitReason {
     }
 }
 
-/// What the node's watcher process is asked to do. The fauxtp monitors in
-/// these messages were made by the connection task, in order with the rest
-/// of the connection's traffic, with the watcher as their watcher
-/// (`fauxtp::__private::monitor_for`): a local process that ends right
-/// after a remote process monitored or linked it still tells that process.
+/// The monitors and links other nodes' processes hold on this node's
+/// processes, shared by the connection tasks (which make and remove them as
+/// control messages arrive, in order with the rest of a connection's
+/// traffic) and the node's watcher process (which fires them when a local
+/// process ends).
+///
+/// Each entry holds a fauxtp monitor on its local process, made with the
+/// watcher as its watcher (`fauxtp::__private::monitor_for`) while the table
+/// is locked: the watcher cannot handle the monitor's down message before
+/// the entry is in place, and a down message whose entry is gone (removed
+/// by a demonitor, an unlink or a lost connection) finds nothing and is
+/// dropped. A call from another node thus costs no message to the watcher.
+pub(crate) struct Watches {
+    table: Arc<Mutex<Table>>,
+    watcher: Pid<Watch>,
+}
+
+#[derive(Default)]
+struct Table {
+    by_ref: HashMap<Reference, MonitorRef>,
+    watched: HashMap<MonitorRef, Watched>,
+    links: HashMap<MonitorRef, Linked>,
+}
+
+/// What the node's watcher process is told besides its down messages.
 pub(crate) enum Watch {
-    /// A process at the other end of `out` monitors the local process
-    /// `target` (by name or by pid, as `process` says): when it ends, tell
-    /// `watcher` with `reference`.
-    Monitor {
-        out: Outgoing,
-        monitor: MonitorRef,
-        target: AnyPid,
-        process: Process,
-        watcher: ErlPid,
-        reference: Reference,
-    },
-    Demonitor {
-        reference: Reference,
-    },
-    /// The local process `local` (known elsewhere as `local_erl`) and the
-    /// process `remote` at the other end of `out` are linked; `monitor`
-    /// watches `local`.
-    Link {
-        out: Outgoing,
-        monitor: MonitorRef,
-        local: AnyPid,
-        local_erl: ErlPid,
-        remote: ErlPid,
-    },
-    /// The link between `remote` and `local_erl` is gone (unlinked).
-    Unlink {
-        local_erl: ErlPid,
-        remote: ErlPid,
-    },
-    /// An exit signal from `remote` to `local_erl`: over their link (`EXIT`)
-    /// or not (`EXIT2`, Erlang's `exit/2`).
-    Exit {
-        local: AnyPid,
-        local_erl: ErlPid,
-        remote: ErlPid,
-        reason: Term,
-        via_link: bool,
-    },
-    /// The connection `connection` is gone: the monitors made over it go,
-    /// and the links made over it break with `noconnection`.
-    ConnectionLost {
-        connection: u64,
-    },
+    /// Deliver an exit signal from another node's process to `local`; it
+    /// comes from the watcher, as `ctx.exit` sends from a process.
+    Exit { local: AnyPid, reason: ExitReason },
     /// The node stops.
     Stop,
 }
@@ -222,7 +203,6 @@ struct Watched {
 
 struct Linked {
     out: Outgoing,
-    monitor: MonitorRef,
     local: AnyPid,
     local_erl: ErlPid,
     remote: ErlPid,
@@ -255,127 +235,192 @@ impl Linked {
     }
 }
 
-/// The monitors and links between this node's processes and other nodes'.
-#[derive(Default)]
-struct Watcher {
-    by_ref: HashMap<Reference, MonitorRef>,
-    watched: HashMap<MonitorRef, Watched>,
-    links: Vec<Linked>,
-    /// Down messages that came before the message that says what their
-    /// monitor is for.
-    early: HashMap<MonitorRef, ExitReason>,
+impl Table {
+    /// Removes the link between `local_erl` and `remote`, with its fauxtp
+    /// monitor; the local process, if there was one.
+    fn unlink(&mut self, local_erl: &ErlPid, remote: &ErlPid) -> Option<AnyPid> {
+        let monitor = self
+            .links
+            .iter()
+            .find(|(_, l)| &l.local_erl == local_erl && &l.remote == remote)
+            .map(|(monitor, _)| *monitor)?;
+        let link = self.links.remove(&monitor)?;
+        fauxtp::__private::demonitor_for(&link.local, monitor);
+        Some(link.local)
+    }
 }
 
-/// Removes a monitor made for the watcher, and any down message of it
-/// already on its way.
-fn forget(
-    ctx: &mut Ctx<Watch>,
-    early: &mut HashMap<MonitorRef, ExitReason>,
-    target: &AnyPid,
-    monitor: MonitorRef,
-) {
-    fauxtp::__private::demonitor_for(target, monitor);
-    // Not one of the context's own monitors: this only flushes its down
-    // message from the mailbox.
-    ctx.demonitor(monitor);
-    early.remove(&monitor);
+impl Watches {
+    /// The table, and the watcher process that fires its entries.
+    pub(crate) fn start() -> Watches {
+        let table = Arc::new(Mutex::new(Table::default()));
+        let watcher = spawn_watcher(table.clone());
+        Watches { table, watcher }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        // The table stays consistent whatever panicked while it was held.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The process `watcher`, at the other end of `out`, monitors the local
+    /// process `target` (by name or by pid, as `process` says): when it
+    /// ends, `watcher` is told with `reference`.
+    pub(crate) fn monitor(
+        &self,
+        out: &Outgoing,
+        target: AnyPid,
+        process: Process,
+        watcher: ErlPid,
+        reference: Reference,
+    ) {
+        let mut table = self.lock();
+        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &target);
+        table.by_ref.insert(reference.clone(), monitor);
+        table.watched.insert(
+            monitor,
+            Watched {
+                out: out.clone(),
+                target,
+                process,
+                watcher,
+                reference,
+            },
+        );
+    }
+
+    /// The monitor `reference` is taken off: it never fires.
+    pub(crate) fn demonitor(&self, reference: &Reference) {
+        let mut table = self.lock();
+        let Some(monitor) = table.by_ref.remove(reference) else {
+            return;
+        };
+        if let Some(watched) = table.watched.remove(&monitor) {
+            fauxtp::__private::demonitor_for(&watched.target, monitor);
+        }
+    }
+
+    /// The local process `local` (known elsewhere as `local_erl`) and the
+    /// process `remote` at the other end of `out` are linked.
+    pub(crate) fn link(&self, out: &Outgoing, local: AnyPid, local_erl: ErlPid, remote: ErlPid) {
+        let mut table = self.lock();
+        let known = table
+            .links
+            .values()
+            .any(|l| l.local_erl == local_erl && l.remote == remote);
+        if known {
+            return;
+        }
+        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &local);
+        table.links.insert(
+            monitor,
+            Linked {
+                out: out.clone(),
+                local,
+                local_erl,
+                remote,
+            },
+        );
+    }
+
+    /// The link between `remote` and `local_erl` is gone (unlinked).
+    pub(crate) fn unlink(&self, local_erl: &ErlPid, remote: &ErlPid) {
+        self.lock().unlink(local_erl, remote);
+    }
+
+    /// An exit signal from `remote` to the local process `local`
+    /// (`local_erl` elsewhere): over their link (`EXIT`; the link breaks, and
+    /// a signal over a link that is gone is dropped) or not (`EXIT2`,
+    /// Erlang's `exit/2`).
+    pub(crate) fn exit(
+        &self,
+        local: AnyPid,
+        local_erl: &ErlPid,
+        remote: &ErlPid,
+        reason: &Term,
+        via_link: bool,
+    ) {
+        if via_link && self.lock().unlink(local_erl, remote).is_none() {
+            return;
+        }
+        let reason = match exit_reason(reason) {
+            // Over a link, `kill` is an ordinary reason: only Erlang's
+            // exit/2 kills whatever the process does.
+            ExitReason::Kill if via_link => ExitReason::Killed,
+            reason => reason,
+        };
+        let _ = self.watcher.send(Watch::Exit { local, reason });
+    }
+
+    /// The connection `connection` is gone: the monitors made over it go,
+    /// and the links made over it break with `noconnection`.
+    pub(crate) fn connection_lost(&self, connection: u64) {
+        let broken = {
+            let mut table = self.lock();
+            let table = &mut *table;
+            let gone: Vec<MonitorRef> = table
+                .watched
+                .iter()
+                .filter(|(_, watched)| watched.out.id() == connection)
+                .map(|(monitor, _)| *monitor)
+                .collect();
+            for monitor in gone {
+                if let Some(watched) = table.watched.remove(&monitor) {
+                    table.by_ref.remove(&watched.reference);
+                    fauxtp::__private::demonitor_for(&watched.target, monitor);
+                }
+            }
+            let broken: Vec<MonitorRef> = table
+                .links
+                .iter()
+                .filter(|(_, link)| link.out.id() == connection)
+                .map(|(monitor, _)| *monitor)
+                .collect();
+            broken
+                .into_iter()
+                .filter_map(|monitor| {
+                    let link = table.links.remove(&monitor)?;
+                    fauxtp::__private::demonitor_for(&link.local, monitor);
+                    Some(link.local)
+                })
+                .collect::<Vec<AnyPid>>()
+        };
+        for local in broken {
+            let _ = self.watcher.send(Watch::Exit {
+                local,
+                reason: ExitReason::error("noconnection"),
+            });
+        }
+    }
+
+    /// The node stops: the watcher ends, and with it its monitors.
+    pub(crate) fn stop(&self) {
+        let _ = self.watcher.send(Watch::Stop);
+    }
 }
 
-/// The process that holds the monitors and links other nodes' processes
-/// have with this node's, and carries the signals between the two: a local
-/// process that ends tells the remote ones (`MONITOR_P_EXIT`, `EXIT`), a
-/// remote exit signal reaches the local process as an exit signal from this
-/// process, with the remote reason.
-pub(crate) fn spawn_watcher() -> Pid<Watch> {
+/// The process that fires the entries of a node's [`Watches`] when their
+/// local processes end (`MONITOR_P_EXIT`, `EXIT` to the remote ones), and
+/// carries remote exit signals to local processes: as an exit signal from
+/// this process, with the remote reason.
+fn spawn_watcher(table: Arc<Mutex<Table>>) -> Pid<Watch> {
     fauxtp::spawn(|mut ctx: Ctx<Watch>| async move {
-        let mut w = Watcher::default();
         loop {
             receive!(ctx, {
                 Watch::Stop => return Ok(()),
-                Watch::Monitor { out, monitor, target, process, watcher, reference } => {
-                    let watched = Watched { out, target, process, watcher, reference };
-                    match w.early.remove(&monitor) {
-                        Some(reason) => watched.fire(&reason),
-                        None => {
-                            w.by_ref.insert(watched.reference.clone(), monitor);
-                            w.watched.insert(monitor, watched);
-                        }
-                    }
-                }
-                Watch::Demonitor { reference } => {
-                    if let Some(monitor) = w.by_ref.remove(&reference) {
-                        if let Some(watched) = w.watched.remove(&monitor) {
-                            forget(&mut ctx, &mut w.early, &watched.target, monitor);
-                        }
-                    }
-                }
-                Watch::Link { out, monitor, local, local_erl, remote } => {
-                    let linked = Linked { out, monitor, local, local_erl, remote };
-                    let known = w
-                        .links
-                        .iter()
-                        .any(|l| l.local_erl == linked.local_erl && l.remote == linked.remote);
-                    if known {
-                        forget(&mut ctx, &mut w.early, &linked.local, monitor);
-                    } else if let Some(reason) = w.early.remove(&monitor) {
-                        linked.fire(&reason);
-                    } else {
-                        w.links.push(linked);
-                    }
-                }
-                Watch::Unlink { local_erl, remote } => {
-                    if let Some(i) = w.links.iter().position(|l| l.local_erl == local_erl && l.remote == remote) {
-                        let link = w.links.swap_remove(i);
-                        forget(&mut ctx, &mut w.early, &link.local, link.monitor);
-                    }
-                }
-                Watch::Exit { local, local_erl, remote, reason, via_link } => {
-                    if via_link {
-                        let linked = w.links.iter().position(|l| l.local_erl == local_erl && l.remote == remote);
-                        // A signal over a link that is gone is dropped.
-                        let Some(i) = linked else { continue };
-                        let link = w.links.swap_remove(i);
-                        forget(&mut ctx, &mut w.early, &link.local, link.monitor);
-                    }
-                    let reason = match exit_reason(&reason) {
-                        // Over a link, `kill` is an ordinary reason: only
-                        // Erlang's exit/2 kills whatever the process does.
-                        ExitReason::Kill if via_link => ExitReason::Killed,
-                        reason => reason,
-                    };
-                    ctx.exit(local, reason);
-                }
-                Watch::ConnectionLost { connection } => {
-                    let gone: Vec<MonitorRef> = w
-                        .watched
-                        .iter()
-                        .filter(|(_, watched)| watched.out.id() == connection)
-                        .map(|(m, _)| *m)
-                        .collect();
-                    for monitor in gone {
-                        if let Some(watched) = w.watched.remove(&monitor) {
-                            w.by_ref.remove(&watched.reference);
-                            forget(&mut ctx, &mut w.early, &watched.target, monitor);
-                        }
-                    }
-                    let (broken, kept): (Vec<Linked>, Vec<Linked>) = std::mem::take(&mut w.links)
-                        .into_iter()
-                        .partition(|l| l.out.id() == connection);
-                    w.links = kept;
-                    for link in broken {
-                        forget(&mut ctx, &mut w.early, &link.local, link.monitor);
-                        ctx.exit(link.local, ExitReason::error("noconnection"));
-                    }
-                }
+                Watch::Exit { local, reason } => ctx.exit(local, reason),
                 Down(down) => {
-                    if let Some(watched) = w.watched.remove(&down.monitor) {
-                        w.by_ref.remove(&watched.reference);
+                    let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(watched) = t.watched.remove(&down.monitor) {
+                        t.by_ref.remove(&watched.reference);
+                        drop(t);
                         watched.fire(&down.reason);
-                    } else if let Some(i) = w.links.iter().position(|l| l.monitor == down.monitor) {
-                        w.links.swap_remove(i).fire(&down.reason);
-                    } else {
-                        w.early.insert(down.monitor, down.reason);
+                    } else if let Some(link) = t.links.remove(&down.monitor) {
+                        drop(t);
+                        link.fire(&down.reason);
                     }
+                    // Otherwise its entry was removed: a demonitor, an
+                    // unlink or a lost connection came first.
                 }
             });
         }
