@@ -1,40 +1,75 @@
 //! One connection to another node, after its handshake: a task that reads
-//! frames and hands their control messages to the node, and a task that
-//! writes the frames the node sends and keeps the connection alive with
-//! ticks.
+//! frames and hands their control messages to the node, writes the frames
+//! the node sends, and keeps the connection alive with ticks.
 
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Weak;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use eetf::Term;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::mpsc;
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::control::Control;
-use crate::frame::{self, Frame};
+use crate::frame::{self, Frame, Split};
 use crate::node::Inner;
 
 /// How often a connection that sent nothing sends a tick. OTP sends one
 /// every quarter of `net_ticktime` (60 s).
 const TICK: Duration = Duration::from_secs(15);
-/// How long a connection may stay silent before it counts as lost: OTP's
-/// `net_ticktime`.
-const SILENCE: Duration = Duration::from_secs(60);
 
-/// Where the node sends frames to one peer. Sending never waits: frames
-/// queue up for the writer task.
+/// Where the node sends frames to one peer. Sending never waits: the
+/// frame's bytes join the connection's queue, and its task writes all that
+/// is queued in one go.
 #[derive(Clone)]
 pub(crate) struct Outgoing {
-    frames: mpsc::UnboundedSender<Vec<u8>>,
+    queue: Arc<Queue>,
     /// The connection's number (see [`next_id`]).
     id: u64,
 }
 
+/// The bytes waiting to be written to one peer, and the connection task's
+/// waker while it waits for some. A byte queue rather than a channel of
+/// frames: a frame costs no allocation of its own, and the connection task
+/// takes all that is queued by swapping buffers.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    bytes: Vec<u8>,
+    /// Set while the connection task waits for bytes; taken by the next
+    /// send. The task clears it while it runs, so what it sends itself (a
+    /// demonitor after a reply) does not wake it again.
+    waker: Option<Waker>,
+    /// The connection has ended: sends are dropped.
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+thread_local! {
+    /// Where a frame is encoded before it joins a queue, so that encoding
+    /// does not hold the queue's lock.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Outgoing {
-    pub(crate) fn new(frames: mpsc::UnboundedSender<Vec<u8>>, id: u64) -> Self {
-        Outgoing { frames, id }
+    /// A new connection's queue, numbered with [`next_id`].
+    pub(crate) fn new() -> Self {
+        Outgoing {
+            queue: Arc::default(),
+            id: next_id(),
+        }
     }
 
     /// The connection's number: what the node's state about a connection
@@ -51,119 +86,220 @@ impl Outgoing {
             control: control.encode(),
             payload,
         };
-        match frame::encode(&frame) {
-            Some(bytes) => {
-                let _ = self.frames.send(bytes);
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            if !frame::encode_into(&frame, scratch) {
+                // A term from a peer that cannot go back as it came (an atom
+                // too long once in UTF-8): dropped, as one that does not
+                // decode.
+                tracing::warn!("dropped a message that does not encode");
+                return;
             }
-            // A term from a peer that cannot go back as it came (an atom
-            // too long once in UTF-8): dropped, as one that does not decode.
-            None => tracing::warn!("dropped a message that does not encode"),
+            let waker = {
+                let mut queue = self.queue.lock();
+                if queue.closed {
+                    return;
+                }
+                queue.bytes.extend_from_slice(scratch);
+                queue.waker.take()
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        });
+    }
+
+    /// Swaps what is queued into `into` (which must be empty), or registers
+    /// the task to be woken by the next send.
+    fn poll_take(&self, cx: &mut Context<'_>, into: &mut Vec<u8>) -> Poll<()> {
+        let mut queue = self.queue.lock();
+        if queue.bytes.is_empty() {
+            match &mut queue.waker {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => queue.waker = Some(cx.waker().clone()),
+            }
+            return Poll::Pending;
         }
+        std::mem::swap(&mut queue.bytes, into);
+        Poll::Ready(())
+    }
+
+    /// Takes what is queued into `into` (which must be empty), without
+    /// waiting; stops waking the task on sends until it waits again.
+    fn take(&self, into: &mut Vec<u8>) {
+        let mut queue = self.queue.lock();
+        queue.waker = None;
+        std::mem::swap(&mut queue.bytes, into);
+    }
+
+    /// The connection has ended: what is queued, and what is sent from now
+    /// on, is dropped.
+    fn close(&self) {
+        let mut queue = self.queue.lock();
+        queue.closed = true;
+        queue.waker = None;
+        queue.bytes = Vec::new();
     }
 }
 
 /// A number for each connection, so that the end of an old connection is
 /// not mistaken for the end of its replacement.
-pub(crate) fn next_id() -> u64 {
+fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Writes queued frames, all that are queued in one write; sends a tick
-/// when nothing was sent for a while.
-pub(crate) async fn write_loop(
-    mut stream: OwnedWriteHalf,
-    mut frames: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
-    // A tick is an empty frame: its length, zero.
-    let tick = vec![0, 0, 0, 0];
-    let mut batch = Vec::new();
-    loop {
-        batch.clear();
-        match tokio::time::timeout(TICK, frames.recv()).await {
-            Ok(Some(bytes)) => batch.extend_from_slice(&bytes),
-            Ok(None) => return,
-            Err(_quiet) => batch.extend_from_slice(&tick),
-        }
-        // Whatever else is queued goes in the same write: one system call
-        // for a call's monitor and request, or for many callers' replies.
-        while batch.len() < MAX_BATCH {
-            match frames.try_recv() {
-                Ok(bytes) => batch.extend_from_slice(&bytes),
-                Err(_) => break,
-            }
-        }
-        if stream.write_all(&batch).await.is_err() {
-            return;
-        }
-    }
-}
-
-/// How many bytes a write gathers at most before it goes.
-const MAX_BATCH: usize = 64 * 1024;
-
-/// Reads frames until the connection fails or stays silent too long, then
-/// tells the node.
-pub(crate) async fn read_loop(
-    stream: OwnedReadHalf,
-    node: Weak<Inner>,
-    peer: String,
-    id: u64,
-    out: Outgoing,
-) {
-    // However the loop ends (an error, a panic, an abort), the node hears
-    // of it, so that it never keeps a connection nobody reads.
+/// Runs a connection until it fails, stays silent too long, or is aborted,
+/// then tells the node: reads frames and hands their control messages to
+/// the node, writes the frames queued in `out`, and keeps the connection
+/// alive with ticks.
+///
+/// One task does all of it, so what the node answers while it handles a
+/// frame (a demonitor after a reply, a down for a missing name) goes out
+/// without waking another task, and a call does not hand its frames
+/// between a reader and a writer on different threads.
+pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out: Outgoing) {
+    // However the task ends (an error, a panic, an abort), the node hears
+    // of it, so that it never keeps a connection nobody serves.
     let _hangup = Hangup {
         node: node.clone(),
         peer: peer.clone(),
-        id,
+        out: out.clone(),
     };
-    let mut stream = BufReader::new(stream);
+    let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // Bytes to write; the first `written` of them are written.
+    let mut output: Vec<u8> = Vec::new();
+    let mut written = 0;
+    let mut ticks = tokio::time::interval_at(Instant::now() + TICK, TICK);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Whether anything came, or went, since the last tick; how many ticks
+    // in a row found nothing come.
+    let (mut heard, mut sent, mut silent) = (false, false, 0);
     loop {
-        let frame = match tokio::time::timeout(SILENCE, frame::read_frame(&mut stream)).await {
-            Ok(Ok(frame)) => frame,
-            Ok(Err(error)) if !error.is_fatal() => {
-                tracing::warn!(%peer, %error, "dropped a frame that does not decode");
-                continue;
-            }
-            Ok(Err(_)) | Err(_) => break,
-        };
-        let Frame::Message { control, payload } = frame else {
-            continue;
-        };
-        let Some(node) = node.upgrade() else {
-            return;
-        };
-        // A control message that does not decode is dropped; the
-        // connection goes on.
-        match Control::decode(control) {
-            Ok(control) => {
-                // User code runs in here too (the `From<Term>` and `FromTerm`
-                // of the processes a message is for): a panic there drops
-                // that message, not the connection.
-                let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    node.receive(&peer, &out, control, payload)
-                }));
-                if handled.is_err() {
-                    tracing::warn!(%peer, "dropped a message whose handling panicked");
+        // Whatever is queued goes in the same write: one system call for a
+        // call's monitor and request, or for many callers' replies.
+        if output.is_empty() {
+            out.take(&mut output);
+        }
+        if written < output.len() {
+            match stream.try_write(&output[written..]) {
+                Ok(n) => {
+                    written += n;
+                    sent = true;
                 }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
             }
-            Err(error) => tracing::warn!(%peer, %error, "dropped a control message"),
+            if written == output.len() {
+                output.clear();
+                written = 0;
+            }
+        }
+        let writing = written < output.len();
+        let interest = if writing {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        tokio::select! {
+            biased;
+            ready = stream.ready(interest) => {
+                let Ok(ready) = ready else { return };
+                if ready.is_readable() {
+                    input.reserve(READ_CHUNK);
+                    match stream.try_read_buf(&mut input) {
+                        Ok(0) => return,
+                        Ok(_) => heard = true,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => return,
+                    }
+                    let Some(node) = node.upgrade() else { return };
+                    if !handle_frames(&node, &peer, &out, &mut input) {
+                        return;
+                    }
+                }
+                // Writable: the loop writes.
+            }
+            () = std::future::poll_fn(|cx| out.poll_take(cx, &mut output)), if !writing => {}
+            _ = ticks.tick() => {
+                silent = if heard { 0 } else { silent + 1 };
+                if silent >= SILENT_TICKS {
+                    tracing::warn!(%peer, "connection silent too long");
+                    return;
+                }
+                // A tick is an empty frame: its length, zero.
+                if !sent && output.is_empty() {
+                    output.extend_from_slice(&[0, 0, 0, 0]);
+                }
+                (heard, sent) = (false, false);
+            }
         }
     }
 }
 
-/// Tells the node that a connection's reading task has ended.
+/// Handles the whole frames at the front of `input` and removes them; false
+/// if the connection cannot go on.
+fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) -> bool {
+    let mut at = 0;
+    let go_on = loop {
+        let frame = match frame::split_frame(&input[at..]) {
+            Ok(Split::Whole { taken, frame }) => {
+                at += taken;
+                frame
+            }
+            Ok(Split::Partial) => break true,
+            Err(error) => {
+                tracing::warn!(%peer, %error, "connection out of step");
+                break false;
+            }
+        };
+        match frame {
+            Ok(Frame::Message { control, payload }) => receive(node, peer, out, control, payload),
+            Ok(Frame::Tick) => {}
+            Err(error) => tracing::warn!(%peer, %error, "dropped a frame that does not decode"),
+        }
+    };
+    input.drain(..at);
+    go_on
+}
+
+/// Hands one control message to the node. One that does not decode is
+/// dropped; the connection goes on.
+fn receive(node: &Inner, peer: &str, out: &Outgoing, control: Term, payload: Option<Term>) {
+    match Control::decode(control) {
+        Ok(control) => {
+            // User code runs in here too (the `From<Term>` and `FromTerm` of
+            // the processes a message is for): a panic there drops that
+            // message, not the connection.
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                node.receive(peer, out, control, payload)
+            }));
+            if handled.is_err() {
+                tracing::warn!(%peer, "dropped a message whose handling panicked");
+            }
+        }
+        Err(error) => tracing::warn!(%peer, %error, "dropped a control message"),
+    }
+}
+
+/// How many bytes a read takes at most.
+const READ_CHUNK: usize = 64 * 1024;
+/// How many ticks in a row may pass with nothing heard before the
+/// connection counts as lost: OTP's `net_ticktime`, 60 s.
+const SILENT_TICKS: u32 = 4;
+
+/// Tells the node that a connection's task has ended.
 struct Hangup {
     node: Weak<Inner>,
     peer: String,
-    id: u64,
+    out: Outgoing,
 }
 
 impl Drop for Hangup {
     fn drop(&mut self) {
+        self.out.close();
         if let Some(node) = self.node.upgrade() {
-            node.disconnected(&self.peer, self.id);
+            node.disconnected(&self.peer, self.out.id());
         }
     }
 }

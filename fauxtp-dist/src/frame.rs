@@ -14,7 +14,6 @@
 use std::io::Cursor;
 
 use eetf::Term;
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The tag of a frame that is not compressed with the atom cache.
 const PASS_THROUGH: u8 = 112;
@@ -38,9 +37,6 @@ pub(crate) enum Frame {
 /// Why a frame could not be read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FrameError {
-    /// The connection failed or closed; nothing more can be read.
-    #[error("connection lost: {0}")]
-    Io(#[from] std::io::Error),
     /// The length prefix is beyond [`MAX_FRAME`]; the connection cannot be
     /// trusted to be in step any more.
     #[error("frame of {0} bytes is larger than the limit")]
@@ -51,25 +47,35 @@ pub(crate) enum FrameError {
     Malformed(String),
 }
 
-impl FrameError {
-    /// Whether the connection can go on after this error.
-    pub(crate) fn is_fatal(&self) -> bool {
-        !matches!(self, FrameError::Malformed(_))
-    }
+/// What the front of the bytes read so far holds.
+pub(crate) enum Split {
+    /// Not a whole frame yet: more bytes are needed.
+    Partial,
+    /// A whole frame, `taken` bytes with its length: the frame, or why it
+    /// does not decode.
+    Whole {
+        taken: usize,
+        frame: Result<Frame, FrameError>,
+    },
 }
 
-/// Reads the next frame.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R) -> Result<Frame, FrameError> {
-    let len = reader.read_u32().await? as usize;
-    if len == 0 {
-        return Ok(Frame::Tick);
-    }
+/// The first frame of `bytes`, if they hold a whole one; an error if the
+/// connection cannot go on.
+pub(crate) fn split_frame(bytes: &[u8]) -> Result<Split, FrameError> {
+    let Some((len, rest)) = bytes.split_first_chunk::<4>() else {
+        return Ok(Split::Partial);
+    };
+    let len = u32::from_be_bytes(*len) as usize;
     if len > MAX_FRAME {
         return Err(FrameError::TooLarge(len));
     }
-    let mut bytes = vec![0; len];
-    reader.read_exact(&mut bytes).await?;
-    decode_body(&bytes)
+    Ok(match rest.get(..len) {
+        Some(body) => Split::Whole {
+            taken: 4 + len,
+            frame: decode_body(body),
+        },
+        None => Split::Partial,
+    })
 }
 
 /// Decodes the bytes of a frame after its length.
@@ -123,18 +129,37 @@ fn decode(cursor: &mut Cursor<&[u8]>) -> Result<Term, String> {
 
 /// Encodes a frame, length included; `None` if a term cannot be written
 /// (an atom too long once in UTF-8, say: some come from peers).
+#[cfg(test)]
 pub(crate) fn encode(frame: &Frame) -> Option<Vec<u8>> {
-    let mut bytes = vec![0, 0, 0, 0];
-    if let Frame::Message { control, payload } = frame {
-        bytes.push(PASS_THROUGH);
-        control.encode(&mut bytes).ok()?;
-        if let Some(payload) = payload {
-            payload.encode(&mut bytes).ok()?;
+    let mut bytes = Vec::new();
+    encode_into(frame, &mut bytes).then_some(bytes)
+}
+
+/// Appends a frame to `bytes`, length included; false, with `bytes` as they
+/// were, if a term cannot be written.
+pub(crate) fn encode_into(frame: &Frame, bytes: &mut Vec<u8>) -> bool {
+    let start = bytes.len();
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    let written = match frame {
+        Frame::Tick => true,
+        Frame::Message { control, payload } => {
+            bytes.push(PASS_THROUGH);
+            control.encode(&mut *bytes).is_ok()
+                && payload
+                    .as_ref()
+                    .is_none_or(|payload| payload.encode(&mut *bytes).is_ok())
+        }
+    };
+    match u32::try_from(bytes.len() - start - 4) {
+        Ok(len) if written => {
+            bytes[start..start + 4].copy_from_slice(&len.to_be_bytes());
+            true
+        }
+        _ => {
+            bytes.truncate(start);
+            false
         }
     }
-    let len = u32::try_from(bytes.len() - 4).ok()?;
-    bytes[..4].copy_from_slice(&len.to_be_bytes());
-    Some(bytes)
 }
 
 /// How deep terms from peers may nest (OTP's decoder has no fixed limit,
@@ -337,8 +362,18 @@ mod tests {
         Term::from(Tuple::from(elements))
     }
 
-    #[tokio::test]
-    async fn frames_round_trip() {
+    /// The frames in `wire`, and the bytes left after them.
+    fn split_all(mut wire: &[u8]) -> (Vec<Result<Frame, FrameError>>, &[u8]) {
+        let mut frames = Vec::new();
+        while let Split::Whole { taken, frame } = split_frame(wire).unwrap() {
+            frames.push(frame);
+            wire = &wire[taken..];
+        }
+        (frames, wire)
+    }
+
+    #[test]
+    fn frames_round_trip() {
         let frames = [
             Frame::Tick,
             Frame::Message {
@@ -354,31 +389,42 @@ mod tests {
             },
         ];
         let mut wire = Vec::new();
+        // Where each frame ends.
+        let mut ends = Vec::new();
         for frame in &frames {
             wire.extend(encode(frame).unwrap());
+            ends.push(wire.len());
         }
-        let mut reader = &wire[..];
-        for frame in &frames {
-            assert_eq!(&read_frame(&mut reader).await.unwrap(), frame);
+        // Cut anywhere, the bytes before the cut give the whole frames in
+        // them, and leave the rest for later.
+        for cut in 0..=wire.len() {
+            let (read, left) = split_all(&wire[..cut]);
+            let whole = ends.iter().filter(|end| **end <= cut).count();
+            assert_eq!(read.len(), whole, "cut at {cut}");
+            let taken = if whole == 0 { 0 } else { ends[whole - 1] };
+            assert_eq!(left.len(), cut - taken);
+            for (read, frame) in read.iter().zip(&frames) {
+                assert_eq!(read.as_ref().unwrap(), frame);
+            }
         }
-        assert!(read_frame(&mut reader).await.unwrap_err().is_fatal());
+        let (read, left) = split_all(&wire);
+        assert_eq!(read.len(), frames.len());
+        assert!(left.is_empty());
     }
 
-    #[tokio::test]
-    async fn a_malformed_frame_is_an_error_for_itself_only() {
+    #[test]
+    fn a_malformed_frame_is_an_error_for_itself_only() {
         let mut wire = vec![0, 0, 0, 3, 112, 131, 255];
         wire.extend(encode(&Frame::Tick).unwrap());
-        let mut reader = &wire[..];
-        let error = read_frame(&mut reader).await.unwrap_err();
-        assert!(!error.is_fatal(), "{error}");
-        assert_eq!(read_frame(&mut reader).await.unwrap(), Frame::Tick);
+        wire.extend([0, 0, 0, 2, 113, 0]);
+        let (read, left) = split_all(&wire);
+        assert!(left.is_empty());
+        assert!(matches!(read[0], Err(FrameError::Malformed(_))));
+        assert_eq!(read[1].as_ref().unwrap(), &Frame::Tick);
+        assert!(matches!(read[2], Err(FrameError::Malformed(_))));
 
-        let mut reader = &[0, 0, 0, 2, 113, 0][..];
-        assert!(!read_frame(&mut reader).await.unwrap_err().is_fatal());
-
-        let mut reader = &[255, 255, 255, 255][..];
         assert!(matches!(
-            read_frame(&mut reader).await,
+            split_frame(&[255, 255, 255, 255]),
             Err(FrameError::TooLarge(_))
         ));
     }

@@ -16,7 +16,7 @@ use erl_dist::handshake::{
 use erl_dist::node::{LocalNode, NodeName, PeerNode};
 use erl_dist::DistributionFlags;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -141,9 +141,8 @@ pub(crate) struct Inner {
 struct State {
     stopped: bool,
     peers: HashMap<String, Peer>,
-    /// Replies awaited by this node's own calls (`ping`): by tag, with the
-    /// node they come from.
-    pending: HashMap<Reference, (u64, oneshot::Sender<Answer>)>,
+    /// Replies awaited by this node's own calls: by tag.
+    pending: HashMap<Reference, Pending>,
     /// Local processes that other nodes can send to, by fauxtp id.
     exposed: HashMap<u64, Arc<dyn Exposed>>,
     exposed_swept: usize,
@@ -203,30 +202,48 @@ pub struct RemoteMonitor(Reference);
 /// Delivers one node monitor's [`NodeDown`].
 type TellNodeDown = Box<dyn FnOnce(NodeDown) + Send>;
 
-/// One of this node's calls to another node, while it waits: dropped, it
-/// forgets the call and removes its monitor.
+/// One of this node's calls to another node, while it waits for its
+/// answer. The call's monitor on the server goes with the entry, taken by
+/// whoever ends the wait: the connection task when the reply comes (it
+/// writes the demonitor itself, without waking another task), the monitor
+/// when it fires, a lost connection, or the caller giving up.
+struct Pending {
+    /// The connection the request went out on: an answer counts only from
+    /// there.
+    connection: u64,
+    answer: oneshot::Sender<Answer>,
+    /// The caller's pid and the server's name, for the demonitor.
+    me: ErlPid,
+    name: Atom,
+}
+
+impl Pending {
+    /// Takes the call's monitor off the server.
+    fn demonitor(&self, out: &Outgoing, reference: Reference) {
+        out.send(
+            Control::DemonitorP {
+                from: self.me.clone(),
+                to: Process::Name(self.name.clone()),
+                reference,
+            },
+            None,
+        );
+    }
+}
+
+/// A call's wait: dropped before the answer came (the timeout, or the
+/// caller giving up), it forgets the call and removes its monitor.
 struct PendingCall<'a> {
     inner: &'a Inner,
     out: &'a Outgoing,
-    me: ErlPid,
-    name: Atom,
     reference: Reference,
-    /// The monitor on the server is still in place.
-    monitoring: bool,
 }
 
 impl Drop for PendingCall<'_> {
     fn drop(&mut self) {
-        self.inner.lock().pending.remove(&self.reference);
-        if self.monitoring {
-            self.out.send(
-                Control::DemonitorP {
-                    from: self.me.clone(),
-                    to: Process::Name(self.name.clone()),
-                    reference: self.reference.clone(),
-                },
-                None,
-            );
+        let pending = self.inner.lock().pending.remove(&self.reference);
+        if let Some(pending) = pending {
+            pending.demonitor(self.out, self.reference.clone());
         }
     }
 }
@@ -276,7 +293,7 @@ impl State {
 struct Peer {
     id: u64,
     out: Outgoing,
-    tasks: [AbortHandle; 2],
+    task: AbortHandle,
 }
 
 impl Node {
@@ -772,22 +789,25 @@ impl Inner {
         let out = self.connection(&to.node).await?;
         let me = self.new_pid();
         let reference = self.new_ref();
+        let name = Atom::from(to.name.as_str());
         let (answer, answered) = oneshot::channel();
-        if !self.wait_for(&to.node, &out, reference.clone(), answer) {
+        let pending = Pending {
+            connection: out.id(),
+            answer,
+            me: me.clone(),
+            name: name.clone(),
+        };
+        if !self.wait_for(&to.node, &out, reference.clone(), pending) {
             return Err(DistError::ConnectionLost {
                 node: to.node.clone(),
             });
         }
-        let name = Atom::from(to.name.as_str());
         // Whatever ends the wait (an answer, the timeout, the caller giving
         // up), the monitor goes and a late answer finds nobody.
-        let mut call = PendingCall {
+        let _call = PendingCall {
             inner: self,
             out: &out,
-            me: me.clone(),
-            name: name.clone(),
             reference: reference.clone(),
-            monitoring: true,
         };
         out.send(
             Control::MonitorP {
@@ -805,19 +825,13 @@ impl Inner {
         out.send(Control::RegSend { from: me, to: name }, Some(message));
         match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(Answer::Reply(reply))) => Ok(reply),
-            Ok(Ok(Answer::Down(reason))) => {
-                call.monitoring = false;
-                Err(DistError::Exited {
-                    server: to.to_string(),
-                    reason: reason.to_string(),
-                })
-            }
-            Ok(Err(_closed)) => {
-                call.monitoring = false;
-                Err(DistError::ConnectionLost {
-                    node: to.node.clone(),
-                })
-            }
+            Ok(Ok(Answer::Down(reason))) => Err(DistError::Exited {
+                server: to.to_string(),
+                reason: reason.to_string(),
+            }),
+            Ok(Err(_closed)) => Err(DistError::ConnectionLost {
+                node: to.node.clone(),
+            }),
             Err(_elapsed) => Err(DistError::Timeout {
                 node: to.node.clone(),
                 after: timeout,
@@ -827,18 +841,12 @@ impl Inner {
 
     /// Records that `reference` waits for an answer over `out`, the
     /// connection to `node`; false if that connection is already gone.
-    fn wait_for(
-        &self,
-        node: &str,
-        out: &Outgoing,
-        reference: Reference,
-        answer: oneshot::Sender<Answer>,
-    ) -> bool {
+    fn wait_for(&self, node: &str, out: &Outgoing, reference: Reference, pending: Pending) -> bool {
         let mut state = self.lock();
         if !state.is_current(node, out) {
             return false;
         }
-        state.pending.insert(reference, (out.id(), answer));
+        state.pending.insert(reference, pending);
         true
     }
 
@@ -857,7 +865,7 @@ impl Inner {
             )
         };
         for peer in peers.into_values() {
-            peer.tasks.iter().for_each(AbortHandle::abort);
+            peer.task.abort();
         }
         drop(pending);
         self.watches.stop();
@@ -952,27 +960,23 @@ impl Inner {
     /// Runs a connection that completed its handshake.
     fn attach(self: &Arc<Self>, stream: TcpStream, peer: PeerNode) -> Outgoing {
         let name = peer.name.to_string();
-        let (out, frames) = mpsc::unbounded_channel();
-        let id = connection::next_id();
-        let out = Outgoing::new(out, id);
-        let (read, write) = stream.into_split();
-        let writer = tokio::spawn(connection::write_loop(write, frames));
-        let reader = tokio::spawn(connection::read_loop(
-            read,
+        let out = Outgoing::new();
+        let id = out.id();
+        let task = tokio::spawn(connection::run(
+            stream,
             Arc::downgrade(self),
             name.clone(),
-            id,
             out.clone(),
         ));
         let peer = Peer {
             id,
             out: out.clone(),
-            tasks: [reader.abort_handle(), writer.abort_handle()],
+            task: task.abort_handle(),
         };
         let mut state = self.lock();
         if state.stopped {
             drop(state);
-            peer.tasks.iter().for_each(AbortHandle::abort);
+            peer.task.abort();
             return out;
         }
         // An older connection to the same node (it reconnected) ends, and
@@ -1001,9 +1005,9 @@ impl Inner {
     /// links made over it break, and the peer's monitors on local processes
     /// go.
     fn lost(&self, mut state: MutexGuard<'_, State>, node: &str, peer: Peer) {
-        peer.tasks.iter().for_each(AbortHandle::abort);
+        peer.task.abort();
         let id = peer.id;
-        state.pending.retain(|_, (connection, _)| *connection != id);
+        state.pending.retain(|_, pending| pending.connection != id);
         let monitors: Vec<TellNodeDown> = match state.node_monitors.get_mut(node) {
             Some(list) => {
                 let (fire, keep): (Vec<_>, Vec<_>) = std::mem::take(list)
@@ -1042,12 +1046,10 @@ impl Inner {
 
     /// The call waiting for `reference`, if it was made over the connection
     /// `out` (an answer from elsewhere is not one).
-    fn answered(&self, reference: &Reference, out: &Outgoing) -> Option<oneshot::Sender<Answer>> {
+    fn answered(&self, reference: &Reference, out: &Outgoing) -> Option<Pending> {
         let mut state = self.lock();
         match state.pending.get(reference) {
-            Some((connection, _)) if *connection == out.id() => {
-                state.pending.remove(reference).map(|(_, answer)| answer)
-            }
+            Some(pending) if pending.connection == out.id() => state.pending.remove(reference),
             _ => None,
         }
     }
@@ -1092,8 +1094,9 @@ impl Inner {
                 let Some(payload) = payload else { return };
                 if let Term::Tuple(Tuple { elements }) = &payload {
                     if let [Term::Reference(tag), reply] = &elements[..] {
-                        if let Some(answer) = self.answered(tag, out) {
-                            let _ = answer.send(Answer::Reply(reply.clone()));
+                        if let Some(pending) = self.answered(tag, out) {
+                            pending.demonitor(out, (**tag).clone());
+                            let _ = pending.answer.send(Answer::Reply(reply.clone()));
                             return;
                         }
                     }
@@ -1152,8 +1155,8 @@ impl Inner {
             Control::MonitorPExit {
                 reference, reason, ..
             } => {
-                if let Some(answer) = self.answered(&reference, out) {
-                    let _ = answer.send(Answer::Down(reason));
+                if let Some(pending) = self.answered(&reference, out) {
+                    let _ = pending.answer.send(Answer::Down(reason));
                     return;
                 }
                 let mut state = self.lock();
