@@ -132,6 +132,12 @@ impl Outgoing {
         std::mem::swap(&mut queue.bytes, into);
     }
 
+    /// Stops waking the task on sends until it waits again: it will look
+    /// at the queue before it does.
+    fn stop_waking(&self) {
+        self.queue.lock().waker = None;
+    }
+
     /// The connection has ended: what is queued, and what is sent from now
     /// on, is dropped.
     fn close(&self) {
@@ -206,6 +212,11 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
             ready = stream.ready(interest) => {
                 let Ok(ready) = ready else { return };
                 if ready.is_readable() {
+                    // What the frames lead to (replies, from servers that
+                    // may run on other threads meanwhile) is taken at the
+                    // top of the loop: a wake-up now would only run the
+                    // task again, on any idle thread.
+                    out.stop_waking();
                     input.reserve(READ_CHUNK);
                     match stream.try_read_buf(&mut input) {
                         Ok(0) => return,
