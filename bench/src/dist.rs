@@ -2,7 +2,7 @@
 //! distribution protocol: Erlang to Erlang (the reference), fauxtp to
 //! Erlang, Erlang to fauxtp, and fauxtp to fauxtp. For each, the latency of
 //! sequential calls from one caller, and the calls per second of 8
-//! concurrent callers.
+//! concurrent callers; each the median of several rounds (`--repeat`).
 //!
 //! It runs real `erl` nodes (`erl`, `erlc` and `epmd` must be on the PATH:
 //! Debian's `erlang-base`) and starts epmd on 127.0.0.1 if none runs. The
@@ -11,8 +11,8 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fauxtp::prelude::*;
 use fauxtp::dist::{Cookie, Node, Remote};
+use fauxtp::prelude::*;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
@@ -49,13 +49,17 @@ pub struct Pair {
 
 /// Runs the workload, with fauxtp's nodes on a 2-worker runtime and then on
 /// a current-thread one; the figures, or why it could not run.
-pub fn run(sizes: &Sizes) -> Result<Vec<Pair>, String> {
+pub fn run(sizes: &Sizes, rounds: usize) -> Result<Vec<Pair>, String> {
     let mut all = Vec::new();
+    let rounds = Rounds {
+        rounds: rounds.max(1) as u64,
+        sequential: sizes.dist_calls,
+        per_caller: sizes.dist_concurrent_calls / CALLERS,
+    };
     for one_thread in [false, true] {
         let runtime = crate::harness::runtime(one_thread);
-        let sizes = sizes.clone();
         let pairs = runtime.block_on(async move {
-            tokio::spawn(pairs(sizes, one_thread))
+            tokio::spawn(pairs(rounds, one_thread))
                 .await
                 .map_err(|e| e.to_string())?
         })?;
@@ -64,11 +68,25 @@ pub fn run(sizes: &Sizes) -> Result<Vec<Pair>, String> {
     Ok(all)
 }
 
+/// How each pair is measured: `rounds` times `sequential` calls from one
+/// caller, and `rounds` times `per_caller` calls from each of 8 callers.
+#[derive(Clone, Copy)]
+struct Rounds {
+    rounds: u64,
+    sequential: u64,
+    per_caller: u64,
+}
+
+impl Rounds {
+    /// The calls one pair makes.
+    fn calls(&self) -> u64 {
+        self.rounds * (self.sequential + CALLERS * self.per_caller)
+    }
+}
+
 /// The pairs, on the runtime this runs on (`one_thread` names it); the
 /// Erlang to Erlang reference only with the first.
-async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
-    let calls = sizes.dist_calls;
-    let per_caller = calls / CALLERS;
+async fn pairs(rounds: Rounds, one_thread: bool) -> Result<Vec<Pair>, String> {
     let run = if one_thread { "ct" } else { "mt" };
     let label = |name: &str| {
         if one_thread {
@@ -103,7 +121,7 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
     // Erlang -> Erlang: a client node runs the loops.
     if !one_thread {
         let (latency, throughput) =
-            erlang_client(&modules, "bench_eclient", &erl_server, calls).await?;
+            erlang_client(&modules, "bench_eclient", &erl_server, rounds).await?;
         pairs.push(Pair {
             name: "erlang -> erlang".to_owned(),
             latency,
@@ -116,16 +134,7 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
         .await
         .map_err(|e| e.to_string())?;
     let counter = Remote::name("counter", &erl_server);
-    pairs.push(
-        rust_calls(
-            label("fauxtp -> erlang"),
-            &node,
-            &counter,
-            calls,
-            per_caller,
-        )
-        .await?,
-    );
+    pairs.push(rust_calls(label("fauxtp -> erlang"), &node, &counter, rounds).await?);
 
     // Erlang -> fauxtp: the fauxtp counter on a node of its own.
     let served = Node::start(&rust_server, Cookie::new(COOKIE))
@@ -139,7 +148,7 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
         &modules,
         &format!("bench_eclient2_{run}"),
         &rust_server,
-        calls,
+        rounds,
     )
     .await?;
     pairs.push(Pair {
@@ -150,20 +159,10 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
 
     // fauxtp -> fauxtp.
     let counter = Remote::name("counter", &rust_server);
-    pairs.push(
-        rust_calls(
-            label("fauxtp -> fauxtp"),
-            &node,
-            &counter,
-            calls,
-            per_caller,
-        )
-        .await?,
-    );
+    pairs.push(rust_calls(label("fauxtp -> fauxtp"), &node, &counter, rounds).await?);
 
     // Every call added 1: check the counts.
-    // Each pair makes `calls` calls, then `CALLERS * per_caller`.
-    let per_pair = calls + CALLERS * per_caller;
+    let per_pair = rounds.calls();
     let expected = 2 * per_pair;
     let count: u64 = node
         .call(
@@ -196,68 +195,85 @@ async fn pairs(sizes: Sizes, one_thread: bool) -> Result<Vec<Pair>, String> {
 }
 
 /// An Erlang client node's sequential and concurrent calls to `{counter,
-/// Server}`: (ns per call, calls per second).
+/// Server}`: (ns per call, calls per second), the medians of the rounds.
 async fn erlang_client(
     modules: &str,
     name: &str,
     server: &str,
-    calls: u64,
+    rounds: Rounds,
 ) -> Result<(f64, f64), String> {
-    let per_caller = calls / CALLERS;
+    let Rounds {
+        rounds,
+        sequential,
+        per_caller,
+    } = rounds;
     let eval = format!(
         "ok = bench_counter:wait_for('{server}'), S = {{counter, '{server}'}}, \
-         io:format(\"~p~n\", [bench_counter:latency(S, {calls})]), \
-         io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]), halt()."
+         [begin \
+            io:format(\"~p~n\", [bench_counter:latency(S, {sequential})]), \
+            io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]) \
+          end || _ <- lists:seq(1, {rounds})], halt()."
     );
     let name = format!("{name}_{}@localhost", std::process::id());
     let mut client = erl(&name, modules, &eval)?;
     let who = format!("the Erlang client of {server}");
-    let latency = number(expect_line(&mut client, &who).await?)?;
-    let throughput = number(expect_line(&mut client, &who).await?)?;
-    Ok((latency, throughput))
+    let (mut latencies, mut throughputs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        latencies.push(number(expect_line(&mut client, &who).await?)?);
+        throughputs.push(number(expect_line(&mut client, &who).await?)?);
+    }
+    Ok((median(latencies), median(throughputs)))
 }
 
-/// A fauxtp node's sequential and concurrent calls to `counter`.
+/// A fauxtp node's sequential and concurrent calls to `counter`, the
+/// medians of the rounds.
 async fn rust_calls(
     name: String,
     node: &Node,
     counter: &Remote,
-    calls: u64,
-    per_caller: u64,
+    rounds: Rounds,
 ) -> Result<Pair, String> {
     let add = (fauxtp::dist::term::atom("add"), 1u64);
-    let started = Instant::now();
-    for _ in 0..calls {
-        let _: u64 = node
-            .call(counter, add.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let latency = started.elapsed().as_nanos() as f64 / calls as f64;
-    let started = Instant::now();
-    let callers: Vec<_> = (0..CALLERS)
-        .map(|_| {
-            let (node, counter, add) = (node.clone(), counter.clone(), add.clone());
-            tokio::spawn(async move {
-                for _ in 0..per_caller {
-                    let _: u64 = node
-                        .call(&counter, add.clone())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Ok::<(), String>(())
+    let (mut latencies, mut throughputs) = (Vec::new(), Vec::new());
+    for _ in 0..rounds.rounds {
+        let started = Instant::now();
+        for _ in 0..rounds.sequential {
+            let _: u64 = node
+                .call(counter, add.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        latencies.push(started.elapsed().as_nanos() as f64 / rounds.sequential as f64);
+        let started = Instant::now();
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (node, counter, add) = (node.clone(), counter.clone(), add.clone());
+                tokio::spawn(async move {
+                    for _ in 0..rounds.per_caller {
+                        let _: u64 = node
+                            .call(&counter, add.clone())
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Ok::<(), String>(())
+                })
             })
-        })
-        .collect();
-    for caller in callers {
-        caller.await.map_err(|e| e.to_string())??;
+            .collect();
+        for caller in callers {
+            caller.await.map_err(|e| e.to_string())??;
+        }
+        throughputs.push((CALLERS * rounds.per_caller) as f64 / started.elapsed().as_secs_f64());
     }
-    let throughput = (CALLERS * per_caller) as f64 / started.elapsed().as_secs_f64();
     Ok(Pair {
         name,
-        latency,
-        throughput,
+        latency: median(latencies),
+        throughput: median(throughputs),
     })
+}
+
+/// The median of some figures (at least one).
+fn median(runs: Vec<f64>) -> f64 {
+    crate::median(runs).unwrap_or(f64::NAN)
 }
 
 /// Compiles the Erlang side into a temporary directory.

@@ -88,9 +88,11 @@ pub struct Sizes {
     pub memory_processes: u64,
     /// Round trips per pair; there is one pair per worker thread (2).
     pub pingpong_round_trips: u64,
-    /// Calls between nodes, for each pair of `dist_call` (sequential, then
-    /// spread over 8 callers).
+    /// Calls between nodes, for each pair of `dist_call` and each round:
+    /// sequential calls from one caller for the latency...
     pub dist_calls: u64,
+    /// ...and calls spread over 8 callers for the throughput.
+    pub dist_concurrent_calls: u64,
 }
 
 pub const FAN_IN_SENDERS: u64 = 8;
@@ -110,7 +112,8 @@ impl Sizes {
             restarts: 500,
             memory_processes: 100_000,
             pingpong_round_trips: 200_000,
-            dist_calls: 40_000,
+            dist_calls: 15_000,
+            dist_concurrent_calls: 80_000,
         }
     }
 
@@ -127,7 +130,8 @@ impl Sizes {
             restarts: 100,
             memory_processes: 100_000,
             pingpong_round_trips: 20_000,
-            dist_calls: 4_000,
+            dist_calls: 2_000,
+            dist_concurrent_calls: 8_000,
         }
     }
 }

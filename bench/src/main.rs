@@ -238,7 +238,7 @@ fn main() -> ExitCode {
         if !options.json {
             eprint!("\r{:<40}", "dist_call (erl nodes)");
         }
-        let outcome = dist::run(&sizes);
+        let outcome = dist::run(&sizes, repeat);
         if !options.json {
             eprint!("\r{:<40}\r", "");
         }
