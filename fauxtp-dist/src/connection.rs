@@ -225,8 +225,15 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
                         Err(_) => return,
                     }
                     let Some(node) = node.upgrade() else { return };
-                    if !handle_frames(&node, &peer, &out, &mut input) {
+                    let Some(answers) = handle_frames(&node, &peer, &out, &mut input) else {
                         return;
+                    };
+                    drop(node);
+                    // Callers woken by these answers mostly call again at
+                    // once: let them run first, so that their requests go
+                    // out in one write rather than one each.
+                    if answers > 1 {
+                        run_later().await;
                     }
                 }
                 // Writable: the loop writes.
@@ -248,24 +255,45 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
     }
 }
 
-/// Handles the whole frames at the front of `input` and removes them; false
-/// if the connection cannot go on.
-fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) -> bool {
+/// Lets the tasks that are ready to run go before the current one: it
+/// wakes itself and waits once, which puts it at the back of its worker's
+/// queue. (`tokio::task::yield_now` waits until the worker has nothing
+/// else to do and has polled for I/O, which is later than needed here.)
+async fn run_later() {
+    let mut waited = false;
+    std::future::poll_fn(|cx| {
+        if waited {
+            return Poll::Ready(());
+        }
+        waited = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await
+}
+
+/// Handles the whole frames at the front of `input` and removes them: how
+/// many of the node's calls they answered, or `None` if the connection
+/// cannot go on.
+fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) -> Option<u32> {
     let mut at = 0;
+    let mut answers = 0;
     let go_on = loop {
         let frame = match frame::split_frame(&input[at..]) {
             Ok(Split::Whole { taken, frame }) => {
                 at += taken;
                 frame
             }
-            Ok(Split::Partial) => break true,
+            Ok(Split::Partial) => break Some(answers),
             Err(error) => {
                 tracing::warn!(%peer, %error, "connection out of step");
-                break false;
+                break None;
             }
         };
         match frame {
-            Ok(Frame::Message { control, payload }) => receive(node, peer, out, control, payload),
+            Ok(Frame::Message { control, payload }) => {
+                receive(node, peer, out, control, payload, &mut answers)
+            }
             Ok(Frame::Tick) => {}
             Err(error) => tracing::warn!(%peer, %error, "dropped a frame that does not decode"),
         }
@@ -274,16 +302,23 @@ fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) 
     go_on
 }
 
-/// Hands one control message to the node. One that does not decode is
-/// dropped; the connection goes on.
-fn receive(node: &Inner, peer: &str, out: &Outgoing, control: Term, payload: Option<Term>) {
+/// Hands one control message to the node (see [`Inner::receive`]). One
+/// that does not decode is dropped; the connection goes on.
+fn receive(
+    node: &Inner,
+    peer: &str,
+    out: &Outgoing,
+    control: Term,
+    payload: Option<Term>,
+    answers: &mut u32,
+) {
     match Control::decode(control) {
         Ok(control) => {
             // User code runs in here too (the `From<Term>` and `FromTerm` of
             // the processes a message is for): a panic there drops that
             // message, not the connection.
             let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                node.receive(peer, out, control, payload)
+                node.receive(peer, out, control, payload, answers)
             }));
             if handled.is_err() {
                 tracing::warn!(%peer, "dropped a message whose handling panicked");

@@ -1076,13 +1076,15 @@ impl Inner {
         }
     }
 
-    /// Handles one control message from `node`.
+    /// Handles one control message from `node`; counts in `answers` the
+    /// calls of this node it answered (each woke its caller).
     pub(crate) fn receive(
         &self,
         node: &str,
         out: &Outgoing,
         control: Control,
         payload: Option<Term>,
+        answers: &mut u32,
     ) {
         match control {
             Control::RegSend { from, to } if to.name == "net_kernel" => {
@@ -1097,6 +1099,7 @@ impl Inner {
                         if let Some(pending) = self.answered(tag, out) {
                             pending.demonitor(out, (**tag).clone());
                             let _ = pending.answer.send(Answer::Reply(reply.clone()));
+                            *answers += 1;
                             return;
                         }
                     }
@@ -1157,6 +1160,7 @@ impl Inner {
             } => {
                 if let Some(pending) = self.answered(&reference, out) {
                     let _ = pending.answer.send(Answer::Down(reason));
+                    *answers += 1;
                     return;
                 }
                 let mut state = self.lock();
