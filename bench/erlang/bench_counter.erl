@@ -3,7 +3,7 @@
 -module(bench_counter).
 -behaviour(gen_server).
 -export([start/1, init/1, handle_call/3, handle_cast/2, handle_info/2]).
--export([latency/2, throughput/3, wait_for/1]).
+-export([latency/2, throughput/3, rounds/4, wait_for/1]).
 
 start(Name) -> gen_server:start({local, Name}, ?MODULE, 0, []).
 
@@ -27,6 +27,19 @@ throughput(Server, Callers, PerCaller) ->
      || _ <- lists:seq(1, Callers)],
     [receive done -> ok end || _ <- lists:seq(1, Callers)],
     Callers * PerCaller * 1.0e9 / (erlang:monotonic_time(nanosecond) - T0).
+
+%% Runs a round (Sequential calls for the latency, then Callers processes
+%% making PerCaller calls each) for each line read from standard input,
+%% and prints its two figures; halts at the end of the input.
+rounds(Server, Sequential, Callers, PerCaller) ->
+    case io:get_line("") of
+        eof -> halt();
+        _ ->
+            Latency = latency(Server, Sequential),
+            Throughput = throughput(Server, Callers, PerCaller),
+            io:format("~p~n~p~n", [Latency, Throughput]),
+            rounds(Server, Sequential, Callers, PerCaller)
+    end.
 
 calls(_Server, 0) -> ok;
 calls(Server, N) ->

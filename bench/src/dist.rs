@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use fauxtp::dist::{Cookie, Node, Remote};
 use fauxtp::prelude::*;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 use crate::harness::Sizes;
@@ -84,17 +84,13 @@ impl Rounds {
     }
 }
 
-/// The pairs, on the runtime this runs on (`one_thread` names it); the
-/// Erlang to Erlang reference only with the first.
+/// The pairs, on the runtime this runs on (`one_thread` names it), with
+/// Erlang to Erlang as the reference beside them. Every round measures each
+/// pair once, so that a slow moment of the machine does not fall on one
+/// pair only.
 async fn pairs(rounds: Rounds, one_thread: bool) -> Result<Vec<Pair>, String> {
     let run = if one_thread { "ct" } else { "mt" };
-    let label = |name: &str| {
-        if one_thread {
-            format!("{name} (1 thread)")
-        } else {
-            format!("{name} (2 workers)")
-        }
-    };
+    let runtime = if one_thread { "1 thread" } else { "2 workers" };
     let id = std::process::id();
     let erl_server = format!("bench_server_{id}_{run}@localhost");
     let rust_server = format!("bench_rust_{id}_{run}@localhost");
@@ -116,27 +112,7 @@ async fn pairs(rounds: Rounds, one_thread: bool) -> Result<Vec<Pair>, String> {
     )?;
     expect_line(&mut server, "the Erlang server").await?;
 
-    let mut pairs = Vec::new();
-
-    // Erlang -> Erlang: a client node runs the loops.
-    if !one_thread {
-        let (latency, throughput) =
-            erlang_client(&modules, "bench_eclient", &erl_server, rounds).await?;
-        pairs.push(Pair {
-            name: "erlang -> erlang".to_owned(),
-            latency,
-            throughput,
-        });
-    }
-
-    // fauxtp -> Erlang.
-    let node = Node::start(&rust_client, Cookie::new(COOKIE))
-        .await
-        .map_err(|e| e.to_string())?;
-    let counter = Remote::name("counter", &erl_server);
-    pairs.push(rust_calls(label("fauxtp -> erlang"), &node, &counter, rounds).await?);
-
-    // Erlang -> fauxtp: the fauxtp counter on a node of its own.
+    // The fauxtp counter, on a node of its own, and a fauxtp client node.
     let served = Node::start(&rust_server, Cookie::new(COOKIE))
         .await
         .map_err(|e| e.to_string())?;
@@ -144,131 +120,151 @@ async fn pairs(rounds: Rounds, one_thread: bool) -> Result<Vec<Pair>, String> {
     served
         .register("counter", &rust_counter)
         .map_err(|e| e.to_string())?;
-    let (latency, throughput) = erlang_client(
+    let node = Node::start(&rust_client, Cookie::new(COOKIE))
+        .await
+        .map_err(|e| e.to_string())?;
+    let erl_counter = Remote::name("counter", &erl_server);
+    let fauxtp_counter = Remote::name("counter", &rust_server);
+
+    // An Erlang client node for each server.
+    let mut erlang_to_erlang = ErlangClient::start(
         &modules,
-        &format!("bench_eclient2_{run}"),
+        &format!("bench_eclient_{id}_{run}@localhost"),
+        &erl_server,
+        rounds,
+    )?;
+    let mut erlang_to_fauxtp = ErlangClient::start(
+        &modules,
+        &format!("bench_eclient2_{id}_{run}@localhost"),
         &rust_server,
         rounds,
-    )
-    .await?;
-    pairs.push(Pair {
-        name: label("erlang -> fauxtp"),
-        latency,
-        throughput,
-    });
+    )?;
 
-    // fauxtp -> fauxtp.
-    let counter = Remote::name("counter", &rust_server);
-    pairs.push(rust_calls(label("fauxtp -> fauxtp"), &node, &counter, rounds).await?);
-
-    // Every call added 1: check the counts.
-    let per_pair = rounds.calls();
-    let expected = 2 * per_pair;
-    let count: u64 = node
-        .call(
-            &Remote::name("counter", &rust_server),
-            (fauxtp::dist::term::atom("add"), 0u64),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    if count != expected {
-        return Err(format!(
-            "the fauxtp counter counted {count} calls, expected {expected}"
-        ));
+    let mut samples: [Samples; 4] = Default::default();
+    for _ in 0..rounds.rounds {
+        samples[0].push(erlang_to_erlang.round().await?);
+        samples[1].push(rust_round(&node, &erl_counter, rounds).await?);
+        samples[2].push(erlang_to_fauxtp.round().await?);
+        samples[3].push(rust_round(&node, &fauxtp_counter, rounds).await?);
     }
-    let count: u64 = node
-        .call(
-            &Remote::name("counter", &erl_server),
-            (fauxtp::dist::term::atom("add"), 0u64),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    // Erlang to Erlang runs with the first runtime only.
-    let expected = if one_thread { per_pair } else { 2 * per_pair };
-    if count != expected {
-        return Err(format!(
-            "the Erlang counter counted {count} calls, expected {expected}"
-        ));
+
+    // Every call added 1: check the counts; each counter had two clients.
+    let expected = 2 * rounds.calls();
+    for (counter, name) in [(&fauxtp_counter, "fauxtp"), (&erl_counter, "Erlang")] {
+        let count: u64 = node
+            .call(counter, (fauxtp::dist::term::atom("add"), 0u64))
+            .await
+            .map_err(|e| e.to_string())?;
+        if count != expected {
+            return Err(format!(
+                "the {name} counter counted {count} calls, expected {expected}"
+            ));
+        }
     }
     drop(server);
-    Ok(pairs)
+    let names = [
+        format!("erlang -> erlang (beside {runtime})"),
+        format!("fauxtp -> erlang ({runtime})"),
+        format!("erlang -> fauxtp ({runtime})"),
+        format!("fauxtp -> fauxtp ({runtime})"),
+    ];
+    Ok(names
+        .into_iter()
+        .zip(samples)
+        .map(|(name, samples)| samples.pair(name))
+        .collect())
 }
 
-/// An Erlang client node's sequential and concurrent calls to `{counter,
-/// Server}`: (ns per call, calls per second), the medians of the rounds.
-async fn erlang_client(
-    modules: &str,
-    name: &str,
-    server: &str,
-    rounds: Rounds,
-) -> Result<(f64, f64), String> {
-    let Rounds {
-        rounds,
-        sequential,
-        per_caller,
-    } = rounds;
-    let eval = format!(
-        "ok = bench_counter:wait_for('{server}'), S = {{counter, '{server}'}}, \
-         [begin \
-            io:format(\"~p~n\", [bench_counter:latency(S, {sequential})]), \
-            io:format(\"~p~n\", [bench_counter:throughput(S, {CALLERS}, {per_caller})]) \
-          end || _ <- lists:seq(1, {rounds})], halt()."
-    );
-    let name = format!("{name}_{}@localhost", std::process::id());
-    let mut client = erl(&name, modules, &eval)?;
-    let who = format!("the Erlang client of {server}");
-    let (mut latencies, mut throughputs) = (Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        latencies.push(number(expect_line(&mut client, &who).await?)?);
-        throughputs.push(number(expect_line(&mut client, &who).await?)?);
+/// One pair's figures from each round: (ns per call, calls per second).
+#[derive(Default)]
+struct Samples(Vec<(f64, f64)>);
+
+impl Samples {
+    fn push(&mut self, sample: (f64, f64)) {
+        self.0.push(sample);
     }
-    Ok((median(latencies), median(throughputs)))
+
+    /// The medians.
+    fn pair(self, name: String) -> Pair {
+        let (latencies, throughputs) = self.0.into_iter().unzip();
+        Pair {
+            name,
+            latency: median(latencies),
+            throughput: median(throughputs),
+        }
+    }
 }
 
-/// A fauxtp node's sequential and concurrent calls to `counter`, the
-/// medians of the rounds.
-async fn rust_calls(
-    name: String,
-    node: &Node,
-    counter: &Remote,
-    rounds: Rounds,
-) -> Result<Pair, String> {
+/// An Erlang node that calls `{counter, Server}`: a round each time it is
+/// asked (`bench_counter:rounds/4`).
+struct ErlangClient {
+    child: Child,
+    who: String,
+}
+
+impl ErlangClient {
+    fn start(modules: &str, name: &str, server: &str, rounds: Rounds) -> Result<Self, String> {
+        let eval = format!(
+            "ok = bench_counter:wait_for('{server}'), \
+             bench_counter:rounds({{counter, '{server}'}}, {}, {CALLERS}, {}).",
+            rounds.sequential, rounds.per_caller
+        );
+        let mut command = erl_command(name, modules, &eval);
+        let child = command
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run erl ({e}): install Erlang (Debian: erlang-base)"))?;
+        Ok(ErlangClient {
+            child,
+            who: format!("the Erlang client of {server}"),
+        })
+    }
+
+    /// One round: (ns per call, calls per second).
+    async fn round(&mut self) -> Result<(f64, f64), String> {
+        let stdin = self.child.stdin.as_mut().ok_or("no stdin")?;
+        stdin
+            .write_all(b"round\n")
+            .await
+            .map_err(|e| format!("{} is gone: {e}", self.who))?;
+        let latency = number(expect_line(&mut self.child, &self.who).await?)?;
+        let throughput = number(expect_line(&mut self.child, &self.who).await?)?;
+        Ok((latency, throughput))
+    }
+}
+
+/// One round of a fauxtp node's calls to `counter`: sequential calls, then
+/// 8 concurrent callers. (ns per call, calls per second).
+async fn rust_round(node: &Node, counter: &Remote, rounds: Rounds) -> Result<(f64, f64), String> {
     let add = (fauxtp::dist::term::atom("add"), 1u64);
-    let (mut latencies, mut throughputs) = (Vec::new(), Vec::new());
-    for _ in 0..rounds.rounds {
-        let started = Instant::now();
-        for _ in 0..rounds.sequential {
-            let _: u64 = node
-                .call(counter, add.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        latencies.push(started.elapsed().as_nanos() as f64 / rounds.sequential as f64);
-        let started = Instant::now();
-        let callers: Vec<_> = (0..CALLERS)
-            .map(|_| {
-                let (node, counter, add) = (node.clone(), counter.clone(), add.clone());
-                tokio::spawn(async move {
-                    for _ in 0..rounds.per_caller {
-                        let _: u64 = node
-                            .call(&counter, add.clone())
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                    Ok::<(), String>(())
-                })
-            })
-            .collect();
-        for caller in callers {
-            caller.await.map_err(|e| e.to_string())??;
-        }
-        throughputs.push((CALLERS * rounds.per_caller) as f64 / started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    for _ in 0..rounds.sequential {
+        let _: u64 = node
+            .call(counter, add.clone())
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    Ok(Pair {
-        name,
-        latency: median(latencies),
-        throughput: median(throughputs),
-    })
+    let latency = started.elapsed().as_nanos() as f64 / rounds.sequential as f64;
+    let started = Instant::now();
+    let callers: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (node, counter, add) = (node.clone(), counter.clone(), add.clone());
+            tokio::spawn(async move {
+                for _ in 0..rounds.per_caller {
+                    let _: u64 = node
+                        .call(&counter, add.clone())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.await.map_err(|e| e.to_string())??;
+    }
+    let throughput = (CALLERS * rounds.per_caller) as f64 / started.elapsed().as_secs_f64();
+    Ok((latency, throughput))
 }
 
 /// The median of some figures (at least one).
@@ -294,14 +290,21 @@ fn compile() -> Result<String, String> {
 }
 
 fn erl(name: &str, modules: &str, eval: &str) -> Result<Child, String> {
-    Command::new("erl")
+    erl_command(name, modules, eval)
+        .spawn()
+        .map_err(|e| format!("cannot run erl ({e}): install Erlang (Debian: erlang-base)"))
+}
+
+/// The command that starts an Erlang node `name` that evaluates `eval`.
+fn erl_command(name: &str, modules: &str, eval: &str) -> Command {
+    let mut command = Command::new("erl");
+    command
         .args(["-noshell", "-sname", name, "-setcookie", COOKIE])
         .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
         .args(["-pa", modules, "-eval", eval])
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run erl ({e}): install Erlang (Debian: erlang-base)"))
+        .kill_on_drop(true);
+    command
 }
 
 /// The next line `child` prints (read a byte at a time, so that nothing

@@ -289,14 +289,17 @@ fn median(mut runs: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// The `dist_call` figures, with the ratios to Erlang to Erlang.
+/// The `dist_call` figures, with the ratios to the Erlang to Erlang row
+/// above them (measured in the same rounds).
 fn print_dist(pairs: &[dist::Pair]) {
-    let Some(reference) = pairs.first() else {
-        return;
-    };
     println!();
     println!("dist_call (loopback)                      latency           throughput (8 callers)");
+    let mut reference: Option<&dist::Pair> = None;
     for pair in pairs {
+        if pair.name.starts_with("erlang -> erlang") {
+            reference = Some(pair);
+        }
+        let Some(reference) = reference else { continue };
         println!(
             "{:<41} {:>7.1} us ({:.2}x)   {:>7.0} calls/s ({:.2}x)",
             pair.name,
@@ -306,7 +309,8 @@ fn print_dist(pairs: &[dist::Pair]) {
             pair.throughput / reference.throughput,
         );
     }
-    println!("ratios are to erlang -> erlang; lower latency and higher throughput are better.");
+    println!("ratios are to the erlang -> erlang row above, measured in the same rounds;");
+    println!("lower latency and higher throughput are better.");
 }
 
 fn print_json(
