@@ -19,12 +19,17 @@ struct Point {
 struct Counter {
     count: u64,
     seen: Option<Pid<Term>>,
+    held: Vec<ReplyTo<u64>>,
 }
 
 #[genserver(remote)]
 impl Counter {
     fn init(seen: Option<Pid<Term>>) -> Self {
-        Counter { count: 0, seen }
+        Counter {
+            count: 0,
+            seen,
+            held: Vec::new(),
+        }
     }
 
     #[call]
@@ -54,6 +59,23 @@ impl Counter {
     #[call]
     fn crash(&mut self) -> u64 {
         panic!("boom")
+    }
+
+    /// Answered by the next `release` only.
+    #[call]
+    fn hold(&mut self, reply: ReplyTo<u64>) {
+        self.held.push(reply);
+    }
+
+    /// Answers the held calls, then this one: how many there were.
+    #[call]
+    fn release(&mut self) -> u64 {
+        let held = std::mem::take(&mut self.held);
+        let n = held.len() as u64;
+        for reply in held {
+            reply.reply(self.count);
+        }
+        n
     }
 
     #[cast]
@@ -97,6 +119,28 @@ async fn erlang_calls_and_casts_a_fauxtp_genserver_by_name() {
         "7 8 <<\"hello erlhello erl\">> {point,2,-4}"
     );
     assert_eq!(counter.get().await.unwrap(), 8);
+}
+
+/// OTP 24 and later tag a call with a process alias, which the caller drops
+/// when it gives up: a reply that comes after the timeout must go to the
+/// alias, not to the caller's pid, or it would sit in the caller's mailbox.
+#[tokio::test]
+async fn a_reply_after_the_callers_timeout_does_not_reach_its_mailbox() {
+    let node = node().await;
+    let counter = Counter::start(None).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    // The late reply to `hold` goes out before the reply to `release`, on
+    // the same connection: once `release` is answered, it has arrived.
+    let eval = format!(
+        "S = {{counter, '{node}'}}, \
+         {{'EXIT', {{timeout, _}}}} = (catch gen_server:call(S, hold, 100)), \
+         N = gen_server:call(S, release), \
+         receive M -> io:format(\"stray ~p~n\", [M]) after 0 -> io:format(\"clean ~p~n\", [N]) end, \
+         halt().",
+        node = node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
+    assert_eq!(erl.line().await, "clean 1");
 }
 
 #[tokio::test]

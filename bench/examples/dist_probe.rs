@@ -20,7 +20,9 @@ fn main() {
             .unwrap()
     };
     let mode = args.get(3).cloned().unwrap_or_default();
-    if mode == "ff" {
+    if mode == "efserve" {
+        rt.block_on(async move { tokio::spawn(efserve(secs)).await.unwrap() });
+    } else if mode == "ff" {
         rt.block_on(async move { tokio::spawn(ff(secs)).await.unwrap() });
     } else if mode == "ef" {
         rt.block_on(async move { tokio::spawn(serve(secs)).await.unwrap() });
@@ -147,4 +149,14 @@ pub async fn ff(secs: u64) {
             started.elapsed().as_micros() as f64 / n as f64
         );
     }
+}
+
+async fn efserve(secs: u64) {
+    let id = std::process::id();
+    let me = format!("probe_srv_{id}@localhost");
+    let node = Node::start(&me, Cookie::new("probe")).await.unwrap();
+    let counter = Counter::start(()).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    println!("{me}");
+    tokio::time::sleep(Duration::from_secs(secs)).await;
 }

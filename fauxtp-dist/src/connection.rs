@@ -29,6 +29,8 @@ pub(crate) struct Outgoing {
     queue: Arc<Queue>,
     /// The connection's number (see [`next_id`]).
     id: u64,
+    /// The peer takes messages to process aliases (`ALIAS_SEND`).
+    aliases: bool,
 }
 
 /// The bytes waiting to be written to one peer, and the connection task's
@@ -64,12 +66,19 @@ thread_local! {
 }
 
 impl Outgoing {
-    /// A new connection's queue, numbered with [`next_id`].
-    pub(crate) fn new() -> Self {
+    /// A new connection's queue, numbered with [`next_id`], to a peer that
+    /// takes messages to process aliases or not.
+    pub(crate) fn new(aliases: bool) -> Self {
         Outgoing {
             queue: Arc::default(),
             id: next_id(),
+            aliases,
         }
+    }
+
+    /// Whether the peer takes messages to process aliases (`ALIAS_SEND`).
+    pub(crate) fn takes_aliases(&self) -> bool {
+        self.aliases
     }
 
     /// The connection's number: what the node's state about a connection

@@ -960,7 +960,7 @@ impl Inner {
     /// Runs a connection that completed its handshake.
     fn attach(self: &Arc<Self>, stream: TcpStream, peer: PeerNode) -> Outgoing {
         let name = peer.name.to_string();
-        let out = Outgoing::new();
+        let out = Outgoing::new(peer.flags.contains(DistributionFlags::ALIAS));
         let id = out.id();
         let task = tokio::spawn(connection::run(
             stream,
@@ -1116,7 +1116,10 @@ impl Inner {
                 }
             }
             Control::RegSend { to, .. } => match (self.registered(&to.name), payload) {
-                (Some(server), Some(payload)) => deliver(&*server, out, payload),
+                (Some(server), Some(payload)) => {
+                    let server_pid = self.erl_pid(server.pid().id());
+                    deliver(&*server, server_pid, out, payload)
+                }
                 (None, payload) => tracing::warn!(
                     peer = node,
                     name = %to.name,
@@ -1222,14 +1225,14 @@ impl Drop for Inner {
 /// Hands a message sent to a registered server to it: a `gen_server` call
 /// (answered when the server replies), a cast, or anything else for its
 /// `#[info]` handler.
-fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
+fn deliver(server: &dyn Registered, server_pid: ErlPid, out: &Outgoing, message: Term) {
     match gen_message(message) {
         GenMessage::Call {
             caller,
             tag,
             request,
         } => {
-            let caller = RemoteCaller::new(out.clone(), caller, tag);
+            let caller = RemoteCaller::new(out.clone(), server_pid, caller, tag);
             if let Err(caller) = server.call(&request, caller) {
                 caller.answer(tuple(vec![
                     atom("error"),

@@ -14,15 +14,45 @@ use crate::term::{atom, tuple, Binary, Pid as ErlPid, Reference, Term, ToTerm};
 
 /// The caller of a `gen_server:call` from another node: where its reply
 /// goes, with the tag it came with.
-pub struct RemoteCaller {
+pub struct RemoteCaller(Box<Caller>);
+
+struct Caller {
     out: Outgoing,
+    /// The server, as the other node knows it.
+    server: ErlPid,
     caller: ErlPid,
     tag: Term,
 }
 
 impl RemoteCaller {
-    pub(crate) fn new(out: Outgoing, caller: ErlPid, tag: Term) -> RemoteCaller {
-        RemoteCaller { out, caller, tag }
+    pub(crate) fn new(out: Outgoing, server: ErlPid, caller: ErlPid, tag: Term) -> RemoteCaller {
+        RemoteCaller(Box::new(Caller {
+            out,
+            server,
+            caller,
+            tag,
+        }))
+    }
+
+    /// Sends `{Tag, reply}` back as `gen:reply` does: to the caller's
+    /// process alias if the tag carries one (OTP 24 and later), which the
+    /// caller drops when it stops waiting, so that a late reply is dropped
+    /// rather than left in its mailbox; to its pid otherwise.
+    fn send(self, reply: Term) {
+        let Caller {
+            out,
+            server,
+            caller,
+            tag,
+        } = *self.0;
+        let control = match alias(&tag) {
+            Some(alias) if out.takes_aliases() => Control::AliasSend {
+                from: server,
+                alias: alias.clone(),
+            },
+            _ => Control::Send { to: caller },
+        };
+        out.send(control, Some(tuple(vec![tag, reply])));
     }
 
     /// A `ReplyTo` that answers this caller: the reply goes back as
@@ -32,21 +62,36 @@ impl RemoteCaller {
     pub fn reply_to<R: ToTerm + 'static>(self) -> ReplyTo<R> {
         ReplyTo::__forward(move |outcome: Result<R, ExitReason>| {
             if let Ok(reply) = outcome {
-                self.out.send(
-                    Control::Send { to: self.caller },
-                    Some(tuple(vec![self.tag, reply.to_term()])),
-                );
+                self.send(reply.to_term());
             }
         })
     }
 
     /// Answers the caller with `reply` as it is.
     pub(crate) fn answer(self, reply: Term) {
-        self.out.send(
-            Control::Send { to: self.caller },
-            Some(tuple(vec![self.tag, reply])),
-        );
+        self.send(reply);
     }
+}
+
+/// The process alias in a call's tag: `[alias|Alias]`, or `[[alias|Alias]|_]`
+/// (the forms `gen:reply` recognizes).
+fn alias(tag: &Term) -> Option<&Reference> {
+    /// `[alias|Alias]`.
+    fn simple(term: &Term) -> Option<&Reference> {
+        match term {
+            Term::ImproperList(list) => match (&list.elements[..], &*list.last) {
+                ([Term::Atom(head)], Term::Reference(alias)) if head.name == "alias" => Some(alias),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    let first = match tag {
+        Term::ImproperList(list) => list.elements.first(),
+        Term::List(list) => list.elements.first(),
+        _ => None,
+    };
+    simple(tag).or_else(|| first.and_then(simple))
 }
 
 /// How requests from other nodes become a server's messages. Written by
@@ -425,4 +470,40 @@ fn spawn_watcher(table: Arc<Mutex<Table>>) -> Pid<Watch> {
             });
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eetf::{Atom, ImproperList, List};
+
+    fn improper(elements: Vec<Term>, last: Term) -> Term {
+        Term::from(ImproperList::from((elements, last)))
+    }
+
+    #[test]
+    fn the_alias_of_a_tag() {
+        let r = Reference {
+            node: Atom::from("e@h"),
+            id: vec![1, 2, 3],
+            creation: 1,
+        };
+        let alias_atom = Term::from(Atom::from("alias"));
+        let simple = improper(vec![alias_atom.clone()], Term::from(r.clone()));
+        assert_eq!(alias(&simple), Some(&r));
+        // `[[alias|Alias]|Rest]`, as multi-calls write it.
+        let nested = improper(vec![simple.clone()], Term::from(Atom::from("x")));
+        assert_eq!(alias(&nested), Some(&r));
+        let nested = Term::from(List::from(vec![
+            simple.clone(),
+            Term::from(Atom::from("x")),
+        ]));
+        assert_eq!(alias(&nested), Some(&r));
+        let deeper = Term::from(List::from(vec![nested]));
+        assert_eq!(alias(&deeper), None);
+        // A plain reference (OTP before 24, and fauxtp's own calls).
+        assert_eq!(alias(&Term::from(r.clone())), None);
+        let other = improper(vec![Term::from(Atom::from("other"))], Term::from(r));
+        assert_eq!(alias(&other), None);
+    }
 }
