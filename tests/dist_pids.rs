@@ -196,6 +196,21 @@ async fn links_break_with_noconnection_and_noproc() {
 }
 
 #[tokio::test]
+async fn stopping_the_node_breaks_its_links_with_noconnection() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let erl = erlang_shell("receive never -> ok end").await;
+    let shell = meet(&node, &erl, &mut me).await;
+    let linked = idle();
+    let watch = me.monitor(&linked);
+    node.link(&linked, &shell).await.unwrap();
+    node.ping(&erl.name).await.unwrap();
+    node.stop();
+    assert_receives!(me, Down(d) if d.monitor == watch, WAIT);
+    assert_eq!(d.reason, ExitReason::error("noconnection"));
+}
+
+#[tokio::test]
 async fn unlinked_processes_no_longer_share_their_exits() {
     let node = node().await;
     let mut me = Ctx::<Term>::detached();

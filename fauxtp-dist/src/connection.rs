@@ -95,7 +95,7 @@ impl Outgoing {
             control: control.encode(),
             payload,
         };
-        SCRATCH.with_borrow_mut(|scratch| {
+        let send = |scratch: &mut Vec<u8>| {
             scratch.clear();
             if !frame::encode_into(&frame, scratch) {
                 // A term from a peer that cannot go back as it came (an atom
@@ -115,7 +115,19 @@ impl Outgoing {
             if let Some(waker) = waker {
                 waker.wake();
             }
+        };
+        // A send from a destructor while the thread ends finds the buffer
+        // gone: it uses one of its own.
+        let sent = SCRATCH.try_with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                send(&mut scratch);
+                true
+            }
+            Err(_) => false,
         });
+        if sent != Ok(true) {
+            send(&mut Vec::new());
+        }
     }
 
     /// Swaps what is queued into `into` (which must be empty), or registers
@@ -147,9 +159,14 @@ impl Outgoing {
         self.queue.lock().waker = None;
     }
 
-    /// The connection has ended: what is queued, and what is sent from now
-    /// on, is dropped.
-    fn close(&self) {
+    /// Whether the connection has ended (see [`close`](Self::close)).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.queue.lock().closed
+    }
+
+    /// The connection has ended, or is being dropped: what is queued, and
+    /// what is sent from now on, is dropped.
+    pub(crate) fn close(&self) {
         let mut queue = self.queue.lock();
         queue.closed = true;
         queue.waker = None;
@@ -164,10 +181,11 @@ fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Runs a connection until it fails, stays silent too long, or is aborted,
-/// then tells the node: reads frames and hands their control messages to
-/// the node, writes the frames queued in `out`, and keeps the connection
-/// alive with ticks.
+/// Runs a connection until it fails, stays silent too long, gets a frame
+/// larger than any it takes, or is aborted, or the node is gone; then tells
+/// the node. Reads frames and hands their control messages to the node,
+/// writes the frames queued in `out`, and keeps the connection alive with
+/// ticks.
 ///
 /// One task does all of it, so what the node answers while it handles a
 /// frame (a demonitor after a reply, a down for a missing name) goes out
@@ -198,6 +216,8 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
         }
         if written < output.len() {
             match stream.try_write(&output[written..]) {
+                // The socket takes nothing more: it is broken.
+                Ok(0) => return,
                 Ok(n) => {
                     written += n;
                     sent = true;
@@ -208,6 +228,7 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
             if written == output.len() {
                 output.clear();
                 written = 0;
+                shrink(&mut output);
             }
         }
         let writing = written < output.len();
@@ -217,7 +238,21 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
             Interest::READABLE
         };
         tokio::select! {
+            // Ticks first: a peer that floods the connection must not keep
+            // this node from telling it that it is alive.
             biased;
+            _ = ticks.tick() => {
+                silent = if heard { 0 } else { silent + 1 };
+                if silent >= SILENT_TICKS {
+                    tracing::warn!(%peer, "connection silent too long");
+                    return;
+                }
+                // A tick is an empty frame: its length, zero.
+                if !sent && output.is_empty() {
+                    output.extend_from_slice(&[0, 0, 0, 0]);
+                }
+                (heard, sent) = (false, false);
+            }
             ready = stream.ready(interest) => {
                 let Ok(ready) = ready else { return };
                 if ready.is_readable() {
@@ -238,29 +273,31 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
                         return;
                     };
                     drop(node);
-                    // Callers woken by these answers mostly call again at
-                    // once: let them run first, so that their requests go
-                    // out in one write rather than one each.
+                    shrink(&mut input);
                     if answers > 1 {
+                        // Callers woken by these answers mostly call again
+                        // at once: let them run first, so that their
+                        // requests go out in one write rather than one each.
                         run_later().await;
+                    } else {
+                        // Readiness does not count against tokio's budget:
+                        // a peer that sends without a pause would otherwise
+                        // keep this task running for ever.
+                        tokio::task::coop::consume_budget().await;
                     }
                 }
                 // Writable: the loop writes.
             }
             () = std::future::poll_fn(|cx| out.poll_take(cx, &mut output)), if !writing => {}
-            _ = ticks.tick() => {
-                silent = if heard { 0 } else { silent + 1 };
-                if silent >= SILENT_TICKS {
-                    tracing::warn!(%peer, "connection silent too long");
-                    return;
-                }
-                // A tick is an empty frame: its length, zero.
-                if !sent && output.is_empty() {
-                    output.extend_from_slice(&[0, 0, 0, 0]);
-                }
-                (heard, sent) = (false, false);
-            }
         }
+    }
+}
+
+/// Gives back the memory of a buffer that a large frame made large, once it
+/// is empty.
+fn shrink(buffer: &mut Vec<u8>) {
+    if buffer.is_empty() && buffer.capacity() > 4 * READ_CHUNK {
+        *buffer = Vec::with_capacity(READ_CHUNK);
     }
 }
 
@@ -340,7 +377,8 @@ fn receive(
 /// How many bytes a read takes at most.
 const READ_CHUNK: usize = 64 * 1024;
 /// How many ticks in a row may pass with nothing heard before the
-/// connection counts as lost: OTP's `net_ticktime`, 60 s.
+/// connection counts as lost: 60 to 75 s of silence, about OTP's
+/// `net_ticktime` (60 s, which OTP also applies with some slack).
 const SILENT_TICKS: u32 = 4;
 
 /// Tells the node that a connection's task has ended.

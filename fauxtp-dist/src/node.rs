@@ -474,11 +474,6 @@ impl Node {
         self.inner
             .watches
             .link(&out, local.any(), local_erl.clone(), remote.clone());
-        if self.inner.existing(&node).ok().flatten().map(|o| o.id()) != Some(out.id()) {
-            // The connection went before the link was in place: its loss
-            // must reach the link too.
-            self.inner.watches.connection_lost(out.id());
-        }
         out.send(
             Control::Link {
                 from: local_erl,
@@ -865,7 +860,11 @@ impl Inner {
             )
         };
         for peer in peers.into_values() {
+            peer.out.close();
             peer.task.abort();
+            // Links over it break with `noconnection`, before the watcher
+            // stops.
+            self.watches.connection_lost(peer.id);
         }
         drop(pending);
         self.watches.stop();
@@ -983,6 +982,15 @@ impl Inner {
         // with it what was tied to it.
         if let Some(old) = state.peers.insert(name.clone(), peer) {
             self.lost(state, &name, old);
+            state = self.lock();
+        }
+        // The task may have ended already (the peer hung up at once): it
+        // closed the queue before it told the node, which found nothing
+        // then. Checked under the lock, so one of the two sees the other.
+        if out.is_closed() {
+            if let Some(peer) = state.peers.remove(&name) {
+                self.lost(state, &name, peer);
+            }
         }
         out
     }
@@ -1005,6 +1013,9 @@ impl Inner {
     /// links made over it break, and the peer's monitors on local processes
     /// go.
     fn lost(&self, mut state: MutexGuard<'_, State>, node: &str, peer: Peer) {
+        // Closed first: from here on nothing more is recorded over it (see
+        // `Watches`), and what `connection_lost` clears stays cleared.
+        peer.out.close();
         peer.task.abort();
         let id = peer.id;
         state.pending.retain(|_, pending| pending.connection != id);
@@ -1184,7 +1195,7 @@ impl Inner {
                 }
             }
             Control::DemonitorP { reference, .. } => {
-                self.watches.demonitor(&reference);
+                self.watches.demonitor(out, &reference);
             }
             Control::Link { from, to } => match self.exposed(&to) {
                 Some(process) => self.watches.link(out, process.pid(), to, from),

@@ -35,9 +35,10 @@ impl RemoteCaller {
     }
 
     /// Sends `{Tag, reply}` back as `gen:reply` does: to the caller's
-    /// process alias if the tag carries one (OTP 24 and later), which the
-    /// caller drops when it stops waiting, so that a late reply is dropped
-    /// rather than left in its mailbox; to its pid otherwise.
+    /// process alias if the tag carries one (OTP 24 and later) and the peer
+    /// advertised `DFLAG_ALIAS`; the caller drops its alias when it stops
+    /// waiting, so that a late reply is dropped rather than left in its
+    /// mailbox. To the caller's pid otherwise.
     fn send(self, reply: Term) {
         let Caller {
             out,
@@ -208,8 +209,8 @@ pub(crate) fn exit_reason(term: &Term) -> ExitReason {
 /// The monitors and links other nodes' processes hold on this node's
 /// processes, shared by the connection tasks (which make and remove them as
 /// control messages arrive, in order with the rest of a connection's
-/// traffic) and the node's watcher process (which fires them when a local
-/// process ends).
+/// traffic), `Node::link` and `Node::unlink`, and the node's watcher process
+/// (which fires them when a local process ends).
 ///
 /// Each entry holds a fauxtp monitor on its local process, made with the
 /// watcher as its watcher (`fauxtp::__private::monitor_for`) while the table
@@ -217,6 +218,10 @@ pub(crate) fn exit_reason(term: &Term) -> ExitReason {
 /// the entry is in place, and a down message whose entry is gone (removed
 /// by a demonitor, an unlink or a lost connection) finds nothing and is
 /// dropped. A call from another node thus costs no message to the watcher.
+///
+/// Nothing is recorded over a connection that has ended (checked under the
+/// table's lock; the node closes a connection before it clears the
+/// connection's entries), so no entry outlives its connection.
 pub(crate) struct Watches {
     table: Arc<Mutex<Table>>,
     watcher: Pid<Watch>,
@@ -224,7 +229,9 @@ pub(crate) struct Watches {
 
 #[derive(Default)]
 struct Table {
-    by_ref: HashMap<Reference, MonitorRef>,
+    /// The monitors by connection and reference (a reference is unique
+    /// only on the node that made it).
+    by_ref: HashMap<(u64, Reference), MonitorRef>,
     watched: HashMap<MonitorRef, Watched>,
     links: HashMap<MonitorRef, Linked>,
 }
@@ -281,6 +288,14 @@ impl Linked {
 }
 
 impl Table {
+    /// Removes the index entry of `watched`, the monitor `monitor`.
+    fn forget_ref(&mut self, watched: &Watched, monitor: MonitorRef) {
+        let key = (watched.out.id(), watched.reference.clone());
+        if self.by_ref.get(&key) == Some(&monitor) {
+            self.by_ref.remove(&key);
+        }
+    }
+
     /// Removes the link between `local_erl` and `remote`, with its fauxtp
     /// monitor; the local process, if there was one.
     fn unlink(&mut self, local_erl: &ErlPid, remote: &ErlPid) -> Option<AnyPid> {
@@ -320,8 +335,16 @@ impl Watches {
         reference: Reference,
     ) {
         let mut table = self.lock();
+        if out.is_closed() {
+            return;
+        }
         let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &target);
-        table.by_ref.insert(reference.clone(), monitor);
+        // A reference used twice replaces the first monitor.
+        if let Some(old) = table.by_ref.insert((out.id(), reference.clone()), monitor) {
+            if let Some(watched) = table.watched.remove(&old) {
+                fauxtp::__private::demonitor_for(&watched.target, old);
+            }
+        }
         table.watched.insert(
             monitor,
             Watched {
@@ -334,10 +357,11 @@ impl Watches {
         );
     }
 
-    /// The monitor `reference` is taken off: it never fires.
-    pub(crate) fn demonitor(&self, reference: &Reference) {
+    /// The monitor `reference`, made over `out`, is taken off: it never
+    /// fires.
+    pub(crate) fn demonitor(&self, out: &Outgoing, reference: &Reference) {
         let mut table = self.lock();
-        let Some(monitor) = table.by_ref.remove(reference) else {
+        let Some(monitor) = table.by_ref.remove(&(out.id(), reference.clone())) else {
             return;
         };
         if let Some(watched) = table.watched.remove(&monitor) {
@@ -346,16 +370,21 @@ impl Watches {
     }
 
     /// The local process `local` (known elsewhere as `local_erl`) and the
-    /// process `remote` at the other end of `out` are linked.
+    /// process `remote` at the other end of `out` are linked. Over a
+    /// connection that has ended, the link breaks at once: `local` gets an
+    /// exit signal with reason `noconnection`.
     pub(crate) fn link(&self, out: &Outgoing, local: AnyPid, local_erl: ErlPid, remote: ErlPid) {
         let mut table = self.lock();
-        let known = table
-            .links
-            .values()
-            .any(|l| l.local_erl == local_erl && l.remote == remote);
-        if known {
+        if out.is_closed() {
+            drop(table);
+            let _ = self.watcher.send(Watch::Exit {
+                local,
+                reason: ExitReason::error("noconnection"),
+            });
             return;
         }
+        // Linked twice is linked once: an entry for the pair is replaced.
+        table.unlink(&local_erl, &remote);
         let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), &local);
         table.links.insert(
             monitor,
@@ -390,7 +419,9 @@ impl Watches {
         }
         let reason = match exit_reason(reason) {
             // Over a link, `kill` is an ordinary reason: only Erlang's
-            // exit/2 kills whatever the process does.
+            // exit/2 kills whatever the process does. fauxtp has no
+            // trappable `kill` (a process never ends with it: it ends
+            // `Killed`), so it arrives as `Killed`; OTP keeps `kill`.
             ExitReason::Kill if via_link => ExitReason::Killed,
             reason => reason,
         };
@@ -411,7 +442,7 @@ impl Watches {
                 .collect();
             for monitor in gone {
                 if let Some(watched) = table.watched.remove(&monitor) {
-                    table.by_ref.remove(&watched.reference);
+                    table.forget_ref(&watched, monitor);
                     fauxtp::__private::demonitor_for(&watched.target, monitor);
                 }
             }
@@ -457,7 +488,7 @@ fn spawn_watcher(table: Arc<Mutex<Table>>) -> Pid<Watch> {
                 Down(down) => {
                     let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(watched) = t.watched.remove(&down.monitor) {
-                        t.by_ref.remove(&watched.reference);
+                        t.forget_ref(&watched, down.monitor);
                         drop(t);
                         watched.fire(&down.reason);
                     } else if let Some(link) = t.links.remove(&down.monitor) {
