@@ -195,6 +195,41 @@ async fn links_break_with_noconnection_and_noproc() {
     assert_eq!(d.reason, ExitReason::NoProc);
 }
 
+/// Signals between two processes keep their order, across nodes too: an
+/// exit signal from Erlang's `exit/2` reaches the process before a message
+/// the same Erlang process sends after it.
+#[tokio::test]
+async fn an_exit_signal_arrives_before_the_messages_sent_after_it() {
+    let node = node().await;
+    let mut me = Ctx::<Term>::detached();
+    let mut seen = Ctx::<String>::detached();
+    let report = seen.pid();
+    let target = fauxtp::spawn(move |mut ctx: Ctx<Term>| async move {
+        ctx.trap_exit(true);
+        loop {
+            receive!(ctx, {
+                Exit(e) => report.send(format!("exit {}", e.reason))?,
+                message => report.send(format!("message {message}"))?,
+            });
+        }
+    });
+    let erl = erlang_shell(
+        "receive {go, T} -> [begin exit(T, {stop, N}), T ! {after_exit, N} end || N <- [1, 2, 3]] end, \
+         receive never -> ok end",
+    )
+    .await;
+    let shell = meet(&node, &erl, &mut me).await;
+    node.send_to(&shell, (atom("go"), node.pid_of(&target)))
+        .await
+        .unwrap();
+    for n in 1..=3 {
+        assert_receives!(seen, text, WAIT);
+        assert_eq!(text, format!("exit {{'stop',{n}}}"));
+        assert_receives!(seen, text, WAIT);
+        assert_eq!(text, format!("message {{'after_exit',{n}}}"));
+    }
+}
+
 #[tokio::test]
 async fn stopping_the_node_breaks_its_links_with_noconnection() {
     let node = node().await;

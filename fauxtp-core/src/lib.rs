@@ -265,6 +265,13 @@ pub mod __private {
         monitor
     }
 
+    /// Sends `to` an exit signal from `from`, as `from`'s `Ctx::exit` would:
+    /// for code that carries signals on behalf of a process (fauxtp-dist's
+    /// node watcher), in order with the messages it delivers.
+    pub fn exit_from(from: &crate::AnyPid, to: &crate::AnyPid, reason: crate::ExitReason) {
+        to.core.exit_signal(from, &reason, false);
+    }
+
     /// Removes a monitor made with [`monitor_for`]; false if it had fired
     /// (its down message may be in the watcher's mailbox).
     pub fn demonitor_for(target: &crate::AnyPid, monitor: crate::MonitorRef) -> bool {

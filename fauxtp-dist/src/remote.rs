@@ -238,9 +238,6 @@ struct Table {
 
 /// What the node's watcher process is told besides its down messages.
 pub(crate) enum Watch {
-    /// Deliver an exit signal from another node's process to `local`; it
-    /// comes from the watcher, as `ctx.exit` sends from a process.
-    Exit { local: AnyPid, reason: ExitReason },
     /// The node stops.
     Stop,
 }
@@ -377,10 +374,7 @@ impl Watches {
         let mut table = self.lock();
         if out.is_closed() {
             drop(table);
-            let _ = self.watcher.send(Watch::Exit {
-                local,
-                reason: ExitReason::error("noconnection"),
-            });
+            self.signal(&local, ExitReason::error("noconnection"));
             return;
         }
         // Linked twice is linked once: an entry for the pair is replaced.
@@ -425,7 +419,14 @@ impl Watches {
             ExitReason::Kill if via_link => ExitReason::Killed,
             reason => reason,
         };
-        let _ = self.watcher.send(Watch::Exit { local, reason });
+        self.signal(&local, reason);
+    }
+
+    /// An exit signal to `local` from another node's process. It comes from
+    /// the watcher (a fauxtp signal comes from a fauxtp process), and is
+    /// delivered now, in order with the messages the connection delivers.
+    fn signal(&self, local: &AnyPid, reason: ExitReason) {
+        fauxtp::__private::exit_from(&self.watcher.any(), local, reason);
     }
 
     /// The connection `connection` is gone: the monitors made over it go,
@@ -462,10 +463,7 @@ impl Watches {
                 .collect::<Vec<AnyPid>>()
         };
         for local in broken {
-            let _ = self.watcher.send(Watch::Exit {
-                local,
-                reason: ExitReason::error("noconnection"),
-            });
+            self.signal(&local, ExitReason::error("noconnection"));
         }
     }
 
@@ -476,15 +474,14 @@ impl Watches {
 }
 
 /// The process that fires the entries of a node's [`Watches`] when their
-/// local processes end (`MONITOR_P_EXIT`, `EXIT` to the remote ones), and
-/// carries remote exit signals to local processes: as an exit signal from
-/// this process, with the remote reason.
+/// local processes end (`MONITOR_P_EXIT`, `EXIT` to the remote ones). Exit
+/// signals from other nodes' processes reach local processes as signals
+/// from this process, with the remote reason (see [`Watches::exit`]).
 fn spawn_watcher(table: Arc<Mutex<Table>>) -> Pid<Watch> {
     fauxtp::spawn(|mut ctx: Ctx<Watch>| async move {
         loop {
             receive!(ctx, {
                 Watch::Stop => return Ok(()),
-                Watch::Exit { local, reason } => ctx.exit(local, reason),
                 Down(down) => {
                     let mut t = table.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(watched) = t.watched.remove(&down.monitor) {
