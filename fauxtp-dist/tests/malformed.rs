@@ -1,9 +1,13 @@
-//! A peer that sends garbage after its handshake: each bad frame or control
-//! message is dropped on its own, and the connection and the node go on.
-//! The peer here is hand-made (erl_dist's handshake, then raw bytes), since
-//! no Erlang node sends malformed frames. Needs epmd (`epmd -daemon`, which
-//! this test starts on 127.0.0.1 if it is not running).
+//! Peers that misbehave after their handshake: one that sends garbage (each
+//! bad frame or control message is dropped on its own, and the connection
+//! and the node go on), and one that sends without a pause (the node's
+//! other tasks still run). The peers here are hand-made (erl_dist's
+//! handshake, then raw bytes), since no Erlang node sends malformed frames.
+//! Needs epmd (`epmd -daemon`, which these tests start on 127.0.0.1 if it
+//! is not running).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use eetf::{Atom, FixInteger, Pid, Reference, Term, Tuple};
@@ -54,15 +58,15 @@ async fn next_message(stream: &mut TcpStream) -> (Term, Option<Term>) {
     }
 }
 
-#[tokio::test]
-async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
+/// A node named `name`, and a hand-made peer `raw@localhost` connected to
+/// it, after the handshake.
+async fn node_and_raw_peer(name: &str) -> (Node, TcpStream) {
     let _ = std::process::Command::new("epmd")
         .arg("-daemon")
         .env("ERL_EPMD_ADDRESS", "127.0.0.1")
         .status();
-    let name = format!("malformed_{}@localhost", std::process::id());
+    let name = format!("{name}_{}@localhost", std::process::id());
     let node = Node::start(&name, Cookie::new("garbage")).await.unwrap();
-
     let stream = TcpStream::connect(node.listening_on()).await.unwrap();
     let me = LocalNode::new("raw@localhost".parse().unwrap(), Creation::new(7));
     let mut handshake = ClientSideHandshake::new(stream.compat(), me, "garbage");
@@ -71,7 +75,12 @@ async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
         .await
         .unwrap();
     let (stream, _) = handshake.execute_rest(true).await.unwrap();
-    let mut stream = stream.into_inner();
+    (node, stream.into_inner())
+}
+
+#[tokio::test]
+async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
+    let (node, mut stream) = node_and_raw_peer("malformed").await;
 
     let mut garbage = Vec::new();
     // Not pass-through.
@@ -120,5 +129,62 @@ async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
         ])
     );
     assert_eq!(payload, Some(term(vec![Term::from(tag), atom("yes")])));
+    assert_eq!(node.connected(), vec!["raw@localhost".to_owned()]);
+}
+
+/// A peer that sends faster than the node reads keeps the connection's
+/// socket readable all the time; the connection task must still let the
+/// runtime's other tasks run (here, on a current-thread runtime, the test
+/// itself). A thread floods the connection until the test, once it runs
+/// again, tells it to stop.
+#[tokio::test]
+async fn a_peer_that_never_pauses_does_not_starve_other_tasks() {
+    let (node, stream) = node_and_raw_peer("flooded").await;
+    let stream = stream.into_std().unwrap();
+    stream.set_nonblocking(false).unwrap();
+    // Messages to a pid this node does not have: each is read, decoded and
+    // dropped.
+    let to = Pid::new(node.name(), 1 << 20, 0, 1);
+    let control = term(vec![
+        Term::from(FixInteger::from(2)),
+        atom(""),
+        Term::from(to),
+    ]);
+    let one = frame(&control, Some(&atom("hello")));
+    let chunk: Vec<u8> = one
+        .iter()
+        .copied()
+        .cycle()
+        .take(one.len() * 1_000)
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let flood = std::thread::spawn({
+        let (stop, written) = (stop.clone(), written.clone());
+        move || {
+            use std::io::Write;
+            let mut stream = stream;
+            let started = std::time::Instant::now();
+            // The bound of a failure: 10 s of flooding.
+            while started.elapsed() < Duration::from_secs(10) {
+                if stop.load(Ordering::Relaxed) {
+                    return (true, stream);
+                }
+                stream.write_all(&chunk).unwrap();
+                written.fetch_add(chunk.len(), Ordering::Relaxed);
+            }
+            (false, stream)
+        }
+    });
+    // The connection task has the socket once the flood is well under way;
+    // the test's task gets to run again only if that task lets it.
+    while written.load(Ordering::Relaxed) < 32 << 20 {
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (stopped, _still_open) = tokio::task::spawn_blocking(move || flood.join().unwrap())
+        .await
+        .unwrap();
+    assert!(stopped, "the flood ran for 10 s: the test's task never ran");
     assert_eq!(node.connected(), vec!["raw@localhost".to_owned()]);
 }
