@@ -630,6 +630,7 @@ impl Node {
         }
         let entry = Entry {
             pid: server.clone(),
+            erl_pid: self.inner.erl_pid(server.id()),
         };
         state.names.insert(name.to_owned(), Arc::new(entry));
         Ok(())
@@ -1105,15 +1106,22 @@ impl Inner {
             }
             Control::Send { to } => {
                 let Some(payload) = payload else { return };
-                if let Term::Tuple(Tuple { elements }) = &payload {
-                    if let [Term::Reference(tag), reply] = &elements[..] {
-                        if let Some(pending) = self.answered(tag, out) {
-                            pending.demonitor(out, (**tag).clone());
-                            let _ = pending.answer.send(Answer::Reply(reply.clone()));
-                            *answers += 1;
-                            return;
-                        }
+                // `{Tag, Reply}` for one of this node's calls: the reply is
+                // moved out, not copied.
+                let answered = match &payload {
+                    Term::Tuple(Tuple { elements }) => match &elements[..] {
+                        [Term::Reference(tag), _] => self.answered(tag, out).map(|p| (p, tag)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some((pending, tag)) = answered {
+                    pending.demonitor(out, (**tag).clone());
+                    if let Term::Tuple(Tuple { mut elements }) = payload {
+                        let _ = pending.answer.send(Answer::Reply(elements.swap_remove(1)));
                     }
+                    *answers += 1;
+                    return;
                 }
                 match self.exposed(&to) {
                     Some(process) => {
@@ -1127,10 +1135,7 @@ impl Inner {
                 }
             }
             Control::RegSend { to, .. } => match (self.registered(&to.name), payload) {
-                (Some(server), Some(payload)) => {
-                    let server_pid = self.erl_pid(server.pid().id());
-                    deliver(&*server, server_pid, out, payload)
-                }
+                (Some(server), Some(payload)) => deliver(&*server, out, payload),
                 (None, payload) => tracing::warn!(
                     peer = node,
                     name = %to.name,
@@ -1236,14 +1241,14 @@ impl Drop for Inner {
 /// Hands a message sent to a registered server to it: a `gen_server` call
 /// (answered when the server replies), a cast, or anything else for its
 /// `#[info]` handler.
-fn deliver(server: &dyn Registered, server_pid: ErlPid, out: &Outgoing, message: Term) {
+fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
     match gen_message(message) {
         GenMessage::Call {
             caller,
             tag,
             request,
         } => {
-            let caller = RemoteCaller::new(out.clone(), server_pid, caller, tag);
+            let caller = RemoteCaller::new(out.clone(), server.erl_pid().clone(), caller, tag);
             if let Err(caller) = server.call(&request, caller) {
                 caller.answer(tuple(vec![
                     atom("error"),

@@ -145,6 +145,8 @@ pub mod __private {
 /// A server registered with the node, with its message type erased.
 pub(crate) trait Registered: Send + Sync {
     fn pid(&self) -> AnyPid;
+    /// The server's pid as other nodes know it.
+    fn erl_pid(&self) -> &ErlPid;
     fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller>;
     fn cast(&self, request: &Term) -> bool;
     /// Gives the message back if the server cannot take it.
@@ -153,11 +155,16 @@ pub(crate) trait Registered: Send + Sync {
 
 pub(crate) struct Entry<M: Send + 'static> {
     pub(crate) pid: Pid<M>,
+    pub(crate) erl_pid: ErlPid,
 }
 
 impl<M: RemoteServer> Registered for Entry<M> {
     fn pid(&self) -> AnyPid {
         self.pid.any()
+    }
+
+    fn erl_pid(&self) -> &ErlPid {
+        &self.erl_pid
     }
 
     fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller> {
