@@ -7,7 +7,7 @@ mod erlang;
 use std::time::{Duration, Instant};
 
 use erlang::{unique, Beam};
-use fauxtp::dist::{Cookie, DistError, FromTerm, Node, Remote, ToTerm};
+use fauxtp::dist::{DistError, FromTerm, Remote, ToTerm};
 use fauxtp::prelude::*;
 
 /// What `ecounter` (tests/erlang/ecounter.erl) takes, as OTP writes it.
@@ -20,13 +20,6 @@ enum CounterReq {
 }
 
 const COOKIE: &str = "dist-calls";
-
-async fn node() -> Node {
-    erlang::ensure_epmd();
-    Node::start(&unique("rust"), Cookie::new(COOKIE))
-        .await
-        .unwrap()
-}
 
 /// An Erlang node running `ecounter` as `ecounter`, up once it says so.
 async fn erlang_counter() -> Beam {
@@ -41,7 +34,7 @@ async fn erlang_counter() -> Beam {
 
 #[tokio::test]
 async fn a_fauxtp_node_calls_and_casts_an_erlang_gen_server() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let erl = erlang_counter().await;
     let counter = Remote::name("ecounter", &erl.name);
     let n: u64 = node.call(&counter, CounterReq::Add(7)).await.unwrap();
@@ -63,7 +56,7 @@ fn atom_bump() -> fauxtp::dist::term::Term {
 
 #[tokio::test]
 async fn a_missing_or_crashing_server_fails_the_call_at_once() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let erl = erlang_counter().await;
     let started = Instant::now();
     let error = node
@@ -87,7 +80,7 @@ async fn a_missing_or_crashing_server_fails_the_call_at_once() {
 
 #[tokio::test]
 async fn a_node_killed_mid_call_fails_the_call_at_once() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut erl = erlang_counter().await;
     let counter = Remote::name("ecounter", &erl.name);
     let call = tokio::spawn({
@@ -108,7 +101,7 @@ async fn a_node_killed_mid_call_fails_the_call_at_once() {
 
 #[tokio::test]
 async fn a_fauxtp_node_calls_an_elixir_genserver() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let name = unique("ex");
     let code = "defmodule Stack do \
                   use GenServer; \
@@ -153,8 +146,8 @@ impl Greeter {
 
 #[tokio::test]
 async fn two_fauxtp_nodes_call_each_other_through_epmd() {
-    let a = node().await;
-    let b = node().await;
+    let a = erlang::node(COOKIE).await;
+    let b = erlang::node(COOKIE).await;
     let greeter = Greeter::start(()).await.unwrap();
     b.register("greeter", &greeter).unwrap();
     let reply: String = a

@@ -6,7 +6,7 @@ mod erlang;
 
 use erlang::{unique, Beam};
 use fauxtp::dist::term::Term;
-use fauxtp::dist::{Cookie, DistError, FromTerm, Node, ToTerm};
+use fauxtp::dist::{DistError, FromTerm, ToTerm};
 use fauxtp::prelude::*;
 
 /// `{point, X, Y}` in Erlang.
@@ -91,16 +91,9 @@ impl Counter {
     }
 }
 
-async fn node() -> Node {
-    erlang::ensure_epmd();
-    Node::start(&unique("rust"), Cookie::new("dist-gs"))
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn erlang_calls_and_casts_a_fauxtp_genserver_by_name() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let counter = Counter::start(None).await.unwrap();
     node.register("counter", &counter).unwrap();
     let eval = format!(
@@ -126,7 +119,7 @@ async fn erlang_calls_and_casts_a_fauxtp_genserver_by_name() {
 /// alias, not to the caller's pid, or it would sit in the caller's mailbox.
 #[tokio::test]
 async fn a_reply_after_the_callers_timeout_does_not_reach_its_mailbox() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let counter = Counter::start(None).await.unwrap();
     node.register("counter", &counter).unwrap();
     // The late reply to `hold` goes out before the reply to `release`, on
@@ -145,7 +138,7 @@ async fn a_reply_after_the_callers_timeout_does_not_reach_its_mailbox() {
 
 #[tokio::test]
 async fn elixir_calls_a_fauxtp_genserver() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let counter = Counter::start(None).await.unwrap();
     node.register("counter", &counter).unwrap();
     let code = format!(
@@ -158,7 +151,7 @@ async fn elixir_calls_a_fauxtp_genserver() {
 
 #[tokio::test]
 async fn a_request_that_fits_no_handler_gets_an_error_reply() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let counter = Counter::start(None).await.unwrap();
     node.register("counter", &counter).unwrap();
     let eval = format!(
@@ -180,7 +173,7 @@ async fn a_request_that_fits_no_handler_gets_an_error_reply() {
 
 #[tokio::test]
 async fn other_messages_reach_an_info_handler_that_takes_a_term() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let mut me = Ctx::<Term>::detached();
     let counter = Counter::start(Some(me.pid())).await.unwrap();
     node.register("counter", &counter).unwrap();
@@ -199,7 +192,7 @@ async fn other_messages_reach_an_info_handler_that_takes_a_term() {
 
 #[tokio::test]
 async fn a_server_that_dies_during_a_call_fails_the_caller_at_once() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let counter = Counter::start(None).await.unwrap();
     node.register("counter", &counter).unwrap();
     let eval = format!(
@@ -214,7 +207,7 @@ async fn a_server_that_dies_during_a_call_fails_the_caller_at_once() {
 
 #[tokio::test]
 async fn a_name_is_taken_while_its_server_lives() {
-    let node = node().await;
+    let node = erlang::node("dist-gs").await;
     let counter = Counter::start(None).await.unwrap();
     node.register("counter", &counter).unwrap();
     let other = Counter::start(None).await.unwrap();

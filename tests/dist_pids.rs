@@ -8,17 +8,10 @@ use std::time::Duration;
 
 use erlang::{unique, Beam, WAIT};
 use fauxtp::dist::term::{atom, Pid as ErlPid, Term};
-use fauxtp::dist::{Cookie, FromTerm, Node, Remote, RemoteDown};
+use fauxtp::dist::{FromTerm, Node, Remote, RemoteDown};
 use fauxtp::prelude::*;
 
 const COOKIE: &str = "dist-pids";
-
-async fn node() -> Node {
-    erlang::ensure_epmd();
-    Node::start(&unique("rust"), Cookie::new(COOKIE))
-        .await
-        .unwrap()
-}
 
 /// An Erlang node whose shell registers as `shell` and prints "ready";
 /// given a fauxtp pid `P` in a `{hello, P}` message, it spawns a worker
@@ -60,7 +53,7 @@ async fn meet(node: &Node, erl: &Beam, me: &mut Ctx<Term>) -> ErlPid {
 
 #[tokio::test]
 async fn processes_send_to_each_other_by_pid() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut erl = erlang_shell("receive {bye, X} -> io:format(\"~p~n\", [X]) end").await;
     let shell = meet(&node, &erl, &mut me).await;
@@ -71,7 +64,7 @@ async fn processes_send_to_each_other_by_pid() {
 
 #[tokio::test]
 async fn a_fauxtp_process_monitors_an_erlang_one() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut watcher = Ctx::<RemoteDown>::detached();
     let erl = erlang_shell("receive die -> exit(boom) end").await;
@@ -95,7 +88,7 @@ async fn a_fauxtp_process_monitors_an_erlang_one() {
 
 #[tokio::test]
 async fn a_lost_node_fires_monitors_with_noconnection() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut watcher = Ctx::<RemoteDown>::detached();
     let erl = erlang_shell("receive never -> ok end").await;
@@ -108,7 +101,7 @@ async fn a_lost_node_fires_monitors_with_noconnection() {
 
 #[tokio::test]
 async fn an_erlang_process_monitors_a_fauxtp_one() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut erl = erlang_shell(
         "receive {watch, V} -> Ref = monitor(process, V), io:format(\"monitoring~n\"), \
@@ -129,7 +122,7 @@ async fn an_erlang_process_monitors_a_fauxtp_one() {
 
 #[tokio::test]
 async fn an_erlang_process_linked_to_a_fauxtp_one_gets_its_exit() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut erl = erlang_shell(
         "process_flag(trap_exit, true), \
@@ -152,7 +145,7 @@ async fn an_erlang_process_linked_to_a_fauxtp_one_gets_its_exit() {
 
 #[tokio::test]
 async fn a_fauxtp_process_linked_to_an_erlang_one_ends_with_its_reason() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive die -> exit(boom) end").await;
     let shell = meet(&node, &erl, &mut me).await;
@@ -168,7 +161,7 @@ async fn a_fauxtp_process_linked_to_an_erlang_one_ends_with_its_reason() {
 
 #[tokio::test]
 async fn links_break_with_noconnection_and_noproc() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive never -> ok end").await;
     let shell = meet(&node, &erl, &mut me).await;
@@ -200,7 +193,7 @@ async fn links_break_with_noconnection_and_noproc() {
 /// the same Erlang process sends after it.
 #[tokio::test]
 async fn an_exit_signal_arrives_before_the_messages_sent_after_it() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut seen = Ctx::<String>::detached();
     let report = seen.pid();
@@ -232,7 +225,7 @@ async fn an_exit_signal_arrives_before_the_messages_sent_after_it() {
 
 #[tokio::test]
 async fn stopping_the_node_breaks_its_links_with_noconnection() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive never -> ok end").await;
     let shell = meet(&node, &erl, &mut me).await;
@@ -247,7 +240,7 @@ async fn stopping_the_node_breaks_its_links_with_noconnection() {
 
 #[tokio::test]
 async fn unlinked_processes_no_longer_share_their_exits() {
-    let node = node().await;
+    let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let erl = erlang_shell("receive die -> exit(boom) end").await;
     let shell = meet(&node, &erl, &mut me).await;

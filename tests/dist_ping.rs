@@ -8,13 +8,6 @@ use std::time::Duration;
 use erlang::{unique, Beam, WAIT};
 use fauxtp::dist::{Cookie, DistError, Node};
 
-async fn node(cookie: &str) -> Node {
-    erlang::ensure_epmd();
-    Node::start(&unique("rust"), Cookie::new(cookie))
-        .await
-        .expect("the node starts (is epmd running?)")
-}
-
 /// An Erlang node that says "ready" once its distribution runs (it is
 /// registered with epmd by then) and waits.
 async fn erlang_node(cookie: &str) -> Beam {
@@ -29,7 +22,7 @@ async fn erlang_node(cookie: &str) -> Beam {
 
 #[tokio::test]
 async fn erlang_pings_a_fauxtp_node_which_is_hidden() {
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     let eval = format!(
         "R = net_adm:ping('{}'), io:format(\"~p ~p ~p~n\", [R, nodes(), nodes(hidden)]), halt().",
         node.name()
@@ -40,7 +33,7 @@ async fn erlang_pings_a_fauxtp_node_which_is_hidden() {
 
 #[tokio::test]
 async fn a_fauxtp_node_pings_erlang() {
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     let erl = erlang_node("dist-ping").await;
     node.ping(&erl.name).await.unwrap();
     assert_eq!(node.connected(), vec![erl.name.clone()]);
@@ -57,7 +50,7 @@ async fn a_fauxtp_node_pings_erlang() {
 
 #[tokio::test]
 async fn elixir_pings_a_fauxtp_node() {
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     let code = format!("IO.inspect(Node.ping(:\"{}\"))", node.name());
     let mut elixir = Beam::elixir(&unique("ex"), "dist-ping", &code);
     assert_eq!(elixir.line().await, ":pong");
@@ -65,7 +58,7 @@ async fn elixir_pings_a_fauxtp_node() {
 
 #[tokio::test]
 async fn a_wrong_cookie_fails_on_both_sides() {
-    let node = node("right-cookie").await;
+    let node = erlang::node("right-cookie").await;
     let eval = format!(
         "io:format(\"~p~n\", [net_adm:ping('{}')]), receive stop -> ok end.",
         node.name()
@@ -83,7 +76,7 @@ async fn a_wrong_cookie_fails_on_both_sides() {
 
 #[tokio::test]
 async fn a_call_to_a_name_this_node_does_not_have_fails_at_once() {
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     // gen_server:call monitors the name first: the monitor fires with
     // noproc at once, long before the call's own 5 s timeout.
     let eval = format!(
@@ -98,7 +91,7 @@ async fn a_call_to_a_name_this_node_does_not_have_fails_at_once() {
 
 #[tokio::test]
 async fn a_node_that_does_not_run_is_a_typed_error() {
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     let error = node.ping(&unique("nobody")).await.unwrap_err();
     assert!(matches!(error, DistError::UnknownNode { .. }), "{error}");
     let error = node.ping("no-at-sign").await.unwrap_err();
@@ -107,7 +100,7 @@ async fn a_node_that_does_not_run_is_a_typed_error() {
 
 #[tokio::test]
 async fn erpc_and_spawn_from_erlang_get_a_clean_notsup() {
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     // A fauxtp node does not advertise spawn requests, so OTP refuses them
     // itself, without sending anything.
     let eval = format!(
@@ -124,7 +117,7 @@ async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
     use fauxtp::dist::NodeDown;
     use fauxtp::prelude::*;
 
-    let node = node("dist-ping").await;
+    let node = erlang::node("dist-ping").await;
     let mut me = Ctx::<NodeDown>::detached();
     let erl = erlang_node("dist-ping").await;
     node.ping(&erl.name).await.unwrap();

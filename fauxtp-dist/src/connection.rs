@@ -1,11 +1,11 @@
 //! One connection to another node, after its handshake: a task that reads
-//! frames and hands their control messages to the node, writes the frames
-//! the node sends, and keeps the connection alive with ticks.
+//! frames and hands their control messages to the node (through
+//! [`Dispatch`], so this module does not know the node), writes the frames
+//! queued in its [`Outgoing`], and keeps the connection alive with ticks.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::task::{Context, Poll, Waker};
+use std::sync::Weak;
+use std::task::Poll;
 use std::time::Duration;
 
 use eetf::Term;
@@ -15,170 +15,36 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::control::Control;
 use crate::frame::{self, Frame, Split};
-use crate::node::Inner;
+use crate::outgoing::Outgoing;
 
 /// How often a connection that sent nothing sends a tick. OTP sends one
 /// every quarter of `net_ticktime` (60 s).
 const TICK: Duration = Duration::from_secs(15);
 
-/// Where the node sends frames to one peer. Sending never waits: the
-/// frame's bytes join the connection's queue, and its task writes all that
-/// is queued in one go.
-#[derive(Clone)]
-pub(crate) struct Outgoing {
-    queue: Arc<Queue>,
-    /// The connection's number (see [`next_id`]).
-    id: u64,
-    /// The peer takes messages to process aliases (`ALIAS_SEND`).
-    aliases: bool,
+/// What a connection's task needs of the node it serves. The node
+/// implements it; the task holds it weakly, so a node that is dropped ends
+/// its connections.
+pub(crate) trait Dispatch: Send + Sync + 'static {
+    /// Handles one control message that `peer` sent over `out`.
+    fn dispatch(
+        &self,
+        peer: &str,
+        out: &Outgoing,
+        control: Control,
+        payload: Option<Term>,
+    ) -> Handled;
+
+    /// The task serving connection `connection` to `peer` has ended.
+    fn hung_up(&self, peer: &str, connection: u64);
 }
 
-/// The bytes waiting to be written to one peer, and the connection task's
-/// waker while it waits for some. A byte queue rather than a channel of
-/// frames: a frame costs no allocation of its own, and the connection task
-/// takes all that is queued by swapping buffers.
-#[derive(Default)]
-struct Queue {
-    state: Mutex<QueueState>,
-}
-
-#[derive(Default)]
-struct QueueState {
-    bytes: Vec<u8>,
-    /// Set while the connection task waits for bytes; taken by the next
-    /// send. The task clears it while it runs, so what it sends itself (a
-    /// demonitor after a reply) does not wake it again.
-    waker: Option<Waker>,
-    /// The connection has ended: sends are dropped.
-    closed: bool,
-}
-
-impl Queue {
-    fn lock(&self) -> MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-thread_local! {
-    /// Where a frame is encoded before it joins a queue, so that encoding
-    /// does not hold the queue's lock.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-impl Outgoing {
-    /// A new connection's queue, numbered with [`next_id`], to a peer that
-    /// takes messages to process aliases or not.
-    pub(crate) fn new(aliases: bool) -> Self {
-        Outgoing {
-            queue: Arc::default(),
-            id: next_id(),
-            aliases,
-        }
-    }
-
-    /// Whether the peer takes messages to process aliases (`ALIAS_SEND`).
-    pub(crate) fn takes_aliases(&self) -> bool {
-        self.aliases
-    }
-
-    /// The connection's number: what the node's state about a connection
-    /// (calls waiting on it, monitors and links made over it) is tied to.
-    pub(crate) fn id(&self) -> u64 {
-        self.id
-    }
-
-    /// Queues a control message, with its payload if it has one. A
-    /// connection that has ended drops it, as Erlang drops messages to a
-    /// node it lost.
-    pub(crate) fn send(&self, control: Control, payload: Option<Term>) {
-        let frame = Frame::Message {
-            control: control.encode(),
-            payload,
-        };
-        let send = |scratch: &mut Vec<u8>| {
-            scratch.clear();
-            if !frame::encode_into(&frame, scratch) {
-                // A term from a peer that cannot go back as it came (an atom
-                // too long once in UTF-8): dropped, as one that does not
-                // decode.
-                tracing::warn!("dropped a message that does not encode");
-                return;
-            }
-            let waker = {
-                let mut queue = self.queue.lock();
-                if queue.closed {
-                    return;
-                }
-                queue.bytes.extend_from_slice(scratch);
-                queue.waker.take()
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        };
-        // A send from a destructor while the thread ends finds the buffer
-        // gone: it uses one of its own.
-        let sent = SCRATCH.try_with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => {
-                send(&mut scratch);
-                true
-            }
-            Err(_) => false,
-        });
-        if sent != Ok(true) {
-            send(&mut Vec::new());
-        }
-    }
-
-    /// Swaps what is queued into `into` (which must be empty), or registers
-    /// the task to be woken by the next send.
-    fn poll_take(&self, cx: &mut Context<'_>, into: &mut Vec<u8>) -> Poll<()> {
-        let mut queue = self.queue.lock();
-        if queue.bytes.is_empty() {
-            match &mut queue.waker {
-                Some(waker) => waker.clone_from(cx.waker()),
-                None => queue.waker = Some(cx.waker().clone()),
-            }
-            return Poll::Pending;
-        }
-        std::mem::swap(&mut queue.bytes, into);
-        Poll::Ready(())
-    }
-
-    /// Takes what is queued into `into` (which must be empty), without
-    /// waiting; stops waking the task on sends until it waits again.
-    fn take(&self, into: &mut Vec<u8>) {
-        let mut queue = self.queue.lock();
-        queue.waker = None;
-        std::mem::swap(&mut queue.bytes, into);
-    }
-
-    /// Stops waking the task on sends until it waits again: it will look
-    /// at the queue before it does.
-    fn stop_waking(&self) {
-        self.queue.lock().waker = None;
-    }
-
-    /// Whether the connection has ended (see [`close`](Self::close)).
-    pub(crate) fn is_closed(&self) -> bool {
-        self.queue.lock().closed
-    }
-
-    /// The connection has ended, or is being dropped: what is queued, and
-    /// what is sent from now on, is dropped.
-    pub(crate) fn close(&self) {
-        let mut queue = self.queue.lock();
-        queue.closed = true;
-        queue.waker = None;
-        queue.bytes = Vec::new();
-    }
-}
-
-/// A number for each connection, so that the end of an old connection is
-/// not mistaken for the end of its replacement.
-fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+/// What handling a control message came to, as far as the task cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handled {
+    /// It answered one of the node's own calls (and so woke its caller).
+    AnsweredCall,
+    /// Anything else.
+    Other,
 }
 
 /// Runs a connection until it fails, stays silent too long, gets a frame
@@ -191,7 +57,12 @@ fn next_id() -> u64 {
 /// frame (a demonitor after a reply, a down for a missing name) goes out
 /// without waking another task, and a call does not hand its frames
 /// between a reader and a writer on different threads.
-pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out: Outgoing) {
+pub(crate) async fn run<N: Dispatch>(
+    stream: TcpStream,
+    node: Weak<N>,
+    peer: String,
+    out: Outgoing,
+) {
     // However the task ends (an error, a panic, an abort), the node hears
     // of it, so that it never keeps a connection nobody serves.
     let _hangup = Hangup {
@@ -269,7 +140,7 @@ pub(crate) async fn run(stream: TcpStream, node: Weak<Inner>, peer: String, out:
                         Err(_) => return,
                     }
                     let Some(node) = node.upgrade() else { return };
-                    let Some(answers) = handle_frames(&node, &peer, &out, &mut input) else {
+                    let Some(answers) = handle_frames(&*node, &peer, &out, &mut input) else {
                         return;
                     };
                     drop(node);
@@ -321,7 +192,12 @@ async fn run_later() {
 /// Handles the whole frames at the front of `input` and removes them: how
 /// many of the node's calls they answered, or `None` if the connection
 /// cannot go on.
-fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) -> Option<u32> {
+fn handle_frames(
+    node: &impl Dispatch,
+    peer: &str,
+    out: &Outgoing,
+    input: &mut Vec<u8>,
+) -> Option<u32> {
     let mut at = 0;
     let mut answers = 0;
     let go_on = loop {
@@ -338,7 +214,9 @@ fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) 
         };
         match frame {
             Ok(Frame::Message { control, payload }) => {
-                receive(node, peer, out, control, payload, &mut answers)
+                if receive(node, peer, out, control, payload) == Handled::AnsweredCall {
+                    answers += 1;
+                }
             }
             Ok(Frame::Tick) => {}
             Err(error) => tracing::warn!(%peer, %error, "dropped a frame that does not decode"),
@@ -348,29 +226,32 @@ fn handle_frames(node: &Inner, peer: &str, out: &Outgoing, input: &mut Vec<u8>) 
     go_on
 }
 
-/// Hands one control message to the node (see [`Inner::receive`]). One
-/// that does not decode is dropped; the connection goes on.
+/// Hands one control message to the node. One that does not decode is
+/// dropped; the connection goes on.
 fn receive(
-    node: &Inner,
+    node: &impl Dispatch,
     peer: &str,
     out: &Outgoing,
     control: Term,
     payload: Option<Term>,
-    answers: &mut u32,
-) {
+) -> Handled {
     match Control::decode(control) {
         Ok(control) => {
             // User code runs in here too (the `From<Term>` and `FromTerm` of
             // the processes a message is for): a panic there drops that
             // message, not the connection.
             let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                node.receive(peer, out, control, payload, answers)
+                node.dispatch(peer, out, control, payload)
             }));
-            if handled.is_err() {
+            handled.unwrap_or_else(|_| {
                 tracing::warn!(%peer, "dropped a message whose handling panicked");
-            }
+                Handled::Other
+            })
         }
-        Err(error) => tracing::warn!(%peer, %error, "dropped a control message"),
+        Err(error) => {
+            tracing::warn!(%peer, %error, "dropped a control message");
+            Handled::Other
+        }
     }
 }
 
@@ -382,17 +263,17 @@ const READ_CHUNK: usize = 64 * 1024;
 const SILENT_TICKS: u32 = 4;
 
 /// Tells the node that a connection's task has ended.
-struct Hangup {
-    node: Weak<Inner>,
+struct Hangup<N: Dispatch> {
+    node: Weak<N>,
     peer: String,
     out: Outgoing,
 }
 
-impl Drop for Hangup {
+impl<N: Dispatch> Drop for Hangup<N> {
     fn drop(&mut self) {
         self.out.close();
         if let Some(node) = self.node.upgrade() {
-            node.disconnected(&self.peer, self.out.id());
+            node.hung_up(&self.peer, self.out.id());
         }
     }
 }

@@ -40,22 +40,40 @@
 //! # }
 //! ```
 //!
-//! The guide, with a remote GenServer, is `docs/distribution.md`.
-//!
 //! The cookie is the only protection: there is no TLS yet. Nodes listen on
-//! loopback unless told otherwise. The guide is `docs/distribution.md`.
+//! loopback unless told otherwise. The guide, with a remote GenServer, is
+//! `docs/distribution.md`.
+//!
+//! # Where things are
+//!
+//! Bottom up; each module uses only those above it:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`term`] | Erlang terms, `ToTerm`/`FromTerm`, exit reasons as terms |
+//! | `control` | the control messages of the protocol |
+//! | `frame` | frames on the wire, their bytes |
+//! | `outgoing` | the byte queue of frames to one peer |
+//! | `connection` | one connection's task: reads, writes, ticks; hands control messages to a `Dispatch` |
+//! | `gen` | the gen_server wire format, both directions, and `net_kernel` |
+//! | `watches` | inbound monitors and links, and the watcher process that fires them |
+//! | `node` | the [`Node`]: setup, pids, outbound calls, monitors and links, names, dispatch |
+
+#![warn(missing_docs)]
 
 mod connection;
 mod control;
 mod error;
 mod frame;
+mod gen;
 mod node;
-mod remote;
+mod outgoing;
 pub mod term;
+mod watches;
 
 pub use error::DistError;
+pub use gen::{RemoteCaller, RemoteServer};
 pub use node::{Cookie, Node, NodeDown, NodeOptions, Remote, RemoteDown, RemoteMonitor};
-pub use remote::{RemoteCaller, RemoteServer};
 pub use term::{FromTerm, TermError, ToTerm};
 
 /// Derives [`ToTerm`](trait@ToTerm) for a struct or an enum, the way OTP
@@ -70,4 +88,4 @@ pub use fauxtp_macros::ToTerm;
 pub use fauxtp_macros::FromTerm;
 
 #[doc(hidden)]
-pub use remote::__private;
+pub use gen::__private;

@@ -326,6 +326,42 @@ tuples! {
     (a: A, b: B, c: C, d: D, e: E) = 5;
 }
 
+/// An exit reason as Erlang writes it: `normal`, `shutdown`, `killed`,
+/// `noproc`, `{error, Text}` and `{panic, Message}` (text as binaries). A
+/// process killed by `Kill` ended `killed`, as in Erlang.
+impl ToTerm for fauxtp::ExitReason {
+    fn to_term(&self) -> Term {
+        use fauxtp::ExitReason;
+        let text = |t: &str| Term::from(Binary::from(t.as_bytes()));
+        match self {
+            ExitReason::Normal => atom("normal"),
+            ExitReason::Shutdown => atom("shutdown"),
+            ExitReason::Kill | ExitReason::Killed => atom("killed"),
+            ExitReason::NoProc => atom("noproc"),
+            ExitReason::Error(e) => tuple(vec![atom("error"), text(e)]),
+            ExitReason::Panic(p) => tuple(vec![atom("panic"), text(p)]),
+            _ => atom("unknown"),
+        }
+    }
+}
+
+/// An Erlang exit reason as a fauxtp one: the reasons both know map to
+/// each other, any other is an `Error` with the term's text.
+pub(crate) fn exit_reason(term: &Term) -> fauxtp::ExitReason {
+    use fauxtp::ExitReason;
+    match term {
+        Term::Atom(a) => match a.name.as_str() {
+            "normal" => ExitReason::Normal,
+            "shutdown" => ExitReason::Shutdown,
+            "kill" => ExitReason::Kill,
+            "killed" => ExitReason::Killed,
+            "noproc" => ExitReason::NoProc,
+            other => ExitReason::error(other),
+        },
+        other => ExitReason::error(other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,23 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eetf::{Atom, FixInteger, Pid, Reference, Term, Tuple};
+use eetf::{Atom, FixInteger, Pid, Reference, Term};
 use erl_dist::handshake::ClientSideHandshake;
 use erl_dist::node::{Creation, LocalNode};
+use fauxtp_dist::term::{atom, tuple};
 use fauxtp_dist::{Cookie, Node};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn term(elements: Vec<Term>) -> Term {
-    Term::from(Tuple::from(elements))
-}
-
-fn atom(name: &str) -> Term {
-    Term::from(Atom::from(name))
-}
 
 /// A pass-through frame with a control message and a payload.
 fn frame(control: &Term, payload: Option<&Term>) -> Vec<u8> {
@@ -90,9 +83,9 @@ async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
     // A term, but not a control message.
     garbage.extend(frame(&atom("hello"), None));
     // A control message with too few elements.
-    garbage.extend(frame(&term(vec![Term::from(FixInteger::from(6))]), None));
+    garbage.extend(frame(&tuple(vec![Term::from(FixInteger::from(6))]), None));
     // A control message of an operation nobody handles.
-    garbage.extend(frame(&term(vec![Term::from(FixInteger::from(99))]), None));
+    garbage.extend(frame(&tuple(vec![Term::from(FixInteger::from(99))]), None));
     stream.write_all(&garbage).await.unwrap();
 
     // Then a ping, as net_adm:ping sends it: the node answers it.
@@ -102,16 +95,16 @@ async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
         id: vec![1, 2, 3],
         creation: 7,
     };
-    let control = term(vec![
+    let control = tuple(vec![
         Term::from(FixInteger::from(6)),
         Term::from(pid.clone()),
         atom(""),
         atom("net_kernel"),
     ]);
-    let request = term(vec![
+    let request = tuple(vec![
         atom("$gen_call"),
-        term(vec![Term::from(pid.clone()), Term::from(tag.clone())]),
-        term(vec![atom("is_auth"), atom("raw@localhost")]),
+        tuple(vec![Term::from(pid.clone()), Term::from(tag.clone())]),
+        tuple(vec![atom("is_auth"), atom("raw@localhost")]),
     ]);
     stream
         .write_all(&frame(&control, Some(&request)))
@@ -122,13 +115,13 @@ async fn garbage_from_a_peer_is_dropped_and_the_connection_goes_on() {
         .expect("the node answers after the garbage");
     assert_eq!(
         control,
-        term(vec![
+        tuple(vec![
             Term::from(FixInteger::from(2)),
             atom(""),
             Term::from(pid)
         ])
     );
-    assert_eq!(payload, Some(term(vec![Term::from(tag), atom("yes")])));
+    assert_eq!(payload, Some(tuple(vec![Term::from(tag), atom("yes")])));
     assert_eq!(node.connected(), vec!["raw@localhost".to_owned()]);
 }
 
@@ -145,7 +138,7 @@ async fn a_peer_that_never_pauses_does_not_starve_other_tasks() {
     // Messages to a pid this node does not have: each is read, decoded and
     // dropped.
     let to = Pid::new(node.name(), 1 << 20, 0, 1);
-    let control = term(vec![
+    let control = tuple(vec![
         Term::from(FixInteger::from(2)),
         atom(""),
         Term::from(to),

@@ -39,6 +39,15 @@ pub fn ensure_epmd() {
     assert!(status.success(), "epmd -daemon failed: {status}");
 }
 
+/// A fauxtp node with a name no other test uses and `cookie`, registered
+/// with the epmd of this host (started first if it is not running).
+pub async fn node(cookie: &str) -> fauxtp::dist::Node {
+    ensure_epmd();
+    fauxtp::dist::Node::start(&unique("rust"), fauxtp::dist::Cookie::new(cookie))
+        .await
+        .expect("the node starts (is epmd running?)")
+}
+
 /// The directory of the compiled test modules, compiled once per test
 /// program with erlc.
 fn modules() -> &'static str {

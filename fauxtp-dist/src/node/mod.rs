@@ -1,0 +1,244 @@
+//! A node: its name and cookie, its listener and epmd registration, and its
+//! connections to other nodes.
+//!
+//! One file per concept:
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | the [`Node`] handle, its shared state, starting and stopping |
+//! | `options.rs` | [`Cookie`], [`NodeOptions`] |
+//! | `setup.rs` | how a connection comes to be and goes: epmd, handshakes, attach, lost |
+//! | `pids.rs` | pids and references: local processes as other nodes know them |
+//! | `calls.rs` | outbound gen_server calls, casts and sends by name ([`Remote`]) |
+//! | `monitors.rs` | outbound monitors and links, node monitors |
+//! | `names.rs` | the names other nodes call local servers by |
+//! | `dispatch.rs` | what each control message from a peer does |
+//!
+//! All of the node's tables sit under one lock, so that a lost connection
+//! clears its calls, monitors and node monitors at once.
+
+mod calls;
+mod dispatch;
+mod monitors;
+mod names;
+mod options;
+mod pids;
+mod setup;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use erl_dist::node::LocalNode;
+use erl_dist::DistributionFlags;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+
+use crate::error::DistError;
+use crate::outgoing::Outgoing;
+use crate::watches::InboundWatches;
+
+pub use calls::Remote;
+pub use monitors::{NodeDown, RemoteDown, RemoteMonitor};
+pub use options::{Cookie, NodeOptions};
+
+/// A fauxtp node in an Erlang cluster.
+///
+/// `Node::start` registers the node with epmd, as a hidden node, and
+/// listens on loopback; Erlang and Elixir nodes with the same cookie can
+/// then connect to it (`net_adm:ping('rust@localhost')` answers `pong`), and
+/// it connects to them on first use. The node runs as long as a handle to it
+/// exists (it is cheap to clone) or until [`stop`](Node::stop).
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+/// What the handles of one node share.
+struct Inner {
+    local: LocalNode,
+    name: String,
+    cookie: Cookie,
+    epmd: SocketAddr,
+    listening: SocketAddr,
+    next_id: AtomicU32,
+    next_ref: AtomicU64,
+    state: Mutex<NodeState>,
+    /// Connecting is serialized, so that two callers never open two
+    /// connections to one node.
+    connecting: tokio::sync::Mutex<()>,
+    /// The monitors and links other nodes' processes hold on this node's.
+    inbound: InboundWatches,
+}
+
+/// The node's tables, each with its own type in the file of its concept.
+#[derive(Default)]
+struct NodeState {
+    stopped: bool,
+    /// The live connection to each node, by name.
+    peers: HashMap<String, Connection>,
+    /// Replies awaited by this node's own calls.
+    calls: calls::Calls,
+    /// Local processes that other nodes can send to.
+    exposed: pids::Exposed,
+    /// Monitors local processes hold on other nodes' processes.
+    monitors: monitors::OutboundMonitors,
+    /// Who is told when the connection to a node goes.
+    node_monitors: monitors::NodeMonitors,
+    /// The servers other nodes can reach by name.
+    names: names::Names,
+    /// The epmd connection, kept open: closing it unregisters the node.
+    epmd_registration: Option<TcpStream>,
+    accept: Option<AbortHandle>,
+}
+
+/// A live connection to another node: its queue and its task.
+struct Connection {
+    id: u64,
+    out: Outgoing,
+    task: AbortHandle,
+}
+
+impl NodeState {
+    /// Whether `out` is the live connection to `node`.
+    fn is_current(&self, node: &str, out: &Outgoing) -> bool {
+        self.peers.get(node).is_some_and(|peer| peer.id == out.id())
+    }
+}
+
+impl Node {
+    /// Starts a node named `name` (`"rust@localhost"`): listens on a port
+    /// of 127.0.0.1 chosen by the system, and registers with the epmd of
+    /// this host (which must run: `epmd -daemon`) as a hidden node.
+    ///
+    /// # Errors
+    ///
+    /// [`DistError::InvalidName`] for a name that is not `name@host`,
+    /// [`DistError::Listen`] if the node cannot listen, and
+    /// [`DistError::Epmd`] if epmd does not run or refuses the name.
+    pub async fn start(name: &str, cookie: Cookie) -> Result<Node, DistError> {
+        Node::start_with(name, cookie, NodeOptions::default()).await
+    }
+
+    /// [`start`](Node::start), with options.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Node::start).
+    pub async fn start_with(
+        name: &str,
+        cookie: Cookie,
+        options: NodeOptions,
+    ) -> Result<Node, DistError> {
+        let node_name = setup::node_name(name)?;
+        let listen = SocketAddr::from((options.listen, 0));
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| DistError::Listen {
+                addr: listen,
+                source,
+            })?;
+        let listening = listener.local_addr().map_err(|source| DistError::Listen {
+            addr: listen,
+            source,
+        })?;
+        let epmd = setup::local_epmd();
+        let (registration, creation) =
+            setup::register(epmd, node_name.name(), listening.port(), options.published).await?;
+        let mut local = LocalNode::new(node_name, creation);
+        local.flags |= DistributionFlags::DIST_MONITOR | DistributionFlags::DIST_MONITOR_NAME;
+        if options.published {
+            local.flags |= DistributionFlags::PUBLISHED;
+        }
+        let inner = Arc::new(Inner {
+            name: local.name.to_string(),
+            local,
+            cookie,
+            epmd,
+            listening,
+            next_id: AtomicU32::new(1),
+            next_ref: AtomicU64::new(1),
+            state: Mutex::new(NodeState::default()),
+            connecting: tokio::sync::Mutex::new(()),
+            inbound: InboundWatches::start(),
+        });
+        let accept = tokio::spawn(setup::accept_loop(listener, Arc::downgrade(&inner)));
+        {
+            let mut state = inner.lock();
+            state.epmd_registration = Some(registration);
+            state.accept = Some(accept.abort_handle());
+        }
+        Ok(Node { inner })
+    }
+
+    /// The node's full name, `name@host`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The address the node listens on for other nodes.
+    pub fn listening_on(&self) -> SocketAddr {
+        self.inner.listening
+    }
+
+    /// The nodes connected to this one right now.
+    pub fn connected(&self) -> Vec<String> {
+        let mut nodes: Vec<String> = self.inner.lock().peers.keys().cloned().collect();
+        nodes.sort();
+        nodes
+    }
+
+    /// Stops the node: closes its connections and its listener, and
+    /// unregisters it from epmd. Also done when the last handle is dropped.
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.inner.name)
+            .field("listening_on", &self.inner.listening)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, NodeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stop(&self) {
+        let (peers, calls) = {
+            let mut state = self.lock();
+            state.stopped = true;
+            if let Some(accept) = state.accept.take() {
+                accept.abort();
+            }
+            state.epmd_registration = None;
+            state.names.clear();
+            (
+                std::mem::take(&mut state.peers),
+                std::mem::take(&mut state.calls),
+            )
+        };
+        for peer in peers.into_values() {
+            peer.out.close();
+            peer.task.abort();
+            // Links over it break with `noconnection`, before the watcher
+            // stops.
+            self.inbound.connection_lost(peer.id);
+        }
+        drop(calls);
+        self.inbound.stop();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,76 @@
+//! The names other nodes call local servers by: `{Name, 'this@node'}`.
+//! They are the node's, not fauxtp's registry's.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{Inner, Node};
+use crate::error::DistError;
+use crate::gen::{Registered, RegisteredServer, RemoteServer};
+
+/// The servers other nodes can reach by name. An entry whose server ended
+/// is forgotten when it is next looked up or replaced.
+#[derive(Default)]
+pub(super) struct Names {
+    by_name: HashMap<String, Arc<dyn Registered>>,
+}
+
+impl Names {
+    /// Forgets every name (the node stops).
+    pub(super) fn clear(&mut self) {
+        self.by_name.clear();
+    }
+}
+
+impl Node {
+    /// Makes `server` reachable from other nodes as `{name, 'this@node'}`:
+    /// `gen_server:call({counter, 'rust@localhost'}, {add, 7})` from Erlang,
+    /// `GenServer.call({:counter, :"rust@localhost"}, {:add, 7})` from
+    /// Elixir. The server's impl block needs `#[genserver(remote)]`. The
+    /// name is this node's (not fauxtp's registry), and is freed when the
+    /// server ends.
+    ///
+    /// # Errors
+    ///
+    /// [`DistError::NameTaken`] if a live server has the name already,
+    /// [`DistError::Stopped`] if the node is stopped.
+    pub fn register<M: RemoteServer>(
+        &self,
+        name: &str,
+        server: &fauxtp::Pid<M>,
+    ) -> Result<(), DistError> {
+        let mut state = self.inner.lock();
+        if state.stopped {
+            return Err(DistError::Stopped);
+        }
+        if let Some(existing) = state.names.by_name.get(name) {
+            if existing.pid().is_alive() {
+                return Err(DistError::NameTaken {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        let entry = RegisteredServer {
+            pid: server.clone(),
+            erl_pid: self.inner.erl_pid(server.id()),
+        };
+        state.names.by_name.insert(name.to_owned(), Arc::new(entry));
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// The live server registered as `name`, if there is one.
+    pub(super) fn registered(&self, name: &str) -> Option<Arc<dyn Registered>> {
+        let mut state = self.lock();
+        let names = &mut state.names.by_name;
+        match names.get(name) {
+            Some(entry) if entry.pid().is_alive() => Some(entry.clone()),
+            Some(_) => {
+                names.remove(name);
+                None
+            }
+            None => None,
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! How a node starts: its cookie and its options.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// The secret two nodes must share to connect: Erlang's cookie.
+///
+/// It is the only thing that keeps other programs out of a node: anyone who
+/// can reach the node's port and knows the cookie can send to its
+/// processes. Keep nodes on loopback or a private network.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cookie(pub(super) String);
+
+impl Cookie {
+    /// A cookie. Erlang nodes are given theirs with `-setcookie`.
+    pub fn new(cookie: impl Into<String>) -> Cookie {
+        Cookie(cookie.into())
+    }
+}
+
+impl fmt::Debug for Cookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cookie(..)")
+    }
+}
+
+/// How a node starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeOptions {
+    /// Register as a normal node rather than a hidden one: Erlang nodes
+    /// then list it in `nodes()` and connect it to the rest of the cluster
+    /// (they will try to reach it from every node). Off by default.
+    pub published: bool,
+    /// The address the node listens on for other nodes: 127.0.0.1 by
+    /// default. Another one exposes the node to whoever can reach it and
+    /// has the cookie (there is no TLS).
+    pub listen: IpAddr,
+}
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        NodeOptions {
+            published: false,
+            listen: Ipv4Addr::LOCALHOST.into(),
+        }
+    }
+}
+
+impl NodeOptions {
+    /// The defaults: a hidden node.
+    pub fn new() -> NodeOptions {
+        NodeOptions::default()
+    }
+
+    /// A published (normal) node, or not.
+    pub fn published(mut self, published: bool) -> NodeOptions {
+        self.published = published;
+        self
+    }
+
+    /// Listens on `address` instead of 127.0.0.1.
+    pub fn listen_on(mut self, address: IpAddr) -> NodeOptions {
+        self.listen = address;
+        self
+    }
+}
