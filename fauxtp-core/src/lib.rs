@@ -36,12 +36,23 @@
 //!
 //! ## Where things are
 //!
-//! - [`process`]: [`spawn`], [`Pid`], [`Ctx`], links, monitors,
-//!   [`ExitReason`].
+//! Bottom up: each module uses only the ones above it.
+//!
 //! - [`mailbox`]: how mailboxes and the save queue of selective receive work.
+//! - [`process`]: [`spawn`], [`Pid`], [`Ctx`], links, monitors,
+//!   [`ExitReason`], and the table of names.
 //! - [`receive!`]: selective receive with patterns, guards and `after`.
 //! - [`registry`]: processes by name.
 //! - [`timer`]: `send_after`, `send_interval`, `cancel_timer`.
+//! - [`task`]: [`Task`], background work whose result you join.
+//! - [`genserver`]: [`GenServer`], [`ServerCtx`], calls ([`Call`],
+//!   [`ReplyTo`]), `#[genserver]`.
+//! - [`supervisor`]: supervision trees, [`supervisor!`], dynamic
+//!   supervisors.
+//! - [`testing`]: [`testing::Probe`], [`assert_receives!`],
+//!   [`assert_no_message!`].
+//!
+//! `ARCHITECTURE.md` in the repository maps each OTP concept to its file.
 //!
 //! The guides in the repository's `docs/` folder explain each part with
 //! runnable examples.
@@ -57,12 +68,13 @@ pub mod task;
 pub mod testing;
 pub mod timer;
 
+pub use genserver::TaskDone;
 pub use genserver::{Call, CallError, GenServer, ReplyTo, ServerCtx, StartError};
 pub use process::{
     spawn, AnyPid, Ctx, Down, Envelope, Exit, ExitReason, MonitorRef, Peek, Pid, ProcessContext,
     ProcessError, ProcessResult, SendError,
 };
-pub use task::{Task, TaskDone, TaskError};
+pub use task::{Task, TaskError};
 
 /// Selective receive: take the first message of the mailbox that matches one
 /// of the arms, waiting for it if needed.
@@ -148,9 +160,9 @@ macro_rules! assert_no_message {
     ($ctx:expr, $within:expr $(,)?) => {{
         let within: ::core::time::Duration = $within;
         $crate::receive!($ctx, {
-            unexpected => $crate::testing::__unexpected(unexpected, within),
-            Down(unexpected) => $crate::testing::__unexpected(unexpected, within),
-            Exit(unexpected) => $crate::testing::__unexpected(unexpected, within),
+            unexpected => $crate::__private::unexpected(unexpected, within),
+            Down(unexpected) => $crate::__private::unexpected(unexpected, within),
+            Exit(unexpected) => $crate::__private::unexpected(unexpected, within),
             after within => (),
         })
     }};
@@ -218,144 +230,6 @@ pub mod prelude {
     pub use crate::{assert_no_message, assert_receives, genserver, receive, supervisor};
 }
 
-/// What the code the macros generate needs and users should not call.
 #[doc(hidden)]
-pub mod __private {
-    use std::time::Duration;
-
-    pub use crate::genserver::{answer, answer_now};
-
-    /// Says which tree failed to start (`App`, rather than `Supervisor`).
-    pub fn name_start_error<T>(
-        started: Result<T, crate::StartError>,
-        tree: &'static str,
-    ) -> Result<T, crate::StartError> {
-        started.map_err(|error| match error {
-            crate::StartError::Init { server, reason, .. } => crate::StartError::Init {
-                server,
-                kind: tree,
-                reason,
-            },
-            crate::StartError::Name { error, .. } => crate::StartError::Name { kind: tree, error },
-        })
-    }
-
-    /// Checks that a `supervisor!` child is a child spec (a type error
-    /// points at the child's expression otherwise).
-    pub fn child_spec(spec: crate::supervisor::ChildSpec) -> crate::supervisor::ChildSpec {
-        spec
-    }
-    pub use crate::mailbox::Selector;
-    pub use crate::process::{Signal, Slot};
-
-    /// Monitors `target` on behalf of `watcher`, from outside `watcher`'s
-    /// task: the down message goes to `watcher`'s mailbox (at once, with
-    /// `NoProc`, if `target` has ended). For fauxtp-dist, whose connection
-    /// tasks must set up the monitors other nodes ask for in order with the
-    /// rest of a connection's traffic, for a process that holds them.
-    pub fn monitor_for(watcher: &crate::AnyPid, target: &crate::AnyPid) -> crate::MonitorRef {
-        let monitor = crate::MonitorRef::new();
-        if !target.core.add_monitor(monitor, watcher.clone()) {
-            watcher.core.sink.down(crate::Down {
-                monitor,
-                pid: target.clone(),
-                reason: crate::ExitReason::NoProc,
-            });
-        }
-        monitor
-    }
-
-    /// Sends `to` an exit signal from `from`, as `from`'s `Ctx::exit` would:
-    /// for code that carries signals on behalf of a process (fauxtp-dist's
-    /// node watcher), in order with the messages it delivers.
-    pub fn exit_from(from: &crate::AnyPid, to: &crate::AnyPid, reason: crate::ExitReason) {
-        to.core.exit_signal(from, &reason, false);
-    }
-
-    /// Removes a monitor made with [`monitor_for`]; false if it had fired
-    /// (its down message may be in the watcher's mailbox).
-    pub fn demonitor_for(target: &crate::AnyPid, monitor: crate::MonitorRef) -> bool {
-        target.core.remove_monitor(monitor)
-    }
-
-    /// Starts a GenServer; what the generated `start` functions call.
-    pub async fn start_server<S: crate::GenServer>(
-        args: S::Args,
-        name: Option<&str>,
-        link: Option<crate::AnyPid>,
-    ) -> Result<crate::Pid<S::Msg>, crate::StartError> {
-        crate::genserver::start_with::<S>(args, crate::genserver::StartMode { name, link }).await
-    }
-
-    /// Server options given on the state struct; the type's own associated
-    /// const, written by `#[genserver]` on the struct, takes precedence over
-    /// this blanket default.
-    pub trait NoStructOptions {
-        /// No options.
-        const __FAUXTP_STRUCT_OPTIONS: crate::genserver::Options =
-            crate::genserver::Options::DEFAULT;
-    }
-    impl<T: ?Sized> NoStructOptions for T {}
-
-    /// Merges the options of the struct and of the impl block; giving one
-    /// option in both places stops the compilation.
-    pub const fn merge_options(
-        on_struct: crate::genserver::Options,
-        on_impl: crate::genserver::Options,
-    ) -> crate::genserver::Options {
-        if on_struct.name.is_some() && on_impl.name.is_some() {
-            panic!("the genserver option `name` is given both on the struct and on the impl block; keep one");
-        }
-        if on_struct.call_timeout.is_some() && on_impl.call_timeout.is_some() {
-            panic!("the genserver option `call_timeout` is given both on the struct and on the impl block; keep one");
-        }
-        crate::genserver::Options {
-            name: match on_impl.name {
-                Some(name) => Some(name),
-                None => on_struct.name,
-            },
-            call_timeout: match on_impl.call_timeout {
-                Some(timeout) => Some(timeout),
-                None => on_struct.call_timeout,
-            },
-        }
-    }
-
-    /// Whatever `receive!` accepts as its first argument.
-    #[diagnostic::on_unimplemented(
-        message = "the first argument of `receive!` must be a process context (a `Ctx<M>`, a `&mut Ctx<M>` or a `Probe<M>`), not `{Self}`",
-        label = "not a process context"
-    )]
-    pub trait Receive {
-        /// The type of the mailbox's entries.
-        type Entry;
-        /// Starts a selective receive.
-        fn selector(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry>;
-    }
-
-    impl<M: Send + 'static> Receive for crate::Ctx<M> {
-        type Entry = crate::process::Slot<M>;
-        fn selector(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
-            self.select(after)
-        }
-    }
-
-    /// Implemented for every type, so that `ctx.__fauxtp_select(..)` resolves
-    /// by method call (borrowing a `Ctx` or reborrowing a `&mut Ctx`) and a
-    /// wrong argument fails on the `Self: Receive` bound, with the message
-    /// of [`Receive`].
-    pub trait ReceiveAny {
-        /// Starts a selective receive.
-        fn __fauxtp_select(
-            &mut self,
-            after: Option<Duration>,
-        ) -> Selector<'_, <Self as Receive>::Entry>
-        where
-            Self: Receive,
-        {
-            self.selector(after)
-        }
-    }
-
-    impl<T: ?Sized> ReceiveAny for T {}
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -38,22 +38,9 @@
 //! restarted process can register the name its predecessor had).
 
 use std::any::type_name;
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
+use crate::process::names::{self, NameError};
 use crate::process::{AnyPid, Pid};
-
-struct Entry {
-    pid: AnyPid,
-    /// The name of its message type, for errors.
-    message_type: &'static str,
-}
-
-static NAMES: LazyLock<Mutex<HashMap<Arc<str>, Entry>>> = LazyLock::new(Default::default);
-
-fn names() -> MutexGuard<'static, HashMap<Arc<str>, Entry>> {
-    NAMES.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Why a registry operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,52 +103,32 @@ pub fn register<M: Send + 'static>(name: &str, pid: &Pid<M>) -> Result<(), Regis
     if name.is_empty() {
         return Err(RegistryError::EmptyName);
     }
-    let mut names = names();
-    if let Some(entry) = names.get(name) {
-        if entry.pid.is_alive() {
-            return Err(RegistryError::NameTaken {
-                name: name.to_owned(),
-                holder: entry.pid.clone(),
-            });
-        }
-    }
-    let name: Arc<str> = name.into();
-    match pid.core.set_name(&name) {
-        Ok(()) => {}
-        Err(None) => {
-            return Err(RegistryError::NotAlive {
-                name: name.to_string(),
-                pid: pid.any(),
-            })
-        }
-        Err(Some(existing)) => {
-            return Err(RegistryError::AlreadyNamed {
-                pid: pid.any(),
-                name: existing.to_string(),
-            })
-        }
-    }
-    names.insert(
-        name,
-        Entry {
-            pid: pid.any(),
-            message_type: type_name::<M>(),
+    names::register(name, pid.any(), type_name::<M>()).map_err(|error| match error {
+        NameError::Taken(holder) => RegistryError::NameTaken {
+            name: name.to_owned(),
+            holder,
         },
-    );
-    Ok(())
+        NameError::AlreadyNamed(existing) => RegistryError::AlreadyNamed {
+            pid: pid.any(),
+            name: existing.to_string(),
+        },
+        NameError::NotAlive => RegistryError::NotAlive {
+            name: name.to_owned(),
+            pid: pid.any(),
+        },
+    })
 }
 
 /// Removes `name` from the registry; its process goes on running, nameless.
+///
+/// Fails with [`RegistryError::NotRegistered`] if no process has the name.
 pub fn unregister(name: &str) -> Result<(), RegistryError> {
-    let entry = names().remove(name);
-    match entry {
-        Some(entry) => {
-            entry.pid.core.clear_name(name);
-            Ok(())
-        }
-        None => Err(RegistryError::NotRegistered {
+    if names::unregister(name) {
+        Ok(())
+    } else {
+        Err(RegistryError::NotRegistered {
             name: name.to_owned(),
-        }),
+        })
     }
 }
 
@@ -170,48 +137,24 @@ pub fn unregister(name: &str) -> Result<(), RegistryError> {
 /// Fails with [`RegistryError::NotRegistered`] if no live process has the
 /// name, and [`RegistryError::WrongType`] if its messages are not `M`.
 pub fn whereis<M: Send + 'static>(name: &str) -> Result<Pid<M>, RegistryError> {
-    let names = names();
-    let entry = names
-        .get(name)
-        .filter(|entry| entry.pid.is_alive())
-        .ok_or_else(|| RegistryError::NotRegistered {
-            name: name.to_owned(),
-        })?;
-    entry
-        .pid
-        .downcast::<M>()
-        .ok_or_else(|| RegistryError::WrongType {
-            name: name.to_owned(),
-            pid: entry.pid.clone(),
-            registered: entry.message_type,
-            requested: type_name::<M>(),
-        })
+    let (pid, registered) = names::lookup(name).ok_or_else(|| RegistryError::NotRegistered {
+        name: name.to_owned(),
+    })?;
+    pid.downcast::<M>().ok_or_else(|| RegistryError::WrongType {
+        name: name.to_owned(),
+        pid: pid.clone(),
+        registered,
+        requested: type_name::<M>(),
+    })
 }
 
 /// The process registered as `name`, whatever its message type; `None` if
 /// no live process has the name.
 pub fn whereis_any(name: &str) -> Option<AnyPid> {
-    names()
-        .get(name)
-        .map(|entry| entry.pid.clone())
-        .filter(AnyPid::is_alive)
+    names::lookup(name).map(|(pid, _)| pid)
 }
 
 /// The names of all live registered processes, sorted.
 pub fn registered() -> Vec<String> {
-    let mut all: Vec<String> = names()
-        .iter()
-        .filter(|(_, entry)| entry.pid.is_alive())
-        .map(|(name, _)| name.to_string())
-        .collect();
-    all.sort();
-    all
-}
-
-/// Called by the exit protocol of process `id`, which held `name`.
-pub(crate) fn release(name: &str, id: u64) {
-    let mut names = names();
-    if names.get(name).is_some_and(|entry| entry.pid.id() == id) {
-        names.remove(name);
-    }
+    names::all()
 }

@@ -43,13 +43,6 @@ pub enum TaskError {
     TimedOut(Duration),
 }
 
-/// The result of a task started with
-/// [`ServerCtx::spawn_task`](crate::ServerCtx::spawn_task), on its way to
-/// the server's `#[task_end]` handler. The generated message enum converts
-/// it into the handler's variant.
-#[derive(Debug)]
-pub struct TaskDone<T>(pub Result<T, TaskError>);
-
 /// A running task; [`join`](Task::join) it for its result. Dropping a `Task`
 /// lets it run to its end unobserved; [`abort`](Task::abort) cancels it.
 #[derive(Debug)]

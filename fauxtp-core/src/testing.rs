@@ -40,6 +40,9 @@ use std::fmt::{self, Debug};
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 
+use crate::mailbox::Selector;
+use crate::process::receive::Receive;
+use crate::process::Slot;
 use crate::process::{AnyPid, Ctx, ExitReason, MonitorRef, Peek, Pid, ProcessError, ProcessResult};
 
 /// The default bound of the waits of this module: one second, as the Python
@@ -241,49 +244,56 @@ impl<M: Send + 'static> fmt::Debug for Probe<M> {
     }
 }
 
-impl<M: Send + 'static> crate::__private::Receive for Probe<M> {
-    type Entry = crate::process::Slot<M>;
-    fn selector(&mut self, after: Option<Duration>) -> crate::mailbox::Selector<'_, Self::Entry> {
-        crate::__private::Receive::selector(&mut self.ctx, after)
+impl<M: Send + 'static> Receive for Probe<M> {
+    type Entry = Slot<M>;
+    fn selector(&mut self, after: Option<Duration>) -> Selector<'_, Self::Entry> {
+        Receive::selector(&mut self.ctx, after)
     }
 }
 
-/// What the test macros need of a mailbox: to show what it holds.
-#[doc(hidden)]
-pub trait Inspect {
-    /// Every entry in the mailbox, for a failure message.
-    fn __describe_mailbox(&mut self) -> String;
-}
+/// What `assert_receives!` and `assert_no_message!` call: the failure
+/// messages, and a mailbox's contents for them. Reached through
+/// `fauxtp::__private`.
+pub(crate) mod support {
+    use std::fmt::Debug;
+    use std::time::Duration;
 
-impl<M: Send + Debug + 'static> Inspect for Ctx<M> {
-    fn __describe_mailbox(&mut self) -> String {
-        let entries: Vec<String> = self.messages().map(|e| format!("{e:?}")).collect();
-        if entries.is_empty() {
-            "nothing".to_owned()
-        } else {
-            entries.join(", ")
+    use crate::process::Ctx;
+
+    /// What the test macros need of a mailbox: to show what it holds.
+    pub trait Inspect {
+        /// Every entry in the mailbox, for a failure message.
+        fn __describe_mailbox(&mut self) -> String;
+    }
+
+    impl<M: Send + Debug + 'static> Inspect for Ctx<M> {
+        fn __describe_mailbox(&mut self) -> String {
+            let entries: Vec<String> = self.messages().map(|e| format!("{e:?}")).collect();
+            if entries.is_empty() {
+                "nothing".to_owned()
+            } else {
+                entries.join(", ")
+            }
         }
     }
-}
 
-impl<M: Send + Debug + 'static> Inspect for Probe<M> {
-    fn __describe_mailbox(&mut self) -> String {
-        self.ctx.__describe_mailbox()
+    impl<M: Send + Debug + 'static> Inspect for super::Probe<M> {
+        fn __describe_mailbox(&mut self) -> String {
+            self.ctx.__describe_mailbox()
+        }
     }
-}
 
-/// The failure of [`assert_receives!`](crate::assert_receives).
-#[doc(hidden)]
-#[track_caller]
-pub fn __no_match(mailbox: String, pattern: &str, within: Duration) -> ! {
-    panic!(
-        "expected a message matching `{pattern}` within {within:?}; the mailbox holds: {mailbox}"
-    )
-}
+    /// The failure of [`assert_receives!`](crate::assert_receives).
+    #[track_caller]
+    pub fn no_match(mailbox: String, pattern: &str, within: Duration) -> ! {
+        panic!(
+            "expected a message matching `{pattern}` within {within:?}; the mailbox holds: {mailbox}"
+        )
+    }
 
-/// The failure of [`assert_no_message!`](crate::assert_no_message).
-#[doc(hidden)]
-#[track_caller]
-pub fn __unexpected<E: Debug>(entry: E, within: Duration) -> ! {
-    panic!("expected no message within {within:?}, got {entry:?}")
+    /// The failure of [`assert_no_message!`](crate::assert_no_message).
+    #[track_caller]
+    pub fn unexpected<E: Debug>(entry: E, within: Duration) -> ! {
+        panic!("expected no message within {within:?}, got {entry:?}")
+    }
 }

@@ -62,7 +62,7 @@ impl RemoteCaller {
     /// the caller's monitor tells it why. Used by the code
     /// `#[genserver(remote)]` writes.
     pub fn reply_to<R: ToTerm + 'static>(self) -> ReplyTo<R> {
-        ReplyTo::__forward(move |outcome: Result<R, ExitReason>| {
+        ReplyTo::from_fn(move |outcome: Result<R, ExitReason>| {
             if let Ok(reply) = outcome {
                 self.send(reply.to_term());
             }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::deadline;
+use super::call_timeout;
 use crate::process::{runner, unwind, AnyPid, ExitReason, Pid};
 
 /// The default timeout of a call, as gen_server's: 5 seconds.
@@ -55,11 +55,26 @@ impl<T: 'static> ReplyTo<T> {
         }
     }
 
-    /// A `ReplyTo` whose reply (or failure: the server's panic while it
-    /// held it) goes to `forward` instead of a waiting caller. For
-    /// fauxtp-dist, whose callers are on other nodes; hidden.
-    #[doc(hidden)]
-    pub fn __forward(forward: impl FnOnce(Result<T, ExitReason>) + Send + 'static) -> Self {
+    /// A `ReplyTo` that hands its outcome to `forward` instead of a
+    /// waiting caller: `Ok(reply)`, or `Err(reason)` if the server failed
+    /// (panicked) while it held it; nothing if it is dropped unanswered.
+    /// For callers that are not fauxtp processes: a caller on another node
+    /// (fauxtp-dist answers them so), a callback, a channel of your own.
+    /// Such a `ReplyTo` is always [waiting](ReplyTo::is_waiting).
+    ///
+    /// Cost: one allocation, for `forward`.
+    ///
+    /// ```
+    /// use fauxtp::{ExitReason, ReplyTo};
+    ///
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let reply = ReplyTo::from_fn(move |outcome: Result<u32, ExitReason>| {
+    ///     let _ = tx.send(outcome);
+    /// });
+    /// assert!(reply.reply(7));
+    /// assert_eq!(rx.recv().unwrap().unwrap(), 7);
+    /// ```
+    pub fn from_fn(forward: impl FnOnce(Result<T, ExitReason>) + Send + 'static) -> Self {
         ReplyTo {
             to: Some(Destination::Forward(Box::new(forward))),
         }
@@ -235,7 +250,7 @@ pin_project_lite::pin_project! {
 /// poll.
 enum Timer {
     NotArmed,
-    Armed(std::sync::Arc<deadline::Bucket>),
+    Armed(std::sync::Arc<call_timeout::Bucket>),
     /// The timeout is too long to represent.
     Never,
 }
@@ -269,7 +284,7 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
             None => {
                 match &*this.timer {
                     Timer::NotArmed => {
-                        *this.timer = match deadline::join(*this.after, cx.waker()) {
+                        *this.timer = match call_timeout::join(*this.after, cx.waker()) {
                             Some(bucket) => Timer::Armed(bucket),
                             None => Timer::Never,
                         };
@@ -296,7 +311,7 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
             // The reply slot was dropped unanswered: either with the queued
             // request when the server ended (its reason is recorded before
             // its mailbox is dropped), or by a handler that kept it.
-            Ok(Err(_dropped)) => Err(match server.core.exit_reason() {
+            Ok(Err(_dropped)) => Err(match server.exit_reason() {
                 Some(reason) => CallError::Exited {
                     server: server.any(),
                     call,

@@ -8,8 +8,8 @@
 //!   is woken or dropped, while it is held. So a dying process may deliver
 //!   its down messages while holding its own control lock (which is what
 //!   lets `demonitor` flush a down message reliably);
-//! - the registry lock may be held while taking a process lock, never the
-//!   other way round.
+//! - the name table's lock may be held while taking a process lock, never
+//!   the other way round (see `names.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -61,16 +61,23 @@ impl<M> Inbox<M> {
 /// its mailbox: delivering the two system messages, and dropping a parked
 /// mailbox. Dynamic dispatch happens only for these, never for ordinary
 /// messages.
-pub(crate) trait Sink: Send + Sync + 'static {
+///
+/// # Safety
+///
+/// `inbox_type` must return `TypeId::of::<Self>()`: `AnyPid::downcast`
+/// trusts it to turn a `Core<dyn Sink>` back into the `Core<Inbox<M>>` it
+/// was made from. `Inbox<M>` is the only implementation.
+pub(crate) unsafe trait Sink: Send + Sync + 'static {
     fn down(&self, down: Down);
     fn exit(&self, exit: Exit);
     fn drop_parked(&self);
     /// The concrete type of this sink, to turn an untyped pid back into a
     /// typed one.
-    fn type_id(&self) -> std::any::TypeId;
+    fn inbox_type(&self) -> std::any::TypeId;
 }
 
-impl<M: Send + 'static> Sink for Inbox<M> {
+// SAFETY: `inbox_type` returns the type id of `Self`.
+unsafe impl<M: Send + 'static> Sink for Inbox<M> {
     fn down(&self, down: Down) {
         let _ = self.queue.push(Slot::Signal(Box::new(Signal::Down(down))));
     }
@@ -83,7 +90,7 @@ impl<M: Send + 'static> Sink for Inbox<M> {
             self.queue.close(mailbox);
         }
     }
-    fn type_id(&self) -> std::any::TypeId {
+    fn inbox_type(&self) -> std::any::TypeId {
         std::any::TypeId::of::<Self>()
     }
 }
@@ -299,11 +306,51 @@ impl<S: ?Sized + Sink> Core<S> {
             self.lock().waker = Some(current.clone());
             *known = Some(current.clone());
         }
-        if self.exit_pending.load(Ordering::Acquire) {
-            self.lock().pending_exit.take()
-        } else {
-            None
+        self.take_kill()
+    }
+}
+
+/// What the rest of the crate may ask of a process, by intent; the control
+/// block itself is private to `process`.
+impl AnyPid {
+    /// Sends this process an exit signal from `from`, as `from`'s
+    /// [`Ctx::exit`](super::Ctx::exit) would: not over a link.
+    pub(crate) fn signal_from(&self, from: &AnyPid, reason: &ExitReason) {
+        self.core.exit_signal(from, reason, false);
+    }
+
+    /// Monitors this process on behalf of `watcher`, from outside
+    /// `watcher`'s task: the down message goes to `watcher`'s mailbox (at
+    /// once, with `NoProc`, if this process has ended).
+    pub(crate) fn add_monitor_for(&self, watcher: &AnyPid) -> MonitorRef {
+        let monitor = MonitorRef::new();
+        if !self.core.add_monitor(monitor, watcher.clone()) {
+            watcher.core.sink.down(Down {
+                monitor,
+                pid: self.clone(),
+                reason: ExitReason::NoProc,
+            });
         }
+        monitor
+    }
+
+    /// Removes a monitor on this process; false if it was not there
+    /// (already fired: its down message is in the watcher's mailbox).
+    pub(crate) fn remove_monitor(&self, monitor: MonitorRef) -> bool {
+        self.core.remove_monitor(monitor)
+    }
+}
+
+impl<M: Send + 'static> super::Pid<M> {
+    /// Why the process ended, or is ending; `None` while it runs.
+    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+        self.core.exit_reason()
+    }
+
+    /// Takes the reason of an exit signal that asked the process to end, if
+    /// one did: for a process whose task has not started yet.
+    pub(crate) fn take_pending_kill(&self) -> Option<ExitReason> {
+        self.core.take_kill()
     }
 }
 
@@ -333,7 +380,7 @@ impl AnyPid {
             (std::mem::take(&mut c.links), c.name.take())
         };
         if let Some(name) = name {
-            crate::registry::release(&name, core.id);
+            super::names::release(&name, core.id);
         }
         // Links first, monitors last: whoever holds the down message knows
         // that the linked processes (a supervisor, say) have their exit

@@ -16,8 +16,9 @@ use std::sync::Arc;
 pub(crate) struct Handle<T: ?Sized> {
     /// Obtained from `Arc::into_raw`; this handle owns one strong count.
     ptr: NonNull<T>,
-    /// `Handle<T>` owns a `T` for variance and drop-check purposes, without
-    /// naming a type that contains interior mutability.
+    /// Makes `Handle<T>` covariant in `T`, as `Arc<T>` is, without naming a
+    /// type that contains interior mutability. (Drop-check soundness comes
+    /// from the `Drop` impl below, which has no `#[may_dangle]`.)
     _owns: PhantomData<*const T>,
 }
 

@@ -55,20 +55,25 @@
 mod core;
 mod exit;
 mod handle;
+pub(crate) mod hooks;
+pub(crate) mod names;
 mod pid;
+pub(crate) mod receive;
 pub(crate) mod runner;
+pub(crate) mod slot;
 pub(crate) mod unwind;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::time::Duration;
 
 pub use self::core::count;
 pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
 pub use self::pid::{AnyPid, Pid, SendError};
 
-use self::core::{Core, Inbox};
+pub(crate) use self::slot::{Signal, Slot};
+
+use self::core::{Core, Inbox, Sink};
 use self::handle::Handle;
 use crate::mailbox::{self, Mailbox, Receiver, Selector};
 
@@ -90,40 +95,6 @@ pub enum Envelope<M> {
     /// A linked process ended, or someone called [`Ctx::exit`] on this
     /// process, while it traps exits.
     Exit(Exit),
-}
-
-/// How an entry is kept in a mailbox: a message as it is, the rare signals
-/// boxed, so that a slot is as small as the message type allows (the queue
-/// allocates its slots 32 at a time, and a selective receive moves every
-/// slot it skips). Used by the code `receive!` generates.
-#[doc(hidden)]
-pub enum Slot<M> {
-    /// A message.
-    Message(M),
-    /// A down message or a trapped exit signal.
-    Signal(Box<Signal>),
-}
-
-/// A boxed system message; see [`Slot`].
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Signal {
-    /// A monitor fired.
-    Down(Down),
-    /// A trapped exit signal.
-    Exit(Exit),
-}
-
-impl<M> From<Slot<M>> for Envelope<M> {
-    fn from(slot: Slot<M>) -> Self {
-        match slot {
-            Slot::Message(m) => Envelope::Message(m),
-            Slot::Signal(signal) => match *signal {
-                Signal::Down(down) => Envelope::Down(down),
-                Signal::Exit(exit) => Envelope::Exit(exit),
-            },
-        }
-    }
 }
 
 /// An entry of a mailbox, looked at but not taken: what
@@ -205,7 +176,7 @@ pub struct Ctx<M: Send + 'static> {
     me: Pid<M>,
     /// Taken out in `drop`: parked in the process's control block, or
     /// dropped (detached context).
-    mailbox: ManuallyDrop<Mailbox<Slot<M>>>,
+    mailbox: Mailbox<Slot<M>>,
     /// The monitors this process holds: monitor ref -> monitored process.
     monitoring: HashMap<MonitorRef, AnyPid>,
     /// Size of `monitoring` after its last sweep of ended processes.
@@ -247,7 +218,7 @@ impl<M: Send + 'static> Ctx<M> {
         )));
         Ctx {
             me: Pid { core },
-            mailbox: ManuallyDrop::new(Mailbox::new()),
+            mailbox: Mailbox::new(),
             monitoring: HashMap::new(),
             monitoring_swept: 0,
             detached,
@@ -351,12 +322,7 @@ impl<M: Send + 'static> Ctx<M> {
                 pid: other,
                 reason: ExitReason::NoProc,
             };
-            let _ = self
-                .me
-                .core
-                .sink
-                .queue
-                .push(Slot::Signal(Box::new(Signal::Down(down))));
+            self.me.core.sink.down(down);
         }
         monitor
     }
@@ -488,9 +454,9 @@ impl<M: Send + 'static> Drop for Ctx<M> {
         for (monitor, target) in self.monitoring.drain() {
             target.core.remove_monitor(monitor);
         }
-        // SAFETY: `mailbox` is taken once, here, and `self` is not used
-        // after this.
-        let mailbox = unsafe { ManuallyDrop::take(&mut self.mailbox) };
+        // An empty mailbox allocates nothing: taking this one out costs
+        // nothing.
+        let mailbox = std::mem::replace(&mut self.mailbox, Mailbox::new());
         // The mailbox lives as long as the process: parked until its exit
         // protocol runs, which drops it. (A detached context ends right
         // here. A task dropped by a runtime shutdown may have run the exit

@@ -28,7 +28,7 @@ pub(crate) fn next_id() -> u64 {
 /// a [`SendError`] that you may ignore, as Erlang silently drops such
 /// messages.
 pub struct Pid<M> {
-    pub(crate) core: Handle<Core<Inbox<M>>>,
+    pub(super) core: Handle<Core<Inbox<M>>>,
 }
 
 impl<M> Pid<M> {
@@ -102,7 +102,7 @@ impl<M> Clone for Pid<M> {
 /// [`Pid`] of the same process.
 #[derive(Clone)]
 pub struct AnyPid {
-    pub(crate) core: Handle<Core<dyn Sink>>,
+    pub(super) core: Handle<Core<dyn Sink>>,
 }
 
 impl AnyPid {
@@ -129,13 +129,14 @@ impl AnyPid {
     /// # }
     /// ```
     pub fn downcast<M: Send + 'static>(&self) -> Option<Pid<M>> {
-        if Sink::type_id(&self.core.sink) != TypeId::of::<Inbox<M>>() {
+        if self.core.sink.inbox_type() != TypeId::of::<Inbox<M>>() {
             return None;
         }
         let unsized_arc: Arc<Core<dyn Sink>> = self.core.to_arc();
         let thin = Arc::into_raw(unsized_arc) as *const Core<Inbox<M>>;
         // SAFETY: the allocation was made as an `Arc<Core<Inbox<M>>>` (the
-        // type id says so) and unsized into `Arc<Core<dyn Sink>>`; casting
+        // type id says so: `Sink` is an unsafe trait whose one
+        // implementation, `Inbox<M>`, returns its own type id) and unsized into `Arc<Core<dyn Sink>>`; casting
         // the pointer back and rebuilding the `Arc` is what `Arc::from_raw`
         // allows for exactly this case. The strong count taken by `to_arc`
         // moves into the new `Arc`.

@@ -98,8 +98,8 @@ pub(crate) fn assert_receives(input: TokenStream) -> syn::Result<TokenStream> {
             #pat #guard => (#(#names,)*),
             after #within_var => {
                 #[allow(unused_imports)]
-                use ::fauxtp::testing::Inspect as _;
-                ::fauxtp::testing::__no_match(#describe, #text, #within_var)
+                use ::fauxtp::__private::Inspect as _;
+                ::fauxtp::__private::no_match(#describe, #text, #within_var)
             }
         });
     })

@@ -23,9 +23,10 @@
 //!   save queue only grows (amortised) when new arrivals are skipped.
 //! - A receive with an `after` timeout creates its timer only if it has to
 //!   wait; `after Duration::ZERO` never waits and never creates a timer.
-//! - Receiving takes part in tokio's cooperative scheduling: a process that
-//!   always has messages waiting still yields to the other tasks of its
-//!   thread now and then, as it would reading a tokio channel.
+//! - Waiting for a new arrival takes part in tokio's cooperative
+//!   scheduling (it spends the task's budget, as reading a tokio channel
+//!   does). Taking from the save queue, `try_recv`, and a receive with an
+//!   `after` that finds a message already there do not.
 //!
 //! The mailbox is unbounded, like Erlang's: a process that never takes some
 //! kind of message keeps it forever. Give such processes a catch-all arm.
@@ -38,6 +39,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+pub(crate) mod selector;
+
+pub(crate) use self::selector::Selector;
 
 /// The shared half of a mailbox, in the process's control block: where
 /// senders push.
@@ -265,78 +270,6 @@ impl<'a, T> Receiver<'a, T> {
 /// that is too far away to represent (it then waits forever).
 pub(crate) fn deadline_after(after: Duration) -> Option<Instant> {
     Instant::now().checked_add(after)
-}
-
-/// One selective receive in progress: hands out candidate messages in order
-/// (save queue first, then new arrivals) and takes back the ones that did
-/// not match.
-///
-/// Used by the code [`receive!`](crate::receive) generates; not meant to be
-/// called by hand. The contract: every candidate handed out is given back
-/// with [`skip`](Selector::skip), except the last one, which the receive
-/// takes (or loses to a panic) before it stops. Dropping the selector puts
-/// the save queue back in arrival order.
-#[doc(hidden)]
-pub struct Selector<'a, T> {
-    receiver: Receiver<'a, T>,
-    deadline: Option<Instant>,
-    /// How many messages were saved when the receive started.
-    to_scan: usize,
-    /// How many of those have been handed out so far.
-    popped: usize,
-}
-
-impl<T> Selector<'_, T> {
-    /// The next saved candidate, while the receive has saved messages left
-    /// to look at: no waiting, so a scan of the save queue costs no future
-    /// per message. `None` once they have all been looked at; then
-    /// [`next`](Selector::next).
-    #[inline]
-    pub fn next_saved(&mut self) -> Option<T> {
-        if self.popped < self.to_scan {
-            self.popped += 1;
-            return self.receiver.mailbox.saved.pop_front();
-        }
-        None
-    }
-
-    /// The next candidate message, or `None` once the deadline has passed.
-    pub async fn next(&mut self) -> Option<T> {
-        if let Some(item) = self.next_saved() {
-            return Some(item);
-        }
-        let Some(deadline) = self.deadline else {
-            return Some(self.receiver.next_arrival().await);
-        };
-        if let Some(item) = self.receiver.try_arrival() {
-            return Some(item);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::timeout_at(deadline, self.receiver.next_arrival())
-            .await
-            .ok()
-    }
-
-    /// Gives back a candidate that matched no arm: it stays in the mailbox,
-    /// in order, for a later receive.
-    #[inline]
-    pub fn skip(&mut self, item: T) {
-        self.receiver.mailbox.saved.push_back(item);
-    }
-}
-
-impl<T> Drop for Selector<'_, T> {
-    fn drop(&mut self) {
-        // If the receive stopped inside the save queue, the queue now reads
-        // [not yet looked at] ++ [looked at, unmatched]; turn it back. All
-        // but the last one handed out came back.
-        if self.popped < self.to_scan {
-            let returned = self.popped.saturating_sub(1);
-            self.receiver.mailbox.saved.rotate_right(returned);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,181 @@
+//! [`ServerCtx`]: what `init` and handlers see of their server (its pid,
+//! links, monitors, exit signals, stopping), and how the start and the loop
+//! drive it.
+
+use std::future::Future;
+
+use tokio::task::JoinSet;
+
+use super::{GenServer, StartError};
+use crate::process::unwind::{caught, CatchUnwind};
+use crate::process::{
+    AnyPid, Ctx, ExitReason, MonitorRef, Pid, ProcessContext, ProcessError, ProcessResult,
+};
+use crate::registry;
+
+/// The context of a running GenServer, given to `init` and to any handler
+/// that takes a `ctx: &mut ServerCtx<Self>` argument: its own pid, links,
+/// monitors, exit signals, background tasks, and stopping.
+pub struct ServerCtx<S: GenServer> {
+    pub(super) ctx: Ctx<S::Msg>,
+    pub(super) stop: Option<ExitReason>,
+    pub(super) trap_exit: bool,
+    /// Made at the first `spawn_task`: most servers never need one.
+    pub(super) tasks: Option<JoinSet<()>>,
+    /// The process that started the server with `start_link`.
+    pub(super) parent: Option<AnyPid>,
+}
+
+impl<S: GenServer> ServerCtx<S> {
+    /// The server's process context, for the runtime's own servers.
+    pub(crate) fn process(&mut self) -> &mut Ctx<S::Msg> {
+        &mut self.ctx
+    }
+
+    /// The server's own pid.
+    pub fn pid(&self) -> Pid<S::Msg> {
+        self.ctx.pid()
+    }
+
+    /// Stops the server with `reason` once the current handler returns (a
+    /// call handler's reply is sent first): OTP's `{stop, Reason, ...}`.
+    /// `terminate` runs, then the server ends with `reason`.
+    pub fn stop(&mut self, reason: ExitReason) {
+        self.stop = Some(reason);
+    }
+
+    /// Turns exit signals into calls of the server's `#[info]` handler for
+    /// [`Exit`] (`true`), or lets an abnormal one stop the server (`false`,
+    /// the default). Returns the previous value. `Kill` ends the server
+    /// either way.
+    pub fn trap_exit(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.trap_exit, on)
+    }
+
+    /// Links the server with `other`; see [`Ctx::link`].
+    pub fn link(&mut self, other: impl Into<AnyPid>) -> Result<(), ProcessError> {
+        self.ctx.link(other)
+    }
+
+    /// Removes a link; see [`Ctx::unlink`].
+    pub fn unlink(&mut self, other: impl Into<AnyPid>) {
+        self.ctx.unlink(other)
+    }
+
+    /// Monitors `other`; the down message reaches the `#[info]` handler for
+    /// [`Down`]. See [`Ctx::monitor`].
+    pub fn monitor(&mut self, other: impl Into<AnyPid>) -> MonitorRef {
+        self.ctx.monitor(other)
+    }
+
+    /// Removes a monitor; see [`Ctx::demonitor`].
+    pub fn demonitor(&mut self, monitor: MonitorRef) -> bool {
+        self.ctx.demonitor(monitor)
+    }
+
+    /// Sends an exit signal; see [`Ctx::exit`].
+    pub fn exit(&self, target: impl Into<AnyPid>, reason: ExitReason) {
+        self.ctx.exit(target, reason)
+    }
+
+    /// Spawns a process linked to the server; see [`Ctx::spawn_link`].
+    pub fn spawn_link<N, F, Fut>(&mut self, body: F) -> Pid<N>
+    where
+        N: Send + 'static,
+        F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
+        Fut: Future<Output = ProcessResult> + Send + 'static,
+    {
+        self.ctx.spawn_link(body)
+    }
+
+    /// Spawns a process monitored by the server; see [`Ctx::spawn_monitor`].
+    pub fn spawn_monitor<N, F, Fut>(&mut self, body: F) -> (Pid<N>, MonitorRef)
+    where
+        N: Send + 'static,
+        F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
+        Fut: Future<Output = ProcessResult> + Send + 'static,
+    {
+        self.ctx.spawn_monitor(body)
+    }
+}
+
+impl<S: GenServer> ProcessContext for ServerCtx<S> {
+    fn self_pid(&self) -> AnyPid {
+        self.ctx.pid().any()
+    }
+}
+
+/// How the server's own machinery (start, loop) drives the context.
+impl<S: GenServer> ServerCtx<S> {
+    pub(super) fn new(ctx: Ctx<S::Msg>, parent: Option<AnyPid>) -> Self {
+        // The loop decides what an exit signal does (so that `terminate`
+        // runs on shutdown): they all arrive as messages. `Kill` still kills.
+        ctx.set_runtime_trap_exit();
+        ServerCtx {
+            ctx,
+            stop: None,
+            trap_exit: false,
+            tasks: None,
+            parent,
+        }
+    }
+
+    /// Registers the server under `name`, if it has one.
+    pub(super) fn register(&mut self, name: Option<&str>) -> Result<(), StartError> {
+        let Some(name) = name else {
+            return Ok(());
+        };
+        registry::register(name, &self.pid()).map_err(|error| {
+            self.abandon_start(None);
+            StartError::Name {
+                kind: S::SERVER,
+                error,
+            }
+        })
+    }
+
+    /// Runs `init`: its state, or why it failed (an error, a panic, or
+    /// `ctx.stop(reason)`, OTP's `{stop, Reason}`).
+    pub(super) async fn init(&mut self, args: S::Args) -> Result<S, ExitReason> {
+        match CatchUnwind::new(S::init(args, self)).await {
+            Ok(Ok(state)) => match self.stop.take() {
+                Some(reason) => Err(reason),
+                None => Ok(state),
+            },
+            Ok(Err(reason)) => Err(reason),
+            Err(payload) => Err(caught(&*payload)),
+        }
+    }
+
+    /// Ends a server that never got a task of its own with `reason`.
+    pub(super) fn end_unstarted(self, reason: ExitReason) {
+        let pid = self.ctx.pid().any();
+        let _ = self.finish(reason.clone());
+        pid.terminate(reason);
+    }
+
+    /// Undoes what a start that fails left behind, before the starter is
+    /// told: the link with the starter (as OTP's `proc_lib:init_fail`, the
+    /// starter gets the error and no exit signal) and the name (so that
+    /// starting again under it works at once).
+    pub(super) fn abandon_start(&mut self, registered: Option<&str>) {
+        if let Some(parent) = self.parent.take() {
+            self.ctx.unlink(parent);
+        }
+        if let Some(name) = registered {
+            let _ = registry::unregister(name);
+        }
+    }
+
+    /// Ends the server's body with `reason`. Calls still queued are dropped
+    /// by the exit protocol, after it has recorded `reason` for their callers.
+    pub(super) fn finish(mut self, reason: ExitReason) -> ProcessResult {
+        if let Some(tasks) = &mut self.tasks {
+            tasks.abort_all();
+        }
+        match reason {
+            ExitReason::Normal => Ok(()),
+            reason => Err(reason),
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! A started server's loop: one message at a time, exit signals as OTP's
+//! gen_server treats them, `terminate` at the end; and stopping a server
+//! from outside.
+
+use std::time::Duration;
+
+use super::{CallError, GenServer, ServerCtx};
+use crate::process::unwind::{caught, CatchUnwind};
+use crate::process::{Ctx, Envelope, Exit, ExitReason, Pid, ProcessResult};
+
+/// What a GenServer does with an exit signal.
+enum OnExit {
+    /// Stop with the signal's reason (`terminate` runs).
+    Stop,
+    /// Hand it to the `#[info]` handler for [`Exit`].
+    Handle,
+    Ignore,
+}
+
+/// A started server's loop: one message at a time until it stops, then
+/// `terminate`.
+pub(super) async fn serve_loop<S: GenServer>(
+    mut state: S,
+    mut sctx: ServerCtx<S>,
+) -> ProcessResult {
+    let mut reason = loop {
+        let entry = sctx.ctx.recv().await;
+        let handled = CatchUnwind::new(async {
+            match entry {
+                Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
+                Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
+                Envelope::Exit(exit) => match sctx.exit_signal(&exit) {
+                    OnExit::Stop => sctx.stop = Some(exit.reason),
+                    OnExit::Handle => state.handle_exit(exit, &mut sctx).await,
+                    OnExit::Ignore => {}
+                },
+            }
+        })
+        .await;
+        if let Err(payload) = handled {
+            break caught(&*payload);
+        }
+        if let Some(reason) = sctx.stop.take() {
+            break reason;
+        }
+    };
+    if let Err(payload) = CatchUnwind::new(state.terminate(&reason, &mut sctx)).await {
+        reason = caught(&*payload);
+    }
+    sctx.finish(reason)
+}
+
+impl<S: GenServer> ServerCtx<S> {
+    /// What an exit signal does to the server.
+    ///
+    /// Without `trap_exit`, the server behaves as a plain process would:
+    /// `Normal` from another process is ignored, anything else stops it.
+    /// With `trap_exit`, signals go to the `#[info]` handler for [`Exit`],
+    /// except one from the process that started it with `start_link` (as in
+    /// OTP, the server stops with its parent's reason) and one from itself,
+    /// which is how [`stop`] asks it to stop.
+    fn exit_signal(&self, exit: &Exit) -> OnExit {
+        let from_parent = self.parent.as_ref() == Some(&exit.from);
+        let from_self = exit.from == self.ctx.pid();
+        match (self.trap_exit, from_parent || from_self) {
+            (true, true) => OnExit::Stop,
+            (true, false) => OnExit::Handle,
+            (false, _) if !exit.reason.is_normal() || from_self => OnExit::Stop,
+            (false, _) => OnExit::Ignore,
+        }
+    }
+}
+
+/// Stops a server (or any process) from outside and waits until it has
+/// ended, as OTP's `gen_server:stop/3`: the server runs `terminate` with
+/// `reason` and ends with it, whether or not it traps exits
+/// ([`ExitReason::Kill`] kills it instead).
+///
+/// Fails with [`CallError::NoProc`] if it is not alive, and with
+/// [`CallError::Timeout`] if it has not ended within `timeout` (it may
+/// still be stopping).
+///
+/// ```
+/// use fauxtp::prelude::*;
+/// use std::time::Duration;
+///
+/// struct Idle;
+///
+/// #[genserver]
+/// impl Idle {
+///     fn init() -> Self { Idle }
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let idle = Idle::start(()).await.unwrap();
+/// genserver::stop(&idle, ExitReason::Shutdown, Duration::from_secs(1)).await.unwrap();
+/// assert!(!idle.is_alive());
+/// # }
+/// ```
+pub async fn stop<M: Send + 'static>(
+    server: &Pid<M>,
+    reason: ExitReason,
+    timeout: Duration,
+) -> Result<(), CallError> {
+    let target = server.any();
+    // A monitor from a short-lived context: its down message comes once the
+    // server has completely ended (names released, links told).
+    let mut watcher = Ctx::<()>::detached();
+    let monitor = watcher.monitor(&target);
+    if !target.is_alive() {
+        return Err(CallError::NoProc {
+            server: target,
+            call: "stop",
+        });
+    }
+    // A signal from the server itself: a GenServer stops on it whatever its
+    // trap_exit flag, a plain process ends with it.
+    target.signal_from(&target, &reason);
+    if watcher.wait_down(monitor, Some(timeout)).await {
+        Ok(())
+    } else {
+        Err(CallError::Timeout {
+            server: target,
+            call: "stop",
+            after: timeout,
+        })
+    }
+}

@@ -1,0 +1,327 @@
+//! The supervisor itself: a GenServer that starts its children, traps
+//! their exits and restarts them by its strategy, within its restart
+//! intensity.
+
+use tokio::time::Instant;
+
+use super::intensity::RestartIntensity;
+use super::shutdown;
+use super::{
+    ChildCounts, ChildInfo, ChildKind, ChildSpec, Restart, Strategy, Supervise, SupervisorError,
+    SupervisorMsg, SupervisorSpec,
+};
+use crate::genserver::{self, GenServer, Options, ServerCtx, StartError, StartMode};
+use crate::process::{AnyPid, Exit, ExitReason, Pid, ProcessContext};
+
+/// A supervisor's state; it runs as a GenServer.
+pub struct Supervisor {
+    strategy: Strategy,
+    intensity: RestartIntensity,
+    dynamic: bool,
+    max_children: Option<usize>,
+    /// In start order.
+    children: Vec<Child>,
+    /// Makes the ids of a dynamic supervisor's children unique.
+    started: u64,
+}
+
+struct Child {
+    spec: ChildSpec,
+    pid: Option<AnyPid>,
+}
+
+impl Child {
+    fn info(&self) -> ChildInfo {
+        ChildInfo {
+            id: self.spec.id.clone(),
+            pid: self.pid.clone(),
+            kind: self.spec.kind,
+            restart: self.spec.restart,
+        }
+    }
+}
+
+impl Supervisor {
+    /// Starts a supervisor and its children; returns once they have all
+    /// started. If one fails, the ones already started are stopped and the
+    /// error names the child.
+    pub async fn start(spec: SupervisorSpec) -> Result<Pid<SupervisorMsg>, StartError> {
+        genserver::start_with::<Self>(spec, StartMode::plain()).await
+    }
+
+    /// Starts a supervisor linked to the calling process.
+    pub async fn start_link(
+        ctx: &impl ProcessContext,
+        spec: SupervisorSpec,
+    ) -> Result<Pid<SupervisorMsg>, StartError> {
+        genserver::start_with::<Self>(spec, StartMode::linked(ctx.self_pid())).await
+    }
+
+    /// Starts a supervisor registered as `name`.
+    pub async fn start_named(
+        name: &str,
+        spec: SupervisorSpec,
+    ) -> Result<Pid<SupervisorMsg>, StartError> {
+        genserver::start_with::<Self>(spec, StartMode::named(name)).await
+    }
+
+    /// A child spec for a supervisor with `spec`, to nest it in another
+    /// tree: kind supervisor, shutdown infinity.
+    pub fn child(spec: SupervisorSpec) -> ChildSpec {
+        <Self as Supervise>::child(spec)
+            .id("Supervisor")
+            .kind(ChildKind::Supervisor)
+    }
+
+    fn find(&self, id: &str) -> Option<usize> {
+        self.children.iter().position(|c| c.spec.id == id)
+    }
+
+    fn active(&self) -> usize {
+        self.children.iter().filter(|c| c.pid.is_some()).count()
+    }
+
+    /// Records a restart now; false if the intensity gives out.
+    fn allow_restart(&mut self) -> bool {
+        self.intensity.allow(Instant::now())
+    }
+
+    /// Stops the running children among `indexes`, last first.
+    async fn stop_children(
+        &mut self,
+        indexes: impl DoubleEndedIterator<Item = usize>,
+        ctx: &mut ServerCtx<Self>,
+    ) {
+        for i in indexes.rev() {
+            if let Some(pid) = self.children[i].pid.take() {
+                shutdown::stop_child(ctx.process(), &pid, self.children[i].spec.shutdown).await;
+            }
+        }
+    }
+
+    /// Starts the child at `index`; on failure, counts a restart and tries
+    /// again until the intensity gives out. Returns false if it did.
+    async fn restart_child_at(&mut self, index: usize, ctx: &mut ServerCtx<Self>) -> bool {
+        loop {
+            let me = ctx.self_pid();
+            match self.children[index].spec.launch(&me).await {
+                Ok(pid) => {
+                    self.children[index].pid = Some(pid);
+                    return true;
+                }
+                Err(_) if self.allow_restart() => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// A child ended: restart what the restart type and strategy say.
+    async fn child_exited(&mut self, exit: Exit, ctx: &mut ServerCtx<Self>) {
+        let Some(index) = self
+            .children
+            .iter()
+            .position(|c| c.pid.as_ref() == Some(&exit.from))
+        else {
+            return; // Not (or no longer) a child: a stopped child's late signal.
+        };
+        self.children[index].pid = None;
+        let restart = match self.children[index].spec.restart {
+            Restart::Permanent => true,
+            Restart::Transient => !exit.reason.is_clean(),
+            Restart::Temporary => false,
+        };
+        if !restart {
+            if self.dynamic || self.children[index].spec.restart == Restart::Temporary {
+                self.children.remove(index);
+            }
+            return;
+        }
+        if !self.allow_restart() {
+            return self.give_up(ctx).await;
+        }
+        let (first, last) = match self.strategy {
+            Strategy::OneForOne => (index, index),
+            Strategy::OneForAll => (0, self.children.len() - 1),
+            Strategy::RestForOne => (index, self.children.len() - 1),
+        };
+        self.stop_children(first..=last, ctx).await;
+        // Temporary siblings stopped for the restart are not started again
+        // (the child that ended is not temporary, or it would not restart).
+        let mut i = first;
+        let mut last = last;
+        while i <= last && i < self.children.len() {
+            if self.children[i].spec.restart == Restart::Temporary {
+                self.children.remove(i);
+                last -= 1;
+                continue;
+            }
+            if !self.restart_child_at(i, ctx).await {
+                return self.give_up(ctx).await;
+            }
+            i += 1;
+        }
+    }
+
+    /// The restart intensity is exceeded: stop every child (last first) and
+    /// end, so that the supervisor's own supervisor decides.
+    async fn give_up(&mut self, ctx: &mut ServerCtx<Self>) {
+        let all = 0..self.children.len();
+        self.stop_children(all, ctx).await;
+        ctx.stop(ExitReason::error(format!(
+            "reached the maximum restart intensity: {}",
+            self.intensity
+        )));
+    }
+
+    async fn start_new_child(
+        &mut self,
+        mut spec: ChildSpec,
+        ctx: &mut ServerCtx<Self>,
+    ) -> Result<AnyPid, SupervisorError> {
+        if let Some(max) = self.max_children.filter(|max| self.active() >= *max) {
+            return Err(SupervisorError::MaxChildren(max));
+        }
+        if self.dynamic {
+            self.started += 1;
+            spec.id = format!("{}#{}", spec.id, self.started);
+        } else if self.find(&spec.id).is_some() {
+            return Err(SupervisorError::AlreadyPresent(spec.id));
+        }
+        let me = ctx.self_pid();
+        match spec.launch(&me).await {
+            Ok(pid) => {
+                self.children.push(Child {
+                    spec,
+                    pid: Some(pid.clone()),
+                });
+                Ok(pid)
+            }
+            Err(error) => Err(SupervisorError::StartFailed { id: spec.id, error }),
+        }
+    }
+
+    async fn terminate_at(&mut self, index: usize, ctx: &mut ServerCtx<Self>) {
+        self.stop_children(index..=index, ctx).await;
+        if self.dynamic || self.children[index].spec.restart == Restart::Temporary {
+            self.children.remove(index);
+        }
+    }
+}
+
+impl GenServer for Supervisor {
+    type Args = SupervisorSpec;
+    type Msg = SupervisorMsg;
+    const SERVER: &'static str = "Supervisor";
+    const OPTIONS: Options = Options::DEFAULT;
+
+    async fn init(spec: SupervisorSpec, ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
+        ctx.trap_exit(true);
+        let mut supervisor = Supervisor {
+            strategy: spec.strategy,
+            intensity: RestartIntensity::new(spec.max_restarts, spec.max_seconds),
+            dynamic: spec.dynamic,
+            max_children: spec.max_children,
+            children: Vec::with_capacity(spec.children.len()),
+            started: 0,
+        };
+        for child in spec.children {
+            // The same checks as `start_child`: unique ids (a dynamic
+            // supervisor's made unique) and the `max_children` limit.
+            if let Err(error) = supervisor.start_new_child(child, ctx).await {
+                let all = 0..supervisor.children.len();
+                supervisor.stop_children(all, ctx).await;
+                return Err(ExitReason::error(error));
+            }
+        }
+        Ok(supervisor)
+    }
+
+    async fn handle(&mut self, msg: SupervisorMsg, ctx: &mut ServerCtx<Self>) {
+        match msg {
+            SupervisorMsg::WhichChildren(reply) => {
+                reply.reply(self.children.iter().map(Child::info).collect());
+            }
+            SupervisorMsg::CountChildren(reply) => {
+                let supervisors = self
+                    .children
+                    .iter()
+                    .filter(|c| c.spec.kind == ChildKind::Supervisor)
+                    .count();
+                reply.reply(ChildCounts {
+                    specs: self.children.len(),
+                    active: self.active(),
+                    supervisors,
+                    workers: self.children.len() - supervisors,
+                });
+            }
+            SupervisorMsg::StartChild(spec, reply) => {
+                reply.reply(self.start_new_child(spec, ctx).await);
+            }
+            SupervisorMsg::TerminateChild(id, reply) => {
+                let result = match self.find(&id) {
+                    Some(index) => {
+                        self.terminate_at(index, ctx).await;
+                        Ok(())
+                    }
+                    None => Err(SupervisorError::NotFound(id)),
+                };
+                reply.reply(result);
+            }
+            SupervisorMsg::TerminatePid(pid, reply) => {
+                let result = match self
+                    .children
+                    .iter()
+                    .position(|c| c.pid.as_ref() == Some(&pid))
+                {
+                    Some(index) => {
+                        self.terminate_at(index, ctx).await;
+                        Ok(())
+                    }
+                    None => Err(SupervisorError::NotAChild(pid)),
+                };
+                reply.reply(result);
+            }
+            SupervisorMsg::RestartChild(id, reply) => {
+                let result = match self.find(&id) {
+                    None => Err(SupervisorError::NotFound(id)),
+                    Some(index) if self.children[index].pid.is_some() => {
+                        Err(SupervisorError::Running(id))
+                    }
+                    Some(index) => {
+                        let me = ctx.self_pid();
+                        match self.children[index].spec.launch(&me).await {
+                            Ok(pid) => {
+                                self.children[index].pid = Some(pid.clone());
+                                Ok(pid)
+                            }
+                            Err(error) => Err(SupervisorError::StartFailed { id, error }),
+                        }
+                    }
+                };
+                reply.reply(result);
+            }
+            SupervisorMsg::DeleteChild(id, reply) => {
+                let result = match self.find(&id) {
+                    None => Err(SupervisorError::NotFound(id)),
+                    Some(index) if self.children[index].pid.is_some() => {
+                        Err(SupervisorError::Running(id))
+                    }
+                    Some(index) => {
+                        self.children.remove(index);
+                        Ok(())
+                    }
+                };
+                reply.reply(result);
+            }
+        }
+    }
+
+    async fn handle_exit(&mut self, exit: Exit, ctx: &mut ServerCtx<Self>) {
+        self.child_exited(exit, ctx).await;
+    }
+
+    async fn terminate(&mut self, _reason: &ExitReason, ctx: &mut ServerCtx<Self>) {
+        let all = 0..self.children.len();
+        self.stop_children(all, ctx).await;
+    }
+}
