@@ -18,7 +18,7 @@ struct Counter {
     waiting: Vec<(u64, ReplyTo<u64>)>,
 }
 
-#[genserver(call_timeout = "1s")]
+#[genserver(call_timeout = 1s)]
 impl Counter {
     async fn init(start: u64) -> Result<Self, ExitReason> {
         println!("init: starting at {start}");

@@ -1,12 +1,15 @@
 //! The procedural macros of fauxtp. Use them through the `fauxtp` crate,
 //! which re-exports them with their documentation.
 
+mod duration;
 mod errors;
 mod genserver;
+mod pattern;
 mod receive;
 mod supervisor;
 mod term;
 mod testing;
+mod types;
 
 use proc_macro::TokenStream;
 
@@ -22,17 +25,13 @@ pub fn receive(input: TokenStream) -> TokenStream {
 /// documented on `fauxtp::genserver`.
 #[proc_macro_attribute]
 pub fn genserver(attr: TokenStream, item: TokenStream) -> TokenStream {
-    genserver::expand(attr.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    genserver::expand(attr.into(), item.into()).into()
 }
 
 /// Supervision trees declared as data; documented on `fauxtp::supervisor!`.
 #[proc_macro]
 pub fn supervisor(input: TokenStream) -> TokenStream {
-    supervisor::expand(input.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    supervisor::expand(input.into()).into()
 }
 
 /// A receive that must match within a bound; documented on

@@ -146,7 +146,7 @@ pub trait GenServer: Sized + Send + 'static {
     }
 }
 
-/// Server options, given as `#[genserver(name = "...", call_timeout = "...")]`.
+/// Server options, given as `#[genserver(name = "...", call_timeout = 5s)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     /// The name `start` registers the server under, if any.

@@ -6,28 +6,37 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Item, ItemImpl, ItemStruct, Lit, LitStr, Meta, Token};
 
+use crate::duration::millis_of_expr;
 use crate::errors::Errors;
 
 pub(crate) enum Target {
     Struct(ItemStruct, Options),
     Impl(ItemImpl, Options),
+    /// Something `#[genserver]` does not go on: given back as it is.
+    Other(Item),
 }
 
 /// Options as written; each keeps its span for error messages.
 #[derive(Default)]
 pub(crate) struct Options {
     pub name: Option<LitStr>,
-    pub call_timeout: Option<(LitStr, u64)>,
+    /// In milliseconds, with the span of the value.
+    pub call_timeout: Option<(Span, u64)>,
     /// `remote`: the server answers calls and casts from other nodes
     /// (fauxtp-dist).
     pub remote: Option<Span>,
 }
 
-pub(crate) fn item(attr: TokenStream, item: TokenStream) -> syn::Result<Target> {
+/// What the attribute is on, with its options; every mistake goes to
+/// `errors`, and the item comes back whatever they are.
+pub(crate) fn item(
+    attr: TokenStream,
+    item: TokenStream,
+    errors: &mut Errors,
+) -> syn::Result<Target> {
     let item: Item = syn::parse2(item)?;
-    let mut errors = Errors::default();
-    let options = options(attr, &mut errors);
-    let target = match item {
+    let options = options(attr, errors);
+    Ok(match item {
         Item::Struct(item) => {
             if let Some(span) = options.remote {
                 errors.push(
@@ -35,7 +44,7 @@ pub(crate) fn item(attr: TokenStream, item: TokenStream) -> syn::Result<Target> 
                     "`remote` goes on the impl block, where the handlers are: `#[genserver(remote)] impl Counter { ... }`",
                 );
             }
-            Some(Target::Struct(item, options))
+            Target::Struct(item, options)
         }
         Item::Impl(item) if item.trait_.is_some() => {
             let span = item.trait_.as_ref().map_or(item.span(), |t| t.1.span());
@@ -43,19 +52,17 @@ pub(crate) fn item(attr: TokenStream, item: TokenStream) -> syn::Result<Target> 
                 span,
                 "#[genserver] goes on the server's own impl block (`impl Counter { ... }`), not on a trait impl",
             );
-            None
+            Target::Other(Item::Impl(item))
         }
-        Item::Impl(item) => Some(Target::Impl(item, options)),
+        Item::Impl(item) => Target::Impl(item, options),
         other => {
             errors.push(
                 item_span(&other),
                 "#[genserver] goes on an impl block (the server's handlers) or on a struct (the server's options)",
             );
-            None
+            Target::Other(other)
         }
-    };
-    errors.finish()?;
-    target.ok_or_else(|| syn::Error::new(Span::call_site(), "unsupported item"))
+    })
 }
 
 /// The span of the item's keyword and name, where the error belongs.
@@ -98,7 +105,7 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
         let Meta::NameValue(pair) = &meta else {
             errors.push(
                 meta.span(),
-                "genserver options are `name = \"counter\"`, `call_timeout = \"1s\"` and `remote`",
+                "genserver options are `name = \"counter\"`, `call_timeout = 1s` and `remote`",
             );
             continue;
         };
@@ -107,14 +114,8 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let value = match &pair.value {
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }) => Some(s.clone()),
-            _ => None,
-        };
         match key.as_str() {
-            "name" => match value {
+            "name" => match string(&pair.value) {
                 Some(name) if !name.value().is_empty() => {
                     if options.name.replace(name).is_some() {
                         errors.push(pair.path.span(), "the option `name` is given twice");
@@ -125,21 +126,25 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
                     "`name` takes the registered name as a non-empty string: `name = \"counter\"`",
                 ),
             },
-            "call_timeout" => match value.and_then(|v| millis(&v.value()).map(|ms| (v, ms))) {
-                Some(parsed) => {
-                    if options.call_timeout.replace(parsed).is_some() {
+            "call_timeout" => match millis_of_expr(&pair.value) {
+                Some(ms) => {
+                    if options
+                        .call_timeout
+                        .replace((pair.value.span(), ms))
+                        .is_some()
+                    {
                         errors.push(pair.path.span(), "the option `call_timeout` is given twice");
                     }
                 }
                 None => errors.push(
                     pair.value.span(),
-                    "`call_timeout` takes a duration longer than zero as a string: `\"500ms\"`, `\"5s\"` or `\"1m\"`",
+                    "`call_timeout` takes a duration longer than zero: `500ms`, `5s` or `1m` (or the same in a string)",
                 ),
             },
             _ => errors.push(
                 pair.path.span(),
                 format!(
-                    "unknown genserver option `{}`; the options are `name = \"...\"`, `call_timeout = \"...\"` and `remote`",
+                    "unknown genserver option `{}`; the options are `name = \"...\"`, `call_timeout = 5s` and `remote`",
                     quote::ToTokens::to_token_stream(&pair.path)
                 ),
             ),
@@ -148,16 +153,12 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
     options
 }
 
-/// "500ms", "5s", "1m" -> milliseconds; `None` if malformed or zero.
-fn millis(text: &str) -> Option<u64> {
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text[digits.len()..];
-    let n: u64 = digits.parse().ok()?;
-    let factor = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        _ => return None,
-    };
-    n.checked_mul(factor).filter(|ms| *ms > 0)
+/// A string literal's value.
+fn string(value: &Expr) -> Option<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Some(s.clone()),
+        _ => None,
+    }
 }

@@ -2,18 +2,24 @@
 //!
 //! ```text
 //! {
-//!     let mut sel = ctx.__select(timeout);        // scans saved, then new
+//!     let mut sel = ctx.__fauxtp_select(timeout); // scans saved, then new
 //!     let mut arm0 = None; ...                    // one slot per arm
 //!     loop {
-//!         match sel.next().await {
-//!             Some(Slot::Message(PAT0)) if GUARD0 => { arm0 = Some((bindings)); break }
+//!         let entry = match sel.next_saved() {    // the save queue, no future
+//!             Some(entry) => entry,
+//!             None => match sel.next().await {    // then new arrivals
+//!                 Some(entry) => entry,
+//!                 None => break,                  // timed out
+//!             },
+//!         };
+//!         match entry {
+//!             Slot::Message(PAT0) if GUARD0 => { arm0 = Some((bindings)); break }
 //!             ...
-//!             Some(Slot::Signal(s)) => match *s {  // only if there are Down/Exit arms
+//!             Slot::Signal(s) => match *s {       // only if there are Down/Exit arms
 //!                 Signal::Down(PAT1) if GUARD1 => { arm1 = Some((bindings)); break }
 //!                 other => sel.skip(Slot::Signal(Box::new(other))),
 //!             },
-//!             Some(other) => sel.skip(other),     // stays in the mailbox
-//!             None => break,                      // timed out
+//!             other => sel.skip(other),           // stays in the mailbox
 //!         }
 //!     }
 //!     drop(sel);                                  // save queue back in order
@@ -148,14 +154,7 @@ pub(crate) fn expand(model: &Receive) -> TokenStream {
 /// `if let Some(tuple) = slot { let (bindings) = tuple; BODY } else ELSE`
 fn run_arm(arm: &MsgArm, slot: &syn::Ident, otherwise: TokenStream) -> TokenStream {
     let tuple = format_ident!("__fauxtp_bound", span = Span::mixed_site());
-    let names = arm.bindings.iter().map(|b| {
-        let ident = &b.ident;
-        if b.mutable {
-            quote!(mut #ident)
-        } else {
-            quote!(#ident)
-        }
-    });
+    let names = &arm.bindings;
     let body = &arm.body;
     quote! {
         if let ::core::option::Option::Some(#tuple) = #slot {

@@ -2,7 +2,7 @@
 //! loop over the mailbox followed by the arm that matched.
 
 mod expand;
-pub(crate) mod model;
+mod model;
 mod parse;
 
 use proc_macro2::TokenStream;

@@ -2,10 +2,11 @@
 //! and an optional timeout arm.
 
 use syn::spanned::Spanned;
-use syn::{Expr, Ident, Pat};
+use syn::{Expr, Pat};
 
 use super::parse::{Input, Item};
 use crate::errors::Errors;
+use crate::pattern::{bind, Binding};
 
 pub(crate) struct Receive {
     pub ctx: Expr,
@@ -28,11 +29,6 @@ pub(crate) struct MsgArm {
     pub guard: Option<Expr>,
     pub bindings: Vec<Binding>,
     pub body: Expr,
-}
-
-pub(crate) struct Binding {
-    pub ident: Ident,
-    pub mutable: bool,
 }
 
 pub(crate) struct After {
@@ -60,7 +56,10 @@ impl Receive {
             match item {
                 Item::Arm(arm) => {
                     if let Some(attr) = arm.attrs.first() {
-                        errors.push(attr.span(), "attributes are not supported on receive! arms");
+                        errors.push(
+                            attr.meta.span(),
+                            "attributes are not supported on receive! arms",
+                        );
                     }
                     arms.push(MsgArm::new(arm.pat, *arm.body, &mut errors));
                 }
@@ -140,54 +139,4 @@ fn classify(pat: Pat) -> (Kind, Pat) {
             (signal, inner.unwrap_or(Pat::Verbatim(Default::default())))
         }
     }
-}
-
-/// Records the names `pat` binds, removes their `mut`, and rejects `ref`.
-pub(crate) fn bind(pat: &mut Pat, out: &mut Vec<Binding>, errors: &mut Errors) {
-    match pat {
-        Pat::Ident(ident) => {
-            if let Some((_, sub)) = &mut ident.subpat {
-                bind(sub, out, errors);
-            }
-            if !is_binding(&ident.ident) {
-                return;
-            }
-            if let Some(by_ref) = &ident.by_ref {
-                errors.push(
-                    by_ref.span,
-                    "`ref` bindings are not supported in receive!: the message is moved out of the mailbox, bind it by value",
-                );
-            }
-            let mutable = ident.mutability.take().is_some();
-            match out.iter_mut().find(|b| b.ident == ident.ident) {
-                Some(existing) => existing.mutable |= mutable,
-                None => out.push(Binding {
-                    ident: ident.ident.clone(),
-                    mutable,
-                }),
-            }
-        }
-        Pat::Or(or) => or.cases.iter_mut().for_each(|p| bind(p, out, errors)),
-        Pat::Paren(p) => bind(&mut p.pat, out, errors),
-        Pat::Reference(p) => bind(&mut p.pat, out, errors),
-        Pat::Slice(p) => p.elems.iter_mut().for_each(|p| bind(p, out, errors)),
-        Pat::Struct(p) => p
-            .fields
-            .iter_mut()
-            .for_each(|f| bind(&mut f.pat, out, errors)),
-        Pat::Tuple(p) => p.elems.iter_mut().for_each(|p| bind(p, out, errors)),
-        Pat::TupleStruct(p) => p.elems.iter_mut().for_each(|p| bind(p, out, errors)),
-        Pat::Type(p) => bind(&mut p.pat, out, errors),
-        Pat::Guard(p) => bind(&mut p.pat, out, errors),
-        _ => {}
-    }
-}
-
-/// In a pattern, a lower-case name binds; an upper-case one names a unit
-/// variant, unit struct or constant (the same convention `match` relies on).
-fn is_binding(ident: &Ident) -> bool {
-    ident
-        .to_string()
-        .trim_start_matches("r#")
-        .starts_with(|c: char| c.is_lowercase() || c == '_')
 }

@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
+use syn::{Attribute, Ident, Visibility};
 
 use super::model::{Strategy, Tree};
 
@@ -28,6 +29,34 @@ pub(crate) fn expand(tree: &Tree) -> TokenStream {
         let checked = quote_spanned!(spec.span()=> ::fauxtp::__private::child_spec(#spec));
         quote!(.child(#checked.id(#id)))
     });
+    let spec = quote! {
+        ::fauxtp::supervisor::SupervisorSpec::new(::fauxtp::supervisor::Strategy::#strategy)
+            .intensity(#max_restarts, ::core::time::Duration::from_millis(#within_millis))
+            #(#children)*
+    };
+    tree_type(attrs, vis, name, spec)
+}
+
+/// The type of a tree whose input does not parse: the same functions, so
+/// that code using them shows no errors of its own; never run, since the
+/// crate does not compile.
+pub(crate) fn stub(attrs: &[Attribute], vis: &Visibility, name: &Ident) -> TokenStream {
+    tree_type(
+        attrs,
+        vis,
+        name,
+        quote!(::core::unreachable!("supervisor! reported an error")),
+    )
+}
+
+/// The unit struct of a tree and its functions, around `spec`, the body of
+/// `spec()`.
+fn tree_type(
+    attrs: &[Attribute],
+    vis: &Visibility,
+    name: &Ident,
+    spec: TokenStream,
+) -> TokenStream {
     let id = name.to_string();
     let doc = format!(
         "The supervision tree `{id}`, declared with `supervisor!`: start it with \
@@ -51,9 +80,7 @@ pub(crate) fn expand(tree: &Tree) -> TokenStream {
             /// `start`, or when a parent tree builds its own spec (a tree
             /// restarted by its parent reuses the spec built then).
             pub fn spec() -> ::fauxtp::supervisor::SupervisorSpec {
-                ::fauxtp::supervisor::SupervisorSpec::new(::fauxtp::supervisor::Strategy::#strategy)
-                    .intensity(#max_restarts, ::core::time::Duration::from_millis(#within_millis))
-                    #(#children)*
+                #spec
             }
 
             /// Starts the tree; returns once every child has started.

@@ -4,6 +4,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Ident, LitInt, Visibility};
 
 use super::parse::{Input, Value};
+use crate::duration::millis_of_lit;
 use crate::errors::Errors;
 
 pub(crate) struct Tree {
@@ -25,8 +26,9 @@ pub(crate) enum Strategy {
 const KEYS: &str = "`strategy`, `intensity` and `children`";
 
 impl Tree {
-    pub(crate) fn from_input(input: Input) -> syn::Result<Tree> {
-        let mut errors = Errors::default();
+    /// The tree, with OTP's defaults in place of what is wrong; what is
+    /// wrong goes to `errors`, all of it.
+    pub(crate) fn from_input(input: Input, errors: &mut Errors) -> Tree {
         let mut strategy = Strategy::OneForOne;
         // OTP's default intensity: 3 restarts within 5 seconds.
         let (mut max_restarts, mut within_millis) = (3, 5_000);
@@ -54,7 +56,7 @@ impl Tree {
                     "the strategy is one of `one_for_one`, `one_for_all` and `rest_for_one`",
                 ),
                 ("intensity", Value::Intensity { max, within }) => {
-                    match (restarts(&max), duration_millis(&within)) {
+                    match (restarts(&max), millis_of_lit(&within)) {
                         (Some(max), Some(ms)) => (max_restarts, within_millis) = (max, ms),
                         (None, _) => errors.push(
                             max.span(),
@@ -99,8 +101,7 @@ impl Tree {
                 ),
             );
         }
-        errors.finish()?;
-        Ok(Tree {
+        Tree {
             attrs: input.attrs,
             vis: input.vis,
             name: input.name,
@@ -108,7 +109,7 @@ impl Tree {
             max_restarts,
             within_millis,
             children: children.unwrap_or_default(),
-        })
+        }
     }
 }
 
@@ -128,16 +129,4 @@ fn restarts(lit: &LitInt) -> Option<u32> {
         return None;
     }
     lit.base10_parse().ok()
-}
-
-/// `500ms`, `5s`, `1m` -> milliseconds; `None` if malformed or zero.
-fn duration_millis(lit: &LitInt) -> Option<u64> {
-    let n: u64 = lit.base10_digits().parse().ok()?;
-    let factor = match lit.suffix() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        _ => return None,
-    };
-    n.checked_mul(factor).filter(|ms| *ms > 0)
 }

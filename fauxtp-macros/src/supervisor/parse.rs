@@ -1,5 +1,6 @@
 //! The syntax of `supervisor! { pub Name { key: value, ... } }`, as written.
 
+use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{braced, bracketed, token, Attribute, Expr, Ident, LitInt, Token, Visibility};
@@ -119,4 +120,18 @@ impl Parse for Child {
         let spec = input.parse()?;
         Ok(Child { id, spec })
     }
+}
+
+/// The start of a tree that does not parse as a whole: its attributes,
+/// visibility and name, for the stub the failed expansion still writes.
+pub(crate) fn head(input: TokenStream) -> Option<(Vec<Attribute>, Visibility, Ident)> {
+    let parser = |input: ParseStream| {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let name = input.parse()?;
+        // The rest is what failed; it is reported already.
+        input.parse::<TokenStream>()?;
+        Ok((attrs, vis, name))
+    };
+    syn::parse::Parser::parse2(parser, input).ok()
 }

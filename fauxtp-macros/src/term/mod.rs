@@ -18,7 +18,6 @@ struct Shape {
     /// `Self` or `Self::Variant`.
     path: TokenStream,
     fields: Vec<(Member, Type)>,
-    named: bool,
 }
 
 /// How a field is reached, and the local it is bound to.
@@ -31,7 +30,6 @@ fn shapes(input: &DeriveInput) -> syn::Result<Vec<Shape>> {
     let shape = |ident: &Ident, path: TokenStream, fields: &Fields| Shape {
         tag: snake_case(&ident.to_string()),
         path,
-        named: matches!(fields, Fields::Named(_)),
         fields: fields
             .iter()
             .enumerate()
@@ -101,21 +99,39 @@ fn bounded(input: &DeriveInput, bound: TokenStream) -> syn::Generics {
     generics
 }
 
+/// The derive of `ToTerm`; for a type it cannot convert, an impl that is
+/// never run beside the error, so that code using it shows no errors of its
+/// own.
 pub(crate) fn to_term(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
-    let shapes = shapes(&input)?;
     let ident = &input.ident;
     let generics = bounded(&input, quote!(::fauxtp::dist::ToTerm));
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let shapes = match shapes(&input) {
+        Ok(shapes) => shapes,
+        Err(error) => {
+            let error = error.into_compile_error();
+            return Ok(quote! {
+                #error
+                #[automatically_derived]
+                impl #impl_generics ::fauxtp::dist::ToTerm for #ident #ty_generics #where_clause {
+                    fn to_term(&self) -> ::fauxtp::dist::term::Term {
+                        ::core::unreachable!()
+                    }
+                }
+            });
+        }
+    };
     let arms = shapes.iter().map(|shape| {
         let path = &shape.path;
         let tag = &shape.tag;
         let bindings: Vec<&Ident> = shape.fields.iter().map(|(m, _)| &m.binding).collect();
         let accesses = shape.fields.iter().map(|(m, _)| &m.access);
-        let pattern = match (shape.named, shape.fields.is_empty()) {
-            (_, true) => quote!(#path { .. }),
-            (true, false) => quote!(#path { #(#accesses: #bindings),* }),
-            (false, false) => quote!(#path { #(#accesses: #bindings),* }),
+        // `Path { 0: a, 1: b }` matches tuple variants too.
+        let pattern = if bindings.is_empty() {
+            quote!(#path { .. })
+        } else {
+            quote!(#path { #(#accesses: #bindings),* })
         };
         let term = if bindings.is_empty() {
             quote!(::fauxtp::dist::term::atom(#tag))
@@ -130,6 +146,7 @@ pub(crate) fn to_term(input: TokenStream) -> syn::Result<TokenStream> {
         quote!(#pattern => #term,)
     });
     Ok(quote! {
+        #[automatically_derived]
         impl #impl_generics ::fauxtp::dist::ToTerm for #ident #ty_generics #where_clause {
             fn to_term(&self) -> ::fauxtp::dist::term::Term {
                 match self {
@@ -140,12 +157,30 @@ pub(crate) fn to_term(input: TokenStream) -> syn::Result<TokenStream> {
     })
 }
 
+/// The derive of `FromTerm`; for a type it cannot convert, an impl that is
+/// never run beside the error (see [`to_term`]).
 pub(crate) fn from_term(input: TokenStream) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
-    let shapes = shapes(&input)?;
     let ident = &input.ident;
     let generics = bounded(&input, quote!(::fauxtp::dist::FromTerm));
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let shapes = match shapes(&input) {
+        Ok(shapes) => shapes,
+        Err(error) => {
+            let error = error.into_compile_error();
+            return Ok(quote! {
+                #error
+                #[automatically_derived]
+                impl #impl_generics ::fauxtp::dist::FromTerm for #ident #ty_generics #where_clause {
+                    fn from_term(
+                        _: &::fauxtp::dist::term::Term,
+                    ) -> ::core::result::Result<Self, ::fauxtp::dist::TermError> {
+                        ::core::unreachable!()
+                    }
+                }
+            });
+        }
+    };
     let term = Ident::new("__fauxtp_term", Span::mixed_site());
     let tag = Ident::new("__fauxtp_tag", Span::mixed_site());
     let args = Ident::new("__fauxtp_args", Span::mixed_site());
@@ -173,6 +208,7 @@ pub(crate) fn from_term(input: TokenStream) -> syn::Result<TokenStream> {
         }
     });
     Ok(quote! {
+        #[automatically_derived]
         impl #impl_generics ::fauxtp::dist::FromTerm for #ident #ty_generics #where_clause {
             fn from_term(
                 #term: &::fauxtp::dist::term::Term,

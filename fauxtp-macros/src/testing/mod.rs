@@ -8,7 +8,7 @@
 //! let within = WITHIN;
 //! let (names...) = receive!(ctx, {
 //!     PATTERN if GUARD => (names...),
-//!     after within => fail(ctx.describe_mailbox(), "PATTERN", within),
+//!     after within => no_match(ctx.__describe_mailbox(), "PATTERN", within),
 //! });
 //! ```
 
@@ -19,7 +19,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident, Pat, Token};
 
 use crate::errors::Errors;
-use crate::receive::model::{bind, Binding};
+use crate::pattern::{bind, Binding};
 
 struct Input {
     ctx: Expr,
@@ -82,14 +82,7 @@ pub(crate) fn assert_receives(input: TokenStream) -> syn::Result<TokenStream> {
     .replace(" :: ", "::");
     let guard = guard.map(|g| quote!(if #g));
     let names: Vec<&Ident> = bindings.iter().map(|b| &b.ident).collect();
-    let declared = bindings.iter().map(|b| {
-        let ident = &b.ident;
-        if b.mutable {
-            quote!(mut #ident)
-        } else {
-            quote!(#ident)
-        }
-    });
+    let declared = &bindings;
     let describe = quote_spanned!(ctx.span()=> (#ctx).__describe_mailbox());
     Ok(quote! {
         let #within_var: ::core::time::Duration = #within;
