@@ -104,21 +104,38 @@ impl Counter {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// What the example saw, for `tests/examples.rs` to check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// What `add(5)` answered, from 10.
+    pub added: u64,
+    /// The count after `reset`.
+    pub after_reset: u64,
+    /// What the deferred `wait_for(3)` answered.
+    pub waited_for: u64,
+    /// How the server that divided by zero ended.
+    pub crashed: ExitReason,
+    /// How the server stopped on purpose ended.
+    pub stopped: ExitReason,
+}
+
+pub async fn run() -> Result<Report, Box<dyn std::error::Error>> {
     let counter = Counter::start(10).await?;
     println!("{counter} started; get = {}", counter.get().await?);
-    println!("add(5) = {}", counter.add(5).await?);
+    let added = counter.add(5).await?;
+    println!("add(5) = {added}");
 
     counter.reset()?;
-    println!("after reset: {}", counter.get().await?);
+    let after_reset = counter.get().await?;
+    println!("after reset: {after_reset}");
 
     // A deferred call, answered when a timer tick and a task have counted up.
     let waiter = counter.clone();
     let reached = fauxtp::task::Task::spawn(async move { waiter.wait_for(3).await });
     fauxtp::timer::send_after(&counter, Tick, Duration::from_millis(10));
     counter.add_later(2)?;
-    println!("wait_for(3) answered with {}", reached.join().await??);
+    let waited_for = reached.join().await??;
+    println!("wait_for(3) answered with {waited_for}");
 
     // Every call has a timeout (here 1 s from the server's option, 50 ms for
     // this one). The count never reaches 100, so this call gives up; the
@@ -135,23 +152,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let monitor = me.monitor(&counter);
     let err = counter.divide(0).await.unwrap_err();
     println!("divide(0) failed: {err}");
-    let reason = receive!(me, {
+    let crashed = receive!(me, {
         Down(d) if d.monitor == monitor => d.reason,
         after Duration::from_secs(1) => return Err("no down message".into()),
     });
-    println!("{counter} ended: {reason}");
+    println!("{counter} ended: {crashed}");
 
     // A fresh server, stopped on purpose: the reply comes first, then
     // terminate runs, then the server ends with the reason it gave.
     let counter = Counter::start(1).await?;
     let monitor = me.monitor(&counter);
     println!("stop replied {}", counter.stop().await?);
-    let reason = receive!(me, {
+    let stopped = receive!(me, {
         Down(d) if d.monitor == monitor => d.reason,
         after Duration::from_secs(1) => return Err("no down message".into()),
     });
-    println!("{counter} ended: {reason}");
+    println!("{counter} ended: {stopped}");
     let err = counter.get().await.unwrap_err();
     println!("after stop: {err}");
-    Ok(())
+    Ok(Report {
+        added,
+        after_reset,
+        waited_for,
+        crashed,
+        stopped,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    run().await.map(|_| ())
 }

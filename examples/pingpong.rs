@@ -29,9 +29,19 @@ async fn ponger(mut ctx: Ctx<Ball>, rounds: u32) -> ProcessResult {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    // `main` takes part as a process too, with a detached context.
+/// What the example saw, for `tests/examples.rs` to check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Pongs received, each for its ping.
+    pub pongs: u32,
+    /// How the ponger ended.
+    pub ponger_ended: ExitReason,
+    /// The message the pong receives skipped, still in the mailbox.
+    pub left_in_mailbox: &'static str,
+}
+
+pub async fn run() -> Report {
+    // The caller takes part as a process too, with a detached context.
     let mut me = Ctx::<Ball>::detached();
     let (pong, monitor) = me.spawn_monitor(|ctx| ponger(ctx, 3));
 
@@ -39,6 +49,7 @@ async fn main() {
     // mailbox, in order, for the receive at the end.
     me.pid().send(Ball::Noise("crowd cheering")).unwrap();
 
+    let mut pongs = 0;
     for hits in 1..=3 {
         pong.send(Ball::Ping {
             from: me.pid(),
@@ -49,6 +60,7 @@ async fn main() {
             Ball::Pong { hits: n } if n == hits => println!("{} got pong #{n}", me.pid()),
             after Duration::from_secs(1) => panic!("no pong"),
         });
+        pongs += 1;
     }
 
     let reason = receive!(me, {
@@ -63,4 +75,14 @@ async fn main() {
         after Duration::ZERO => "nothing",
     });
     println!("still in the mailbox: {noise}");
+    Report {
+        pongs,
+        ponger_ended: reason,
+        left_in_mailbox: noise,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    run().await;
 }

@@ -16,9 +16,17 @@ use fauxtp::testing::with_timeout;
 #[allow(dead_code)]
 mod cluster;
 
+#[path = "../examples/counter.rs"]
+#[allow(dead_code)]
+mod counter;
+
 #[path = "../examples/kvstore.rs"]
 #[allow(dead_code)]
 mod kvstore;
+
+#[path = "../examples/pingpong.rs"]
+#[allow(dead_code)]
+mod pingpong;
 
 #[path = "../examples/pipeline.rs"]
 #[allow(dead_code)]
@@ -32,12 +40,67 @@ mod pubsub;
 #[allow(dead_code)]
 mod stack;
 
+#[path = "../examples/supervised.rs"]
+#[allow(dead_code)]
+mod supervised;
+
 #[path = "../examples/task_queue.rs"]
 #[allow(dead_code)]
 mod task_queue;
 
 /// How long one example may run.
 const LIMIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counter_calls_casts_defers_crashes_and_stops() {
+    let report = with_timeout(LIMIT, counter::run())
+        .await
+        .expect("the counter example ends within 10 s")
+        .expect("the counter example succeeds");
+    assert_eq!(report.added, 15);
+    assert_eq!(report.after_reset, 0);
+    assert_eq!(
+        report.waited_for, 3,
+        "answered when tick and task had counted"
+    );
+    assert!(
+        matches!(&report.crashed, fauxtp::ExitReason::Panic(message) if message.contains("divide by zero")),
+        "{:?}",
+        report.crashed
+    );
+    assert_eq!(report.stopped, fauxtp::ExitReason::Shutdown);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pingpong_plays_every_round_and_keeps_the_noise() {
+    let report = with_timeout(LIMIT, pingpong::run())
+        .await
+        .expect("the pingpong example ends within 10 s");
+    assert_eq!(
+        report,
+        pingpong::Report {
+            pongs: 3,
+            ponger_ended: fauxtp::ExitReason::Normal,
+            left_in_mailbox: "crowd cheering",
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervised_restarts_workers_and_escalates() {
+    let report = with_timeout(LIMIT, supervised::run())
+        .await
+        .expect("the supervised example ends within 10 s")
+        .expect("the supervised example succeeds");
+    assert_eq!(
+        report,
+        supervised::Report {
+            entries_after_restart: 0,
+            subtree_restarted: true,
+            names_released: true,
+        }
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kvstore_counts_every_read_and_write() {

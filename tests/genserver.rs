@@ -17,6 +17,8 @@ use fauxtp::registry;
 #[derive(Debug, Clone, PartialEq)]
 enum Event {
     Terminated(ExitReason),
+    /// A handler started, and will not answer until the given time passed.
+    Sleeping,
     Ticked(u64),
     SawDown(ExitReason),
     SawExit(ExitReason),
@@ -74,6 +76,9 @@ impl Counter {
 
     #[call]
     async fn sleep_for(&mut self, pause: Duration) -> u64 {
+        if let Some(events) = &self.events {
+            let _ = events.send(Event::Sleeping);
+        }
         tokio::time::sleep(pause).await;
         self.count
     }
@@ -124,8 +129,8 @@ async fn info_messages_arrive_by_send_and_by_timer() {
     assert_eq!(next(&mut me).await, Event::Ticked(2));
 }
 
-#[tokio::test]
-async fn a_call_times_out_and_leaves_no_stray_reply() {
+#[tokio::test(start_paused = true)]
+async fn a_call_times_out_with_an_error_that_names_the_server_and_the_call() {
     let counter = Counter::start((7, None)).await.unwrap();
     let err = counter
         .sleep_for(Duration::from_millis(200))
@@ -144,8 +149,38 @@ async fn a_call_times_out_and_leaves_no_stray_reply() {
         err.to_string(),
         format!("call to {counter} (Counter::sleep_for) timed out after 20ms")
     );
-    // The late reply goes nowhere; the next call gets its own answer.
+    // The server goes on; the next call gets its own answer.
     assert_eq!(counter.get().await, Ok(7));
+}
+
+/// In Erlang before process aliases, a reply that comes after
+/// `gen_server:call` gave up lands in the caller's mailbox as a stray
+/// message. Here it must reach nobody, and the server can tell: `reply`
+/// says that nobody waited.
+#[tokio::test(start_paused = true)]
+async fn a_reply_that_comes_after_the_timeout_reaches_nobody() {
+    let (answer, answered) = tokio::sync::oneshot::channel::<()>();
+    let (delivered_tx, delivered) = tokio::sync::oneshot::channel::<bool>();
+    // A plain process that takes one call and answers it only when told.
+    let late = fauxtp::spawn(move |mut ctx: Ctx<fauxtp::ReplyTo<u32>>| async move {
+        let Envelope::Message(reply) = ctx.recv().await else {
+            return Err(ExitReason::error("not a call"));
+        };
+        let _ = answered.await;
+        let _ = delivered_tx.send(reply.reply(7));
+        Ok(())
+    });
+    let err = fauxtp::Call::new(&late, "late", |reply| reply)
+        .timeout(Duration::from_millis(20))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::Timeout { .. }), "{err}");
+    answer.send(()).unwrap();
+    let reached_someone = tokio::time::timeout(common::WAIT, delivered)
+        .await
+        .expect("the late process answers")
+        .unwrap();
+    assert!(!reached_someone, "the late reply found a caller");
 }
 
 #[tokio::test]
@@ -163,17 +198,18 @@ async fn a_call_to_an_ended_server_fails_at_once() {
 
 #[tokio::test]
 async fn a_server_that_dies_mid_call_fails_the_call_at_once_with_the_reason() {
-    let counter = Counter::start((0, None)).await.unwrap();
-    let slow = counter.sleep_for(Duration::from_secs(30));
-    let kill = async {
-        // Let the call reach the server, then kill it.
-        tokio::task::yield_now().await;
-        let me = Ctx::<()>::detached();
-        me.exit(&counter, ExitReason::Kill);
-    };
+    let mut me = Ctx::<Event>::detached();
+    let counter = Counter::start((0, Some(me.pid()))).await.unwrap();
+    let slow = tokio::spawn(counter.sleep_for(Duration::from_secs(30)).into_future());
+    // The handler runs: the call is in the middle of being handled.
+    assert_eq!(next(&mut me).await, Event::Sleeping);
     let started = tokio::time::Instant::now();
-    let (result, ()) = tokio::join!(slow.into_future(), kill);
-    let err = result.unwrap_err();
+    me.exit(&counter, ExitReason::Kill);
+    let err = tokio::time::timeout(common::WAIT, slow)
+        .await
+        .expect("the call ends")
+        .unwrap()
+        .unwrap_err();
     assert!(
         matches!(
             &err,
@@ -820,7 +856,8 @@ async fn timeouts_fire_for_zero_short_and_shared_deadlines_and_never_early() {
     assert!(matches!(zero, Err(CallError::Timeout { .. })), "{zero:?}");
 
     // Many calls with deadlines in the same window share one sleeper; each
-    // times out, none before its deadline.
+    // times out, none before its deadline (each measured from its own
+    // start).
     let slow = Counter::start((0, None)).await.unwrap();
     let started = tokio::time::Instant::now();
     let calls: Vec<_> = (0..50)
@@ -828,23 +865,24 @@ async fn timeouts_fire_for_zero_short_and_shared_deadlines_and_never_early() {
             let slow = slow.clone();
             tokio::spawn(async move {
                 let timeout = Duration::from_millis(20 + i % 3);
+                let began = tokio::time::Instant::now();
                 let outcome = slow
                     .sleep_for(Duration::from_secs(2))
                     .timeout(timeout)
                     .await;
-                (timeout, outcome)
+                (timeout, outcome, began.elapsed())
             })
         })
         .collect();
     for call in calls {
-        let (timeout, outcome) = call.await.unwrap();
+        let (timeout, outcome, waited) = call.await.unwrap();
         assert!(
             matches!(outcome, Err(CallError::Timeout { .. })),
             "{outcome:?}"
         );
         assert!(
-            started.elapsed() >= timeout,
-            "timed out before its deadline"
+            waited >= timeout,
+            "timed out after {waited:?}, before its deadline of {timeout:?}"
         );
     }
     assert!(

@@ -97,7 +97,8 @@ async fn guards_choose_between_arms_and_messages() {
     assert_eq!(which, ("small", 5));
 }
 
-#[tokio::test]
+// A paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn after_runs_when_nothing_matches_in_time_and_keeps_the_mailbox() {
     let mut me = Ctx::<Msg>::detached();
     me.pid().send(Msg::A(1)).unwrap();
@@ -107,11 +108,12 @@ async fn after_runs_when_nothing_matches_in_time_and_keeps_the_mailbox() {
         after Duration::from_millis(30) => None,
     });
     assert_eq!(got, None);
-    assert!(started.elapsed() >= Duration::from_millis(30));
+    assert_eq!(started.elapsed(), Duration::from_millis(30));
     assert_eq!(me.mailbox_len(), 1);
 }
 
-#[tokio::test]
+// A paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn after_waits_for_a_message_that_arrives_later() {
     let mut me = Ctx::<Msg>::detached();
     let pid = me.pid();
@@ -129,7 +131,8 @@ async fn after_waits_for_a_message_that_arrives_later() {
     assert_eq!(next(&mut me).await, Msg::A(1));
 }
 
-#[tokio::test]
+// A paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn after_zero_polls() {
     let mut me = Ctx::<Msg>::detached();
     let empty = receive!(me, { _ => false, after Duration::ZERO => true });
@@ -139,7 +142,8 @@ async fn after_zero_polls() {
     assert_eq!(got, 3);
 }
 
-#[tokio::test]
+// A paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn an_after_too_far_away_waits_for_a_message() {
     let mut me = Ctx::<Msg>::detached();
     me.pid().send(Msg::A(1)).unwrap();
@@ -205,7 +209,8 @@ async fn patterns_can_bind_mutably_destructure_and_alternate() {
     assert_eq!(whole, Msg::A(8));
 }
 
-#[tokio::test]
+// A paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn signals_are_matched_by_down_and_exit_patterns_only() {
     let mut me = Ctx::<Msg>::detached();
     let (child, monitor) = me.spawn_monitor(|_: Ctx<()>| async { Err(ExitReason::Shutdown) });
@@ -238,12 +243,13 @@ async fn recv_returns_every_kind_of_entry_in_order() {
     assert!(me.try_recv().is_none());
 }
 
-#[tokio::test]
+// A paused clock: time moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn a_receive_with_only_after_waits_out_its_time() {
     let mut me = Ctx::<Msg>::detached();
     me.pid().send(Msg::A(1)).unwrap();
     let started = tokio::time::Instant::now();
     receive!(me, { after Duration::from_millis(20) => () });
-    assert!(started.elapsed() >= Duration::from_millis(20));
+    assert_eq!(started.elapsed(), Duration::from_millis(20));
     assert_eq!(me.mailbox_len(), 1);
 }
