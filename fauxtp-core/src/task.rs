@@ -1,5 +1,7 @@
-//! Tasks: background work whose result someone waits for (Elixir's
-//! `Task.async` / `Task.await`, Python fauxtp's `spawn_task`).
+//! Tasks: background work whose result someone waits for (Python fauxtp's
+//! `spawn_task`; Elixir's `Task.async` / `Task.await`, except that a task is
+//! not linked to the code that started it, and `join` waits without a bound:
+//! [`Task::join_timeout`] sets one).
 //!
 //! [`Task::spawn`] runs a future on its own; [`Task::join`] waits for its
 //! result. Inside a GenServer, [`ServerCtx::spawn_task`](crate::ServerCtx::spawn_task)

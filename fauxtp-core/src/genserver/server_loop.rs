@@ -71,10 +71,12 @@ impl<S: GenServer> ServerCtx<S> {
     }
 }
 
-/// Stops a server (or any process) from outside and waits until it has
-/// ended, as OTP's `gen_server:stop/3`: the server runs `terminate` with
-/// `reason` and ends with it, whether or not it traps exits
-/// ([`ExitReason::Kill`] kills it instead).
+/// Stops a server from outside and waits until it has ended, as OTP's
+/// `gen_server:stop/3`: the server runs `terminate` with `reason` and ends
+/// with it, whether or not it traps exits ([`ExitReason::Kill`] kills it
+/// instead). It works on a plain process too, as an exit signal from the
+/// process to itself: one that does not trap exits ends with `reason`; one
+/// that traps gets an `Exit` message and ends only if it chooses to.
 ///
 /// Fails with [`CallError::NoProc`] if it is not alive, and with
 /// [`CallError::Timeout`] if it has not ended within `timeout` (it may
