@@ -120,6 +120,11 @@ where
 /// Ticks missed because the runtime was busy are not made up in a burst: the
 /// next tick comes one period after the late one.
 ///
+/// # Errors
+///
+/// [`TimerError::ZeroPeriod`] for a period of zero, which would tick without
+/// end.
+///
 /// # Panics
 ///
 /// Like `tokio::spawn`, panics if called outside a tokio runtime.
