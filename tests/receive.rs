@@ -253,3 +253,135 @@ async fn a_receive_with_only_after_waits_out_its_time() {
     assert_eq!(started.elapsed(), Duration::from_millis(20));
     assert_eq!(me.mailbox_len(), 1);
 }
+
+// ------------------------------------------------ a mailbox that never empties
+
+/// Keeps `pid`'s mailbox full from a plain thread until told to stop, or
+/// for at most `limit`; stops when dropped.
+struct Feeder {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Feeder {
+    fn start(pid: Pid<u64>, limit: Duration, sampled: impl FnMut() + Send + 'static) -> Feeder {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = stop.clone();
+            let mut sampled = sampled;
+            move || {
+                let started = std::time::Instant::now();
+                let mut next_sample = started + Duration::from_millis(100);
+                while !stop.load(Ordering::Relaxed) && started.elapsed() < limit {
+                    for n in 0..64u64 {
+                        let _ = pid.send(n);
+                    }
+                    if std::time::Instant::now() >= next_sample {
+                        sampled();
+                        next_sample += Duration::from_millis(100);
+                    }
+                }
+            }
+        });
+        Feeder {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Feeder {
+    /// Waits until the feeder stops by itself (its time is up).
+    fn finish(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The README's first example: a loop of `receive!` with `after`.
+fn busy_receiver() -> Pid<u64> {
+    fauxtp::spawn(|mut ctx: Ctx<u64>| async move {
+        loop {
+            receive!(ctx, {
+                _n => {}
+                after Duration::from_secs(30) => return Ok(()),
+            });
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_receive_with_after_over_a_full_mailbox_lets_other_tasks_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    // Counts the turns of another task on this one-thread runtime.
+    let turns = Arc::new(AtomicUsize::new(0));
+    let ticker = tokio::spawn({
+        let turns = turns.clone();
+        async move {
+            loop {
+                turns.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let busy = busy_receiver();
+    // The feeder thread samples the turns every 100 ms while the mailbox
+    // is full; it stops by itself after a second, so a starved runtime
+    // makes the test fail, not hang.
+    let samples = Arc::new(Mutex::new(Vec::new()));
+    let feeder = Feeder::start(busy.clone(), Duration::from_secs(1), {
+        let (turns, samples) = (turns.clone(), samples.clone());
+        move || samples.lock().unwrap().push(turns.load(Ordering::Relaxed))
+    });
+    // Hand the thread over to the busy process.
+    tokio::task::yield_now().await;
+    let feeding = tokio::time::timeout(WAIT, tokio::task::spawn_blocking(move || feeder.finish()));
+    feeding.await.unwrap().unwrap();
+    let samples = samples.lock().unwrap().clone();
+    assert!(samples.len() >= 5, "the feeder sampled {samples:?}");
+    assert!(
+        samples.windows(2).all(|w| w[1] > w[0]),
+        "the other task stopped running while the mailbox was full: {samples:?}"
+    );
+    ticker.abort();
+    let me = Ctx::<()>::detached();
+    me.exit(&busy, ExitReason::Kill);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_ends_a_process_whose_mailbox_never_empties() {
+    let mut me = Ctx::<()>::detached();
+    let busy = busy_receiver();
+    let monitor = me.monitor(&busy);
+    // The feeder says when it has kept the mailbox full for 100 ms: the
+    // process is busy by then.
+    let (fed, busy_now) = tokio::sync::oneshot::channel();
+    let mut fed = Some(fed);
+    let _feeder = Feeder::start(busy.clone(), Duration::from_secs(10), move || {
+        if let Some(fed) = fed.take() {
+            let _ = fed.send(());
+        }
+    });
+    tokio::time::timeout(WAIT, busy_now)
+        .await
+        .expect("the feeder runs")
+        .unwrap();
+    me.exit(&busy, ExitReason::Kill);
+    let reason = receive!(me, {
+        Down(d) if d.monitor == monitor => d.reason,
+        after Duration::from_secs(2) => panic!("the busy process was not killed within 2 s"),
+    });
+    assert_eq!(reason, ExitReason::Killed);
+}

@@ -23,10 +23,12 @@
 //!   save queue only grows (amortised) when new arrivals are skipped.
 //! - A receive with an `after` timeout creates its timer only if it has to
 //!   wait; `after Duration::ZERO` never waits and never creates a timer.
-//! - Waiting for a new arrival takes part in tokio's cooperative
-//!   scheduling (it spends the task's budget, as reading a tokio channel
-//!   does). Taking from the save queue, `try_recv`, and a receive with an
-//!   `after` that finds a message already there do not.
+//! - Taking a new arrival takes part in tokio's cooperative scheduling: it
+//!   spends a unit of the task's budget, as reading a tokio channel does,
+//!   with or without `after`, so a process whose mailbox never empties
+//!   still yields to the other tasks of its thread now and then, and an
+//!   exit signal takes effect then. Taking from the save queue (whose
+//!   messages all arrived that way) and `try_recv` spend none.
 //!
 //! The mailbox is unbounded, like Erlang's: a process that never takes some
 //! kind of message keeps it forever. Give such processes a catch-all arm.
@@ -228,6 +230,18 @@ impl<'a, T> Receiver<'a, T> {
         }
         let mut state = self.queue.lock();
         self.take_batch(&mut state)
+    }
+
+    /// The oldest message not looked at yet, if there is one, without
+    /// waiting for one; spends a unit of tokio's budget when it takes one
+    /// (and is `Pending` once the budget is spent, to yield).
+    fn poll_arrived(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let item = self.try_arrival();
+        if item.is_some() {
+            coop.made_progress();
+        }
+        Poll::Ready(item)
     }
 
     /// With `arrived` empty: takes the whole queue in one go (swapping

@@ -1,6 +1,8 @@
 //! One selective receive in progress. Reached by the code `receive!`
 //! generates through `fauxtp::__private`.
 
+use std::future::poll_fn;
+
 use tokio::time::Instant;
 
 use super::Receiver;
@@ -45,7 +47,10 @@ impl<T> Selector<'_, T> {
         let Some(deadline) = self.deadline else {
             return Some(self.receiver.next_arrival().await);
         };
-        if let Some(item) = self.receiver.try_arrival() {
+        // What has arrived already is taken without a timer, but it spends
+        // tokio's budget as a wait would: a process whose mailbox never
+        // empties still yields now and then (and so can be killed).
+        if let Some(item) = poll_fn(|cx| self.receiver.poll_arrived(cx)).await {
             return Some(item);
         }
         if Instant::now() >= deadline {
