@@ -17,8 +17,11 @@ use fauxtp::registry;
 #[derive(Debug, Clone, PartialEq)]
 enum Event {
     Terminated(ExitReason),
-    /// A handler started, and will not answer until the given time passed.
+    /// A handler started, and will not answer until the given time passed
+    /// (or until it is let go).
     Sleeping,
+    /// How many messages a server had handled.
+    Handled(u64),
     Ticked(u64),
     SawDown(ExitReason),
     SawExit(ExitReason),
@@ -672,6 +675,123 @@ async fn down_and_trapped_exit_signals_reach_info_handlers() {
         .timeout(Duration::from_millis(10))
         .await
         .is_err());
+}
+
+// ------------------------------------------------- signals before messages
+
+/// Counts the `work` casts it handles; `hold` keeps it in a handler until
+/// the test lets it go, so that messages queue up behind.
+struct Busy {
+    handled: u64,
+    events: Pid<Event>,
+}
+
+#[genserver]
+impl Busy {
+    fn init(events: Pid<Event>, traps: bool, ctx: &mut ServerCtx<Self>) -> Self {
+        ctx.trap_exit(traps);
+        Busy { handled: 0, events }
+    }
+
+    #[call]
+    async fn hold(&mut self, until: tokio::sync::oneshot::Receiver<()>) {
+        let _ = self.events.send(Event::Sleeping);
+        let _ = until.await;
+    }
+
+    #[cast]
+    fn work(&mut self) {
+        self.handled += 1;
+    }
+
+    #[info]
+    fn exit(&mut self, exit: Exit, ctx: &mut ServerCtx<Self>) {
+        let _ = self.events.send(Event::SawExit(exit.reason.clone()));
+        ctx.stop(exit.reason);
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason) {
+        let _ = self.events.send(Event::Handled(self.handled));
+        let _ = self.events.send(Event::Terminated(reason.clone()));
+    }
+}
+
+/// Starts a `Busy` server, holds it in a handler, and queues `backlog`
+/// casts behind the handler; returns the server and what lets it go.
+async fn busy_with_backlog(
+    me: &mut Ctx<Event>,
+    traps: bool,
+    backlog: u64,
+) -> (Pid<BusyMsg>, tokio::sync::oneshot::Sender<()>) {
+    let busy = Busy::start((me.pid(), traps)).await.unwrap();
+    let (let_go, until) = tokio::sync::oneshot::channel();
+    tokio::spawn(busy.hold(until).into_future());
+    assert_eq!(next(me).await, Event::Sleeping);
+    for _ in 0..backlog {
+        busy.work().unwrap();
+    }
+    (busy, let_go)
+}
+
+#[tokio::test]
+async fn an_exit_signal_a_server_does_not_trap_acts_before_its_queued_messages() {
+    let mut me = Ctx::<Event>::detached();
+    let (busy, let_go) = busy_with_backlog(&mut me, false, 1000).await;
+    // As a linked partner's crash would: an abnormal exit signal.
+    me.exit(&busy, ExitReason::error("partner crashed"));
+    let_go.send(()).unwrap();
+    // The handler that was running finishes; nothing queued is handled, and
+    // terminate still runs.
+    assert_eq!(next(&mut me).await, Event::Handled(0));
+    assert_eq!(
+        next(&mut me).await,
+        Event::Terminated(ExitReason::error("partner crashed"))
+    );
+}
+
+#[tokio::test]
+async fn a_trapped_exit_signal_comes_in_order_with_the_messages() {
+    let mut me = Ctx::<Event>::detached();
+    let (busy, let_go) = busy_with_backlog(&mut me, true, 1000).await;
+    me.exit(&busy, ExitReason::error("partner crashed"));
+    let_go.send(()).unwrap();
+    assert_eq!(
+        next(&mut me).await,
+        Event::SawExit(ExitReason::error("partner crashed"))
+    );
+    assert_eq!(next(&mut me).await, Event::Handled(1000));
+}
+
+#[tokio::test]
+async fn a_supervisor_shutdown_stops_a_busy_child_before_its_backlog() {
+    let mut me = Ctx::<Event>::detached();
+    let events = me.pid();
+    let spec = fauxtp::supervisor::SupervisorSpec::new(fauxtp::supervisor::Strategy::OneForOne)
+        .child(Busy::child((events, false)).id("busy"));
+    let sup = fauxtp::supervisor::Supervisor::start(spec).await.unwrap();
+    let busy: Pid<BusyMsg> = sup.which_children().await.unwrap()[0]
+        .pid
+        .clone()
+        .unwrap()
+        .downcast()
+        .unwrap();
+    // The whole backlog is queued before the shutdown is asked for.
+    const BACKLOG: u64 = 10_000;
+    for _ in 0..BACKLOG {
+        busy.work().unwrap();
+    }
+    assert_eq!(sup.terminate_child("busy").await, Ok(()));
+    // The child may take a turn before the supervisor does (one budget's
+    // worth of casts), but it stops when the shutdown comes, not after its
+    // backlog; terminate runs.
+    let Event::Handled(handled) = next(&mut me).await else {
+        panic!("no report from terminate");
+    };
+    assert!(
+        handled < BACKLOG,
+        "the child handled its whole backlog first"
+    );
+    assert_eq!(next(&mut me).await, Event::Terminated(ExitReason::Shutdown));
 }
 
 // -------------------------------------------------------------- generics

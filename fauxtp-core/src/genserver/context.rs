@@ -49,6 +49,7 @@ impl<S: GenServer> ServerCtx<S> {
     /// the default). Returns the previous value. `Kill` ends the server
     /// either way.
     pub fn trap_exit(&mut self, on: bool) -> bool {
+        self.ctx.take_signals_as_server(on);
         std::mem::replace(&mut self.trap_exit, on)
     }
 
@@ -110,7 +111,7 @@ impl<S: GenServer> ServerCtx<S> {
     pub(super) fn new(ctx: Ctx<S::Msg>, parent: Option<AnyPid>) -> Self {
         // The loop decides what an exit signal does (so that `terminate`
         // runs on shutdown): they all arrive as messages. `Kill` still kills.
-        ctx.set_runtime_trap_exit();
+        ctx.take_signals_as_server(false);
         ServerCtx {
             ctx,
             stop: None,

@@ -50,11 +50,13 @@
 //!   the server with that reason.
 //! - A panic in a handler ends the server with [`ExitReason::Panic`]; the
 //!   caller of that call gets [`CallError::Exited`] with the panic.
-//! - Exit signals: a GenServer that does not trap exits stops (running
-//!   `terminate`) on an abnormal exit signal, as a plain process would die;
-//!   with [`ServerCtx::trap_exit`] they reach its `#[info]` handler for
-//!   [`Exit`], except one from its `start_link` parent, which stops it (as
-//!   in OTP). `Kill` ends it at once, without `terminate`.
+//! - Exit signals: a GenServer that does not trap exits stops on an
+//!   abnormal exit signal before it handles another queued message (the
+//!   handler that is running finishes), and runs `terminate`; with
+//!   [`ServerCtx::trap_exit`] they arrive in order with its messages, at
+//!   its `#[info]` handler for [`Exit`], except one from its `start_link`
+//!   parent, which stops it (as in OTP). `Kill` ends it at once, without
+//!   `terminate`.
 
 mod call;
 mod call_timeout;

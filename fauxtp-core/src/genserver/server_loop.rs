@@ -24,7 +24,12 @@ pub(super) async fn serve_loop<S: GenServer>(
     mut sctx: ServerCtx<S>,
 ) -> ProcessResult {
     let mut reason = loop {
-        let entry = sctx.ctx.recv().await;
+        // A signal the server does not trap comes first, ahead of the
+        // messages already queued.
+        let entry = match sctx.ctx.recv_unless_stopped().await {
+            Ok(entry) => entry,
+            Err(reason) => break reason,
+        };
         let handled = CatchUnwind::new(async {
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,

@@ -179,6 +179,14 @@ impl<'a, T> Receiver<'a, T> {
         self.next_arrival().await
     }
 
+    /// [`recv`](Self::recv), as a poll.
+    pub(crate) fn poll_recv(mut self, cx: &mut Context<'_>) -> Poll<T> {
+        if let Some(item) = self.mailbox.saved.pop_front() {
+            return Poll::Ready(item);
+        }
+        self.poll_arrival(cx)
+    }
+
     /// Takes the oldest message if there is one, without waiting.
     pub(crate) fn try_recv(mut self) -> Option<T> {
         match self.mailbox.saved.pop_front() {

@@ -102,8 +102,28 @@ pub(crate) struct Core<S: ?Sized> {
     /// Set when an exit signal has ended this process; checked on every poll
     /// of the process's task without taking the lock.
     exit_pending: AtomicBool,
+    /// Set when an exit signal asks a GenServer to stop (see
+    /// [`SignalMode::Server`]); checked by its loop before each message.
+    stop_pending: AtomicBool,
     control: Mutex<Control>,
     pub(crate) sink: S,
+}
+
+/// How a process takes exit signals (other than `Kill`, which always ends
+/// it).
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignalMode {
+    /// A plain process: ends on an abnormal signal, unless it traps exits.
+    #[default]
+    Plain,
+    /// A GenServer's: a signal it does not trap asks it to stop *now*,
+    /// ahead of the messages already queued, so that its loop stops before
+    /// the next one and runs `terminate`; one it traps is an `Exit`
+    /// message, in order with the others (OTP's gen_server).
+    Server {
+        /// The server's own trap_exit flag.
+        traps: bool,
+    },
 }
 
 #[derive(Default)]
@@ -111,6 +131,9 @@ struct Control {
     /// `Some` once the process is marked ended (the exit protocol started).
     exited: Option<ExitReason>,
     trap_exit: bool,
+    mode: SignalMode,
+    /// The reason a signal asked a GenServer to stop with (the first one).
+    stop_request: Option<ExitReason>,
     /// A detached context has no task to end: it always traps exits.
     detached: bool,
     links: HashMap<u64, AnyPid>,
@@ -131,6 +154,7 @@ impl<S> Core<S> {
         Core {
             id,
             exit_pending: AtomicBool::new(false),
+            stop_pending: AtomicBool::new(false),
             control: Mutex::new(Control {
                 detached,
                 trap_exit: detached,
@@ -145,6 +169,8 @@ impl<S> Core<S> {
 enum Effect {
     Ignored,
     Message(Exit),
+    /// A GenServer is asked to stop before its next message.
+    Stops,
     Ends,
 }
 
@@ -168,6 +194,21 @@ impl<S: ?Sized + Sink> Core<S> {
     pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
         let c = self.lock();
         c.exited.clone().or_else(|| c.ending.clone())
+    }
+
+    /// Sets how the process takes exit signals (a GenServer's loop does, at
+    /// its start and when the server changes its trap_exit flag).
+    pub(crate) fn set_signal_mode(&self, mode: SignalMode) {
+        self.lock().mode = mode;
+    }
+
+    /// Takes the reason a signal asked a GenServer to stop with, if one
+    /// did: one atomic load when none did.
+    pub(crate) fn take_stop_request(&self) -> Option<ExitReason> {
+        if !self.stop_pending.load(Ordering::Acquire) {
+            return None;
+        }
+        self.lock().stop_request.take()
     }
 
     /// Sets the trap_exit flag; returns its previous value.
@@ -252,16 +293,26 @@ impl<S: ?Sized + Sink> Core<S> {
         if via_link && c.links.remove(&from.id()).is_none() {
             return;
         }
-        let effect = match reason {
-            ExitReason::Kill if !c.detached => Effect::Ends,
+        let from_self = from.id() == self.id;
+        let effect = match (reason, c.mode) {
+            (ExitReason::Kill, _) if !c.detached => Effect::Ends,
+            (_, SignalMode::Server { traps: true }) => Effect::Message(Exit {
+                from: from.clone(),
+                reason: reason.clone(),
+            }),
+            // `normal` from another process is ignored, as by a plain one.
+            (ExitReason::Normal, SignalMode::Server { traps: false }) if !from_self => {
+                Effect::Ignored
+            }
+            (_, SignalMode::Server { traps: false }) => Effect::Stops,
             _ if c.trap_exit => Effect::Message(Exit {
                 from: from.clone(),
                 reason: reason.clone(),
             }),
             // `exit(self(), normal)` ends the caller; from anyone else,
             // `normal` is ignored.
-            ExitReason::Normal if !via_link && from.id() == self.id => Effect::Ends,
-            ExitReason::Normal => Effect::Ignored,
+            (ExitReason::Normal, _) if !via_link && from_self => Effect::Ends,
+            (ExitReason::Normal, _) => Effect::Ignored,
             _ => Effect::Ends,
         };
         match effect {
@@ -269,6 +320,15 @@ impl<S: ?Sized + Sink> Core<S> {
             Effect::Message(exit) => {
                 drop(c);
                 self.sink.exit(exit);
+            }
+            Effect::Stops => {
+                if c.stop_request.is_none() {
+                    c.stop_request = Some(reason.clone());
+                    self.stop_pending.store(true, Ordering::Release);
+                }
+                if let Some(waker) = &c.waker {
+                    waker.wake_by_ref();
+                }
             }
             Effect::Ends => {
                 let reason = match reason {

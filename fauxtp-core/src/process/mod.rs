@@ -73,7 +73,7 @@ pub use self::pid::{AnyPid, Pid, SendError};
 
 pub(crate) use self::slot::{Signal, Slot};
 
-use self::core::{Core, Inbox, Sink};
+use self::core::{Core, Inbox, SignalMode, Sink};
 use self::handle::Handle;
 use crate::mailbox::{self, Mailbox, Receiver, Selector};
 
@@ -430,10 +430,27 @@ impl<M: Send + 'static> Ctx<M> {
             .retain(|entry| !matches!(Peek::from(entry), Peek::Exit(e) if e.from == *pid));
     }
 
-    /// Makes every exit signal but `Kill` arrive as a message, whatever the
-    /// user-level flag says; a GenServer's loop then decides.
-    pub(crate) fn set_runtime_trap_exit(&self) {
+    /// Makes this process take exit signals as a GenServer does: one the
+    /// server traps (`traps`) arrives as an `Exit` message, in order; any
+    /// other asks it to stop before its next message (see
+    /// [`recv_unless_stopped`](Ctx::recv_unless_stopped)). `Kill` still
+    /// kills.
+    pub(crate) fn take_signals_as_server(&self, traps: bool) {
         self.me.core.set_trap_exit(true);
+        self.me.core.set_signal_mode(SignalMode::Server { traps });
+    }
+
+    /// The next entry of the mailbox, or the reason an exit signal asked
+    /// this GenServer to stop with, which comes first, ahead of whatever is
+    /// queued.
+    pub(crate) async fn recv_unless_stopped(&mut self) -> Result<Envelope<M>, ExitReason> {
+        std::future::poll_fn(|cx| {
+            if let Some(reason) = self.me.core.take_stop_request() {
+                return std::task::Poll::Ready(Err(reason));
+            }
+            self.receiver().poll_recv(cx).map(|slot| Ok(slot.into()))
+        })
+        .await
     }
 
     /// Starts a selective receive; used by [`receive!`](crate::receive).
