@@ -794,6 +794,31 @@ async fn a_supervisor_shutdown_stops_a_busy_child_before_its_backlog() {
     assert_eq!(next(&mut me).await, Event::Terminated(ExitReason::Shutdown));
 }
 
+#[tokio::test]
+async fn a_call_without_a_timeout_still_fails_at_once_when_the_server_dies() {
+    let mut me = Ctx::<Event>::detached();
+    let busy = Busy::start((me.pid(), false)).await.unwrap();
+    let (_let_go, until) = tokio::sync::oneshot::channel();
+    // Duration::MAX: Erlang's `infinity`, no timer at all.
+    let waiting = tokio::spawn(busy.hold(until).timeout(Duration::MAX).into_future());
+    assert_eq!(next(&mut me).await, Event::Sleeping);
+    me.exit(&busy, ExitReason::Kill);
+    let outcome = tokio::time::timeout(common::WAIT, waiting)
+        .await
+        .expect("the call ends when the server dies")
+        .unwrap();
+    assert!(
+        matches!(
+            outcome,
+            Err(CallError::Exited {
+                reason: ExitReason::Killed,
+                ..
+            })
+        ),
+        "{outcome:?}"
+    );
+}
+
 // -------------------------------------------------------------- generics
 
 struct Cache<K> {

@@ -210,7 +210,9 @@ impl<M: Send + 'static, R: 'static> Call<M, R> {
     }
 
     /// Waits at most `timeout` for the reply (the default is the server's
-    /// `call_timeout` option, or 5 s).
+    /// `call_timeout` option, or 5 s). `Duration::MAX` waits for ever, as
+    /// Erlang's `infinity`, and arms no timer at all; the call still fails at
+    /// once if the server ends.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -250,8 +252,8 @@ pin_project_lite::pin_project! {
 /// poll.
 enum Timer {
     NotArmed,
-    Armed(std::sync::Arc<call_timeout::Bucket>),
-    /// The timeout is too long to represent.
+    Armed(call_timeout::Registration),
+    /// The timeout is `Duration::MAX`, or too long to represent.
     Never,
 }
 
@@ -283,24 +285,30 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
             Some(outcome) => Ok(outcome),
             None => {
                 match &*this.timer {
-                    Timer::NotArmed => {
-                        *this.timer = match call_timeout::join(*this.after, cx.waker()) {
-                            Some(bucket) => Timer::Armed(bucket),
-                            None => Timer::Never,
-                        };
-                        match &*this.timer {
-                            // The bucket may have fired while this call joined
-                            // it (a thread held up for longer than the
-                            // timeout): then no waker of its was kept.
-                            Timer::Armed(bucket) if bucket.fired() => Err(()),
-                            _ => return Poll::Pending,
-                        }
+                    Timer::NotArmed if *this.after == Duration::MAX => {
+                        *this.timer = Timer::Never;
+                        return Poll::Pending;
                     }
-                    Timer::Armed(bucket) if bucket.register(cx.waker()) => Err(()),
+                    Timer::NotArmed => match call_timeout::join(*this.after, cx.waker()) {
+                        Ok(Some(registration)) => {
+                            *this.timer = Timer::Armed(registration);
+                            return Poll::Pending;
+                        }
+                        Ok(None) => {
+                            *this.timer = Timer::Never;
+                            return Poll::Pending;
+                        }
+                        // The bucket fired while this call joined it (a
+                        // thread held up for longer than the timeout).
+                        Err(()) => Err(()),
+                    },
+                    Timer::Armed(registration) if registration.update(cx.waker()) => Err(()),
                     _ => return Poll::Pending,
                 }
             }
         };
+        // Done: the call's place in its timeout bucket goes now.
+        *this.timer = Timer::NotArmed;
         Poll::Ready(match outcome {
             Ok(Ok(Ok(value))) => Ok(value),
             Ok(Ok(Err(reason))) => Err(CallError::Exited {

@@ -14,10 +14,12 @@
 //! closed, so it never times out early, and, on a runtime that is on time,
 //! at most one granule late.
 //!
-//! Cheap on purpose: a call that gets its reply leaves nothing to undo (its
-//! waker stays in the bucket; a task woken for a call that has ended just
-//! polls what it awaits now and finds nothing to do), and a task that makes
-//! calls one after the other leaves its waker once per bucket.
+//! A call that must wait takes a slot of its bucket for its task's waker,
+//! and gives it back when it ends, however it ends (a reply, a failure, the
+//! caller dropping it): nothing of a call outlives it, so a task that ends
+//! is freed at once, whatever its calls' timeouts. Slots are reused, so a
+//! bucket holds as many as calls wait at once in it, not as many as were
+//! made.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,46 +39,120 @@ pub(crate) struct Bucket {
     /// Cleared by the sleeper one granule after the bucket opened.
     open: AtomicBool,
     fired: AtomicBool,
-    wakers: Mutex<Vec<Waker>>,
+    waiting: Mutex<Waiting>,
 }
 
+/// The wakers of the tasks whose calls wait in a bucket, one slot per task.
+#[derive(Default)]
+struct Waiting {
+    slots: Vec<Option<Waker>>,
+    /// Slots given back, to be reused.
+    free: Vec<usize>,
+}
+
+/// One task's slot in a bucket, shared by its calls there and, while the
+/// task is the last one to have called on its thread, by that thread (see
+/// [`Open`]). It goes, and its waker with it, when the last of these lets it
+/// go: a task that calls one call after the other keeps its slot, and its
+/// calls join without taking the bucket's lock; otherwise the slot goes when
+/// its calls end, when another task calls on the thread, when the bucket
+/// closes and the next call opens a new one, or when the bucket fires. So a
+/// bucket holds at most one idle waker per thread: nothing in proportion to
+/// the calls made.
+struct Entry {
+    bucket: Arc<Bucket>,
+    slot: usize,
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        let waker = {
+            let mut waiting = self.bucket.lock();
+            if self.bucket.fired.load(Ordering::Acquire) {
+                return;
+            }
+            let waker = waiting.slots.get_mut(self.slot).and_then(Option::take);
+            waiting.free.push(self.slot);
+            waker
+        };
+        // Dropped outside the lock: it may free the task.
+        drop(waker);
+    }
+}
+
+/// A call's place in its bucket: its task is woken when the bucket fires.
+/// Dropping it is the end of the call's wait.
+pub(crate) struct Registration(Arc<Entry>);
+
 impl Bucket {
-    /// Leaves `waker` to be woken when the bucket fires; true if it has
-    /// fired already (the call has timed out).
-    pub(crate) fn register(&self, waker: &Waker) -> bool {
-        let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
-        if self.fired.load(Ordering::Acquire) {
-            return true;
-        }
-        if !wakers.last().is_some_and(|w| w.will_wake(waker)) {
-            wakers.push(waker.clone());
-        }
-        false
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the bucket has fired: its calls have timed out.
-    pub(crate) fn fired(&self) -> bool {
-        self.fired.load(Ordering::Acquire)
+    /// Takes a slot for `waker`, with one call waiting; `None` if the
+    /// bucket has fired already (the call has timed out).
+    fn register(self: &Arc<Self>, waker: &Waker) -> Option<Arc<Entry>> {
+        let mut waiting = self.lock();
+        if self.fired.load(Ordering::Acquire) {
+            return None;
+        }
+        let slot = match waiting.free.pop() {
+            Some(slot) => {
+                waiting.slots[slot] = Some(waker.clone());
+                slot
+            }
+            None => {
+                waiting.slots.push(Some(waker.clone()));
+                waiting.slots.len() - 1
+            }
+        };
+        Some(Arc::new(Entry {
+            bucket: self.clone(),
+            slot,
+        }))
     }
 
     fn fire(&self) {
-        let wakers = {
-            let mut wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        let slots = {
+            let mut waiting = self.lock();
             self.fired.store(true, Ordering::Release);
-            std::mem::take(&mut *wakers)
+            waiting.free.clear();
+            std::mem::take(&mut waiting.slots)
         };
-        for waker in wakers {
+        for waker in slots.into_iter().flatten() {
             waker.wake();
         }
     }
 }
 
-/// The open bucket of one granule on this thread, and the waker last left
-/// in it: a task that makes calls one after the other joins without taking
-/// the bucket's lock.
+impl Registration {
+    /// Whether the bucket has fired: the call has timed out.
+    pub(crate) fn fired(&self) -> bool {
+        self.0.bucket.fired.load(Ordering::Acquire)
+    }
+
+    /// Keeps the waker of the call's current poll (the task may have moved
+    /// to another waker); true if the bucket has fired.
+    pub(crate) fn update(&self, waker: &Waker) -> bool {
+        let mut waiting = self.0.bucket.lock();
+        if self.fired() {
+            return true;
+        }
+        if let Some(Some(kept)) = waiting.slots.get_mut(self.0.slot) {
+            if !kept.will_wake(waker) {
+                kept.clone_from(waker);
+            }
+        }
+        false
+    }
+}
+
+/// The open bucket of one granule on this thread, and the entry of the
+/// task that called last, with its waker: that task's next calls join
+/// without taking the bucket's lock.
 struct Open {
-    bucket: Arc<Bucket>,
-    last: Waker,
+    entry: Arc<Entry>,
+    waker: Waker,
 }
 
 thread_local! {
@@ -85,14 +161,22 @@ thread_local! {
 }
 
 /// Joins the bucket of a call starting now that times out after
-/// `timeout`, leaving `waker` to be woken when it fires; `None` if the
-/// timeout is too long to represent (the call then never times out).
-pub(crate) fn join(timeout: Duration, waker: &Waker) -> Option<Arc<Bucket>> {
+/// `timeout`, leaving `waker` to be woken when it fires. `Ok(None)` if the
+/// timeout is too long to represent (the call then never times out),
+/// `Err(())` if the bucket has fired already (the thread was held up for
+/// longer than the timeout).
+pub(crate) fn join(timeout: Duration, waker: &Waker) -> Result<Option<Registration>, ()> {
+    // Not kept by a thread: the slot goes with its call.
+    let own = |granule| match new_bucket(timeout, granule) {
+        Some(bucket) => bucket
+            .register(waker)
+            .map(|e| Some(Registration(e)))
+            .ok_or(()),
+        None => Ok(None),
+    };
     if timeout < FINE {
         // Too short to round: a bucket of its own, exact.
-        let bucket = new_bucket(timeout, Duration::ZERO)?;
-        bucket.register(waker);
-        return Some(bucket);
+        return own(Duration::ZERO);
     }
     let (slot, granule) = if timeout < Duration::from_secs(1) {
         (0, FINE)
@@ -101,33 +185,33 @@ pub(crate) fn join(timeout: Duration, waker: &Waker) -> Option<Arc<Bucket>> {
     };
     let joined = BUCKETS.try_with(|buckets| {
         let mut buckets = buckets.borrow_mut();
-        match &mut buckets[slot] {
+        let open = &mut buckets[slot];
+        let bucket = match open {
             Some(open)
-                if open.bucket.timeout == timeout && open.bucket.open.load(Ordering::SeqCst) =>
+                if open.entry.bucket.timeout == timeout
+                    && open.entry.bucket.open.load(Ordering::SeqCst) =>
             {
-                if !open.last.will_wake(waker) {
-                    open.bucket.register(waker);
-                    open.last = waker.clone();
+                if open.waker.will_wake(waker) {
+                    return Ok(Some(Registration(open.entry.clone())));
                 }
-                Some(open.bucket.clone())
+                open.entry.bucket.clone()
             }
-            entry => {
-                let bucket = new_bucket(timeout, granule)?;
-                bucket.register(waker);
-                *entry = Some(Open {
-                    bucket: bucket.clone(),
-                    last: waker.clone(),
-                });
-                Some(bucket)
-            }
-        }
+            _ => match new_bucket(timeout, granule) {
+                Some(bucket) => bucket,
+                None => return Ok(None),
+            },
+        };
+        let entry = bucket.register(waker).ok_or(())?;
+        // The entry it replaces goes once its calls are done (now if they
+        // are).
+        *open = Some(Open {
+            entry: entry.clone(),
+            waker: waker.clone(),
+        });
+        Ok(Some(Registration(entry)))
     });
-    joined.unwrap_or_else(|_| {
-        // The thread is going away: a bucket of its own.
-        let bucket = new_bucket(timeout, granule)?;
-        bucket.register(waker);
-        Some(bucket)
-    })
+    // The thread is going away: a bucket of its own.
+    joined.unwrap_or_else(|_| own(granule))
 }
 
 /// Opens a bucket now, taking calls for `granule`, and firing `timeout`
@@ -139,7 +223,7 @@ fn new_bucket(timeout: Duration, granule: Duration) -> Option<Arc<Bucket>> {
         timeout,
         open: AtomicBool::new(true),
         fired: AtomicBool::new(false),
-        wakers: Mutex::new(Vec::new()),
+        waiting: Mutex::new(Waiting::default()),
     });
     let sleeper = Sleeper(bucket.clone());
     tokio::spawn(async move {

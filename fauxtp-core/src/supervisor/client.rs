@@ -8,9 +8,10 @@ use super::{ChildCounts, ChildInfo, ChildSpec, SupervisorError};
 use crate::genserver::{Call, CallError, ReplyTo};
 use crate::process::{AnyPid, Pid};
 
-/// How long supervisor requests may take: as OTP's, they wait for children
-/// to start and stop, so without a practical limit.
-const SUPERVISOR_CALL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// How long supervisor requests may take: as OTP's, which wait for
+/// children to start and stop, for ever (`infinity`). A call that never
+/// times out arms no timer; it still fails at once if the supervisor dies.
+const SUPERVISOR_CALL_TIMEOUT: Duration = Duration::MAX;
 
 /// The requests a supervisor answers; send them with [`SupervisorClient`].
 #[derive(Debug)]
@@ -35,9 +36,11 @@ pub enum SupervisorMsg {
 /// The requests of a supervisor, on its pid: `sup.which_children().await`.
 ///
 /// Each request is a call to the supervisor. As OTP's, it waits for the
-/// children it starts or stops, so its timeout is practically none (24
-/// hours); it fails at once with [`SupervisorError::Call`] if the
-/// supervisor is not alive or ends before it answers.
+/// children it starts or stops, so it has no timeout (OTP's `infinity`): it
+/// waits as long as the supervisor takes, and fails at once with
+/// [`SupervisorError::Call`] if the supervisor is not alive or ends before
+/// it answers. A caller that wants a bound makes the call by hand:
+/// `Call::new(&sup, "which_children", SupervisorMsg::WhichChildren).timeout(d)`.
 pub trait SupervisorClient {
     /// The children, in start order, with their pids if running.
     fn which_children(
