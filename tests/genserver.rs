@@ -881,6 +881,13 @@ impl Fragile {
         self.kept.push(reply);
     }
 
+    /// `keep`, and tells the test.
+    #[call]
+    fn keep_noting(&mut self, reply: ReplyTo<u32>) {
+        self.kept.push(reply);
+        let _ = self.events.send(Event::Sleeping);
+    }
+
     #[cast]
     fn explode(&mut self) {
         panic!("exploded with {} calls kept", self.kept.len());
@@ -914,6 +921,71 @@ async fn a_deferred_caller_learns_the_panic_that_ended_the_server() {
             call: "Fragile::keep",
             reason: ExitReason::Panic("exploded with 1 calls kept".into())
         })
+    );
+}
+
+/// The race behind it: the server's state (and the kept `ReplyTo`) is
+/// dropped as the server ends, while the caller, on another thread, wakes
+/// and asks why. It must always find the reason, never "no reply".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_caller_always_learns_why_the_server_ended_on_many_threads() {
+    let mut me = Ctx::<Event>::detached();
+    for round in 0..300 {
+        let server = Fragile::start((me.pid(), false)).await.unwrap();
+        let kept = tokio::spawn(server.keep_noting().into_future());
+        // (The `Terminated` of earlier rounds stay in the mailbox.)
+        assert_receives!(me, Event::Sleeping, common::WAIT);
+        let reason = match round % 3 {
+            0 => {
+                server.explode().unwrap();
+                ExitReason::Panic(String::new().into())
+            }
+            1 => {
+                me.exit(&server, ExitReason::Kill);
+                ExitReason::Killed
+            }
+            _ => {
+                server.parse("not a number".into()).unwrap();
+                ExitReason::error("invalid digit found in string")
+            }
+        };
+        let outcome = tokio::time::timeout(common::WAIT, kept)
+            .await
+            .expect("the kept call ends with the server")
+            .unwrap();
+        match (outcome, &reason) {
+            (Err(CallError::Exited { reason: got, .. }), ExitReason::Panic(_)) => {
+                assert!(matches!(got, ExitReason::Panic(_)), "round {round}: {got}")
+            }
+            (Err(CallError::Exited { reason: got, .. }), _) => assert_eq!(got, reason),
+            (other, _) => panic!("round {round}: {other:?}, expected Exited({reason})"),
+        }
+    }
+}
+
+/// A `ReplyTo` dropped by a panic that fauxtp does not catch (in a plain
+/// tokio task here) leaves nothing behind: its caller learns at once that
+/// no reply comes, instead of waiting out its timeout, and no later panic
+/// on the thread can answer it with its own reason.
+#[tokio::test(start_paused = true)]
+async fn a_reply_slot_dropped_by_a_panic_fauxtp_does_not_catch_leaves_nothing_behind() {
+    // A plain process that hands each call to a tokio task that panics.
+    let handoff = fauxtp::spawn(|mut ctx: Ctx<ReplyTo<u32>>| async move {
+        loop {
+            if let Envelope::Message(reply) = ctx.recv().await {
+                tokio::spawn(async move {
+                    let _held = reply;
+                    panic!("not fauxtp's to catch");
+                });
+            }
+        }
+    });
+    let outcome = fauxtp::Call::new(&handoff, "handoff", |reply| reply)
+        .timeout(Duration::from_secs(60))
+        .await;
+    assert!(
+        matches!(outcome, Err(CallError::NoReply { .. })),
+        "{outcome:?}"
     );
 }
 

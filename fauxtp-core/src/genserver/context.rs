@@ -171,6 +171,9 @@ impl<S: GenServer> ServerCtx<S> {
     /// Ends the server's body with `reason`. Calls still queued are dropped
     /// by the exit protocol, after it has recorded `reason` for their callers.
     pub(super) fn finish(mut self, reason: ExitReason) -> ProcessResult {
+        // Before the state (and any `ReplyTo` it keeps) is dropped: their
+        // callers read this reason.
+        self.ctx.pid().record_ending(&reason);
         if let Some(tasks) = &mut self.tasks {
             tasks.abort_all();
         }

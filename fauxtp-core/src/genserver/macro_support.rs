@@ -5,12 +5,12 @@
 use std::future::Future;
 
 use super::{start, GenServer, Options, ReplyTo, StartError};
-use crate::process::unwind::{caught, CatchUnwind};
+use crate::process::unwind::{catch, caught, CatchUnwind};
 use crate::process::{AnyPid, Pid};
 
 /// [`answer`] for a handler that is not async.
 pub fn answer_now<R>(reply: ReplyTo<R>, handler: impl FnOnce() -> R) {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler)) {
+    match catch(handler) {
         Ok(value) => {
             let _ = reply.reply(value);
         }

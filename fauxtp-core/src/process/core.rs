@@ -412,6 +412,13 @@ impl<M: Send + 'static> super::Pid<M> {
     pub(crate) fn take_pending_kill(&self) -> Option<ExitReason> {
         self.core.take_kill()
     }
+
+    /// Records the reason the process is about to end with, before what it
+    /// holds is dropped: a caller whose reply slot goes with it then reads
+    /// the reason, not "no reply".
+    pub(crate) fn record_ending(&self, reason: &ExitReason) {
+        self.core.record_reason(reason);
+    }
 }
 
 impl AnyPid {

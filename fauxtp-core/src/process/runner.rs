@@ -8,11 +8,10 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::unwind::caught;
+use super::unwind::{catch_outermost, caught, settle};
 use super::{AnyPid, Ctx, ExitReason, ProcessResult};
 
 /// Spawns the tokio task of a process whose context is `ctx`.
@@ -25,7 +24,7 @@ where
     let pid = ctx.me.any();
     // Making the body's future runs the closure up to its `async` block; a
     // panic there ends the new process, never the spawner.
-    let future = match catch_unwind(AssertUnwindSafe(move || body(ctx))) {
+    let future = match catch_outermost(move || body(ctx)) {
         Ok(future) => future,
         Err(payload) => {
             pid.terminate(caught(&*payload));
@@ -106,7 +105,7 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
                     return Poll::Ready(());
                 };
                 let id = this.guard.pid.id();
-                match as_process(id, || catch_unwind(AssertUnwindSafe(|| running.poll(cx)))) {
+                match as_process(id, || catch_outermost(|| running.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(Ok(()))) => ExitReason::Normal,
                     Ok(Poll::Ready(Err(reason))) => reason,
@@ -116,14 +115,21 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
         };
         // Drop the body before the exit protocol runs (its context parks the
         // mailbox, which the protocol drops once the reason is recorded).
-        // Destructors may panic too; that must not take the task down.
+        // The reason is recorded first: a reply slot the body holds tells
+        // its caller why. Destructors may panic too; that must not take the
+        // task down.
+        this.guard.pid.core.record_reason(&reason);
         let id = this.guard.pid.id();
-        let dropped = as_process(id, || {
-            catch_unwind(AssertUnwindSafe(|| this.body.set(None)))
-        });
+        let dropped = as_process(id, || catch_outermost(|| this.body.set(None)));
         let reason = match (reason, dropped) {
             (ExitReason::Normal, Err(payload)) => caught(&*payload),
-            (reason, _) => reason,
+            // The process ends with its own reason; what the destructor's
+            // panic left (reply slots dropped) learns that reason.
+            (reason, Err(_)) => {
+                settle(&reason);
+                reason
+            }
+            (reason, Ok(())) => reason,
         };
         this.guard.done = true;
         this.guard.pid.terminate(reason);

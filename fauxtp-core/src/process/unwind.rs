@@ -2,7 +2,7 @@
 //! handler, or one task) with a reason instead of tearing through tokio.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -29,7 +29,7 @@ impl<F: Future> Future for CatchUnwind<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.project().inner;
-        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+        match catch(|| inner.poll(cx)) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
             Err(payload) => Poll::Ready(Err(payload)),
@@ -41,28 +41,85 @@ impl<F: Future> Future for CatchUnwind<F> {
 pub(crate) type OnCaught = Box<dyn FnOnce(&ExitReason)>;
 
 thread_local! {
-    /// Work to do once the panic now unwinding on this thread is caught.
+    /// Work to do once the panic now unwinding on this thread is caught, by
+    /// the innermost of fauxtp's catch points that it reaches.
     static ON_CAUGHT: RefCell<Vec<OnCaught>> = const { RefCell::new(Vec::new()) };
+    /// How many hooks `ON_CAUGHT` holds: read on every catch point, which
+    /// leaves the vector alone when there are none (nearly always).
+    static HOOKS: Cell<usize> = const { Cell::new(0) };
+    /// Where the hooks of the panic a catch point caught start.
+    static CAUGHT_FROM: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Keeps only the first `len` hooks; the others are dropped.
+fn truncate_hooks(len: usize) -> Vec<OnCaught> {
+    let rest = ON_CAUGHT
+        .try_with(|hooks| {
+            let mut hooks = hooks.borrow_mut();
+            let len = len.min(hooks.len());
+            hooks.split_off(len)
+        })
+        .unwrap_or_default();
+    HOOKS.with(|count| count.set(len.min(count.get())));
+    rest
+}
+
+/// Runs `f`, catching a panic, as one of fauxtp's catch points: the hooks
+/// left by a panic it catches are run by the next [`caught`].
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let mark = HOOKS.with(Cell::get);
+    let result = catch_unwind(AssertUnwindSafe(f));
+    if result.is_err() {
+        CAUGHT_FROM.with(|from| from.set(mark));
+    }
+    result
+}
+
+/// [`catch`], for the outermost catch point of a process's poll (the
+/// runner): the hooks left by a panic that something else caught inside
+/// (a user's `catch_unwind`, say) are dropped when `f` returns, so they
+/// never answer for another panic.
+pub(crate) fn catch_outermost<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let mark = HOOKS.with(Cell::get);
+    let result = catch(f);
+    if result.is_ok() && HOOKS.with(Cell::get) > mark {
+        drop(truncate_hooks(mark));
+    }
+    result
 }
 
 /// Runs `hook` with the panic's exit reason once fauxtp catches the panic
 /// now unwinding (a reply slot dropped by a panicking handler answers its
-/// caller with the real reason this way).
+/// caller with the real reason this way). Outside a process's poll (a
+/// plain tokio task, `spawn_blocking`, a `Task`), nothing of fauxtp's is
+/// sure to catch the panic: the hook is dropped at once.
 pub(crate) fn when_caught(hook: OnCaught) {
-    let _ = ON_CAUGHT.try_with(|hooks| hooks.borrow_mut().push(hook));
+    if super::runner::current().is_none() {
+        return;
+    }
+    let pushed = ON_CAUGHT.try_with(|hooks| hooks.borrow_mut().push(hook));
+    if pushed.is_ok() {
+        HOOKS.with(|count| count.set(count.get() + 1));
+    }
 }
 
 /// What fauxtp does where it catches a panic: turns the payload into an exit
 /// reason and runs the hooks the unwinding left.
 pub(crate) fn caught(payload: &(dyn Any + Send)) -> ExitReason {
     let reason = ExitReason::Panic(panic_message(payload).into());
-    let hooks = ON_CAUGHT
-        .try_with(|hooks| std::mem::take(&mut *hooks.borrow_mut()))
-        .unwrap_or_default();
-    for hook in hooks {
-        hook(&reason);
-    }
+    settle(&reason);
     reason
+}
+
+/// Runs the hooks the panic a catch point just caught left, with `reason`.
+pub(crate) fn settle(reason: &ExitReason) {
+    let from = CAUGHT_FROM.with(|from| from.replace(0));
+    if HOOKS.with(Cell::get) <= from {
+        return;
+    }
+    for hook in truncate_hooks(from) {
+        hook(reason);
+    }
 }
 
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).
