@@ -688,8 +688,14 @@ struct Busy {
 
 #[genserver]
 impl Busy {
-    fn init(events: Pid<Event>, traps: bool, ctx: &mut ServerCtx<Self>) -> Self {
+    fn init(
+        events: Pid<Event>,
+        traps: bool,
+        limit: Option<usize>,
+        ctx: &mut ServerCtx<Self>,
+    ) -> Self {
         ctx.trap_exit(traps);
+        ctx.set_mailbox_limit(limit);
         Busy { handled: 0, events }
     }
 
@@ -723,7 +729,7 @@ async fn busy_with_backlog(
     traps: bool,
     backlog: u64,
 ) -> (Pid<BusyMsg>, tokio::sync::oneshot::Sender<()>) {
-    let busy = Busy::start((me.pid(), traps)).await.unwrap();
+    let busy = Busy::start((me.pid(), traps, None)).await.unwrap();
     let (let_go, until) = tokio::sync::oneshot::channel();
     tokio::spawn(busy.hold(until).into_future());
     assert_eq!(next(me).await, Event::Sleeping);
@@ -767,7 +773,7 @@ async fn a_supervisor_shutdown_stops_a_busy_child_before_its_backlog() {
     let mut me = Ctx::<Event>::detached();
     let events = me.pid();
     let spec = fauxtp::supervisor::SupervisorSpec::new(fauxtp::supervisor::Strategy::OneForOne)
-        .child(Busy::child((events, false)).id("busy"));
+        .child(Busy::child((events, false, None)).id("busy"));
     let sup = fauxtp::supervisor::Supervisor::start(spec).await.unwrap();
     let busy: Pid<BusyMsg> = sup.which_children().await.unwrap()[0]
         .pid
@@ -795,9 +801,45 @@ async fn a_supervisor_shutdown_stops_a_busy_child_before_its_backlog() {
 }
 
 #[tokio::test]
+async fn a_server_past_its_mailbox_limit_ends_with_a_reason_its_supervisor_sees() {
+    let mut me = Ctx::<Event>::detached();
+    let events = me.pid();
+    let spec = fauxtp::supervisor::SupervisorSpec::new(fauxtp::supervisor::Strategy::OneForOne)
+        .child(Busy::child((events, false, Some(100))).id("busy"));
+    let sup = fauxtp::supervisor::Supervisor::start(spec).await.unwrap();
+    let child = sup.which_children().await.unwrap()[0].pid.clone().unwrap();
+    let busy: Pid<BusyMsg> = child.downcast().unwrap();
+    let watch = me.monitor(&busy);
+    // Held in a handler while the casts pile up.
+    let (_let_go, until) = tokio::sync::oneshot::channel();
+    tokio::spawn(busy.hold(until).into_future());
+    assert_eq!(next(&mut me).await, Event::Sleeping);
+    for _ in 0..100 {
+        busy.work().unwrap();
+    }
+    assert!(busy.work().is_err(), "the 101st message is refused");
+    assert_eq!(
+        down(&mut me, watch).await,
+        ExitReason::error("mailbox overflow: more than 100 messages waiting")
+    );
+    // The supervisor saw an abnormal end: it starts the child again.
+    let restarted = tokio::time::timeout(common::WAIT, async {
+        loop {
+            match sup.which_children().await.unwrap()[0].pid.clone() {
+                Some(pid) if pid != child => break pid,
+                _ => tokio::task::yield_now().await,
+            }
+        }
+    })
+    .await
+    .expect("the supervisor restarts the child");
+    assert!(restarted.is_alive());
+}
+
+#[tokio::test]
 async fn a_call_without_a_timeout_still_fails_at_once_when_the_server_dies() {
     let mut me = Ctx::<Event>::detached();
-    let busy = Busy::start((me.pid(), false)).await.unwrap();
+    let busy = Busy::start((me.pid(), false, None)).await.unwrap();
     let (_let_go, until) = tokio::sync::oneshot::channel();
     // Duration::MAX: Erlang's `infinity`, no timer at all.
     let waiting = tokio::spawn(busy.hold(until).timeout(Duration::MAX).into_future());

@@ -60,6 +60,18 @@ impl Fetcher {
         });
     }
 
+    /// Starts a task that never ends and cancels it at once.
+    #[call]
+    fn start_and_cancel(&mut self, ctx: &mut ServerCtx<Self>) -> bool {
+        let guard = DropGuard(self.report.clone());
+        let task = ctx.spawn_task(async move {
+            let _guard = guard;
+            std::future::pending::<u32>().await
+        });
+        task.cancel();
+        task.is_finished()
+    }
+
     #[call]
     fn stop(&mut self, ctx: &mut ServerCtx<Self>) {
         ctx.stop(ExitReason::Normal);
@@ -155,4 +167,86 @@ async fn an_aborted_task_joins_as_cancelled() {
         TaskError::TimedOut(Duration::from_secs(1)).to_string(),
         "the task did not finish within 1s; it was cancelled"
     );
+}
+
+#[tokio::test]
+async fn a_background_task_can_be_cancelled_and_delivers_nothing() {
+    let mut me = Ctx::<Report>::detached();
+    let fetcher = Fetcher::start(me.pid()).await.unwrap();
+    fetcher.start_and_cancel().await.unwrap();
+    // The task's future is dropped; no result reaches `fetched`.
+    assert_eq!(next(&mut me).await, Report::TaskDropped);
+    assert_no_message!(me, Duration::from_millis(50));
+}
+
+#[tokio::test(start_paused = true)]
+async fn join_waits_five_seconds_as_task_await_does() {
+    let started = tokio::time::Instant::now();
+    let stuck = Task::spawn(std::future::pending::<()>());
+    assert_eq!(
+        stuck.join().await,
+        Err(TaskError::TimedOut(Duration::from_secs(5)))
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_task_that_panics_takes_the_process_that_started_it_down() {
+    let mut me = Ctx::<()>::detached();
+    let (owner, watch) = me.spawn_monitor(|_: Ctx<()>| async {
+        // As Elixir's Task.async: linked to its starter.
+        let task = Task::spawn(async { panic!("the task failed") });
+        let _ = task.join_timeout(Duration::MAX).await;
+        Ok(())
+    });
+    let reason = down(&mut me, watch).await;
+    assert_eq!(reason, ExitReason::Panic("the task failed".into()));
+    let _ = owner;
+}
+
+#[tokio::test]
+async fn a_task_ends_when_the_process_that_started_it_ends() {
+    let mut me = Ctx::<Report>::detached();
+    let report = me.pid();
+    let (tasks, task_pid) = tokio::sync::oneshot::channel();
+    let (go, gone) = tokio::sync::oneshot::channel::<()>();
+    let (owner, watch) = me.spawn_monitor(move |_: Ctx<()>| async move {
+        let guard = DropGuard(report);
+        let task = Task::spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+        let _ = tasks.send(task.pid());
+        let _ = gone.await;
+        Err(ExitReason::error("the owner gave up"))
+    });
+    let task = tokio::time::timeout(common::WAIT, task_pid)
+        .await
+        .unwrap()
+        .unwrap();
+    let task_watch = me.monitor(&task);
+    go.send(()).unwrap();
+    assert_eq!(
+        down(&mut me, watch).await,
+        ExitReason::error("the owner gave up")
+    );
+    assert_eq!(
+        down(&mut me, task_watch).await,
+        ExitReason::error("the owner gave up")
+    );
+    assert_eq!(next(&mut me).await, Report::TaskDropped);
+    let _ = owner;
+}
+
+/// The task's panic is dropped into its result slot as it unwinds, before
+/// the task's process has caught it; on two workers the joiner must still
+/// read the panic, never "cancelled".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joined_panic_is_always_the_panic_on_many_threads() {
+    for round in 0..300 {
+        let joined = Task::spawn(async move { panic!("round {round}") })
+            .join()
+            .await;
+        assert_eq!(joined, Err(TaskError::Panicked(format!("round {round}"))));
+    }
 }

@@ -1,7 +1,7 @@
-//! Tasks: background work whose result someone waits for (Python fauxtp's
-//! `spawn_task`; Elixir's `Task.async` / `Task.await`, except that a task is
-//! not linked to the code that started it, and `join` waits without a bound:
-//! [`Task::join_timeout`] sets one).
+//! Tasks: background work whose result someone waits for (Elixir's
+//! `Task.async` / `Task.await`, Python fauxtp's `spawn_task`): a task
+//! started inside a process is linked to it, and [`Task::join`] waits 5
+//! seconds at most by default.
 //!
 //! [`Task::spawn`] runs a future on its own; [`Task::join`] waits for its
 //! result. Inside a GenServer, [`ServerCtx::spawn_task`](crate::ServerCtx::spawn_task)
@@ -26,9 +26,9 @@
 
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
-use crate::process::unwind::{caught, panic_message, CatchUnwind};
+use crate::process::{runner, spawn_linked_to, unwind, AnyPid, Ctx, ExitReason, Pid};
 
 /// Why a task gave no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,18 +45,46 @@ pub enum TaskError {
     TimedOut(Duration),
 }
 
-/// A running task; [`join`](Task::join) it for its result. Dropping a `Task`
-/// lets it run to its end unobserved; [`abort`](Task::abort) cancels it.
+/// A running task; [`join`](Task::join) it for its result.
+///
+/// A task is a small process of its own, as in Elixir. Started inside a
+/// process, it is linked to it: if the task panics, that process gets the
+/// exit signal (and, unless it traps exits, ends with the panic), and if
+/// that process ends, the task ends too. Started outside any process (in
+/// `main` or a test), it is linked to nothing, and a panic only comes back
+/// from `join`. Dropping a `Task` lets it run to its end unobserved;
+/// [`abort`](Task::abort) cancels it.
+///
+/// Cost: a process (a tokio task and a control block) and a reply slot.
 #[derive(Debug)]
 #[must_use = "a task's result is lost unless it is joined"]
 pub struct Task<T> {
-    /// `Err` holds the panic message: panics are caught inside the task,
-    /// so that fauxtp's panic bookkeeping runs on the thread that panicked.
-    handle: JoinHandle<Result<T, String>>,
+    pid: Pid<()>,
+    result: oneshot::Receiver<Result<T, ExitReason>>,
 }
 
+/// Where a task's outcome goes. Dropped by a panic in the task, it sends
+/// the panic's reason once the task's process has caught it.
+struct Delivery<T: Send + 'static>(Option<oneshot::Sender<Result<T, ExitReason>>>);
+
+impl<T: Send + 'static> Drop for Delivery<T> {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            if std::thread::panicking() {
+                unwind::when_caught(Box::new(move |reason: &ExitReason| {
+                    let _ = done.send(Err(reason.clone()));
+                }));
+            }
+        }
+    }
+}
+
+/// How long [`Task::join`] waits, as Elixir's `Task.await`: 5 seconds.
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl<T: Send + 'static> Task<T> {
-    /// Starts `work` as a tokio task.
+    /// Starts `work` as a task, linked to the process that calls this, if
+    /// any.
     ///
     /// # Panics
     ///
@@ -65,42 +93,63 @@ impl<T: Send + 'static> Task<T> {
     where
         F: std::future::Future<Output = T> + Send + 'static,
     {
-        Task {
-            handle: tokio::spawn(async move {
-                CatchUnwind::new(work).await.map_err(|payload| {
-                    caught(&*payload);
-                    panic_message(&*payload)
-                })
-            }),
-        }
+        let (done, result) = oneshot::channel();
+        let body = move |_: Ctx<()>| async move {
+            let mut delivery = Delivery(Some(done));
+            let value = work.await;
+            if let Some(done) = delivery.0.take() {
+                let _ = done.send(Ok(value));
+            }
+            Ok(())
+        };
+        let pid = match runner::current_pid() {
+            Some(owner) => spawn_linked_to(&owner, body),
+            None => crate::process::spawn(body),
+        };
+        Task { pid, result }
     }
 
-    /// Waits for the result. A panic in the task is returned as
-    /// [`TaskError::Panicked`], never re-raised in the joiner.
+    /// The task's process.
+    pub fn pid(&self) -> AnyPid {
+        self.pid.any()
+    }
+
+    /// Waits for the result, at most [`DEFAULT_JOIN_TIMEOUT`] (5 s, as
+    /// Elixir's `Task.await`); a task that has not finished by then is
+    /// cancelled and [`TaskError::TimedOut`] returned. A panic in the task is
+    /// returned as [`TaskError::Panicked`], never re-raised in the joiner
+    /// (but see the link, on [`Task`]).
     pub async fn join(self) -> Result<T, TaskError> {
-        match self.handle.await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(TaskError::Panicked(message)),
-            Err(_cancelled) => Err(TaskError::Cancelled),
-        }
+        self.join_timeout(DEFAULT_JOIN_TIMEOUT).await
     }
 
-    /// Waits at most `timeout` for the result; a task that has not finished
-    /// by then is cancelled and [`TaskError::TimedOut`] returned.
-    pub async fn join_timeout(self, timeout: Duration) -> Result<T, TaskError> {
-        let abort = self.handle.abort_handle();
-        match tokio::time::timeout(timeout, self.join()).await {
-            Ok(result) => result,
+    /// Waits at most `timeout` for the result (`Duration::MAX`: for ever);
+    /// a task that has not finished by then is cancelled and
+    /// [`TaskError::TimedOut`] returned.
+    pub async fn join_timeout(mut self, timeout: Duration) -> Result<T, TaskError> {
+        let outcome = if timeout == Duration::MAX {
+            Ok((&mut self.result).await)
+        } else {
+            tokio::time::timeout(timeout, &mut self.result).await
+        };
+        match outcome {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(ExitReason::Panic(message)))) => {
+                Err(TaskError::Panicked(message.to_string()))
+            }
+            // Killed (aborted, or linked to a process that ended).
+            Ok(Ok(Err(_))) | Ok(Err(_)) => Err(TaskError::Cancelled),
             Err(_elapsed) => {
-                abort.abort();
+                self.abort();
                 Err(TaskError::TimedOut(timeout))
             }
         }
     }
 
-    /// Cancels the task at its next `.await`; a later `join` returns
-    /// [`TaskError::Cancelled`] (unless it finished first).
+    /// Cancels the task (it is killed at its next `.await`); a later `join`
+    /// returns [`TaskError::Cancelled`] (unless it finished first).
     pub fn abort(&self) {
-        self.handle.abort();
+        let pid = self.pid.any();
+        pid.signal_from(&pid, &ExitReason::Kill);
     }
 }

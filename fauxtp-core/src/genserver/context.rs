@@ -53,6 +53,13 @@ impl<S: GenServer> ServerCtx<S> {
         std::mem::replace(&mut self.trap_exit, on)
     }
 
+    /// Limits how many messages may wait for the server; past it the server
+    /// ends with `mailbox overflow` (see [`Ctx::set_mailbox_limit`]). Set it
+    /// in `init`.
+    pub fn set_mailbox_limit(&self, limit: Option<usize>) {
+        self.ctx.set_mailbox_limit(limit)
+    }
+
     /// Links the server with `other`; see [`Ctx::link`].
     pub fn link(&mut self, other: impl Into<AnyPid>) -> Result<(), ProcessError> {
         self.ctx.link(other)

@@ -73,7 +73,7 @@ pub use self::call::{Call, CallError, CallFuture, ReplyTo, DEFAULT_CALL_TIMEOUT}
 pub use self::context::ServerCtx;
 pub use self::server_loop::stop;
 pub use self::start::StartError;
-pub use self::tasks::TaskDone;
+pub use self::tasks::{BackgroundTask, TaskDone};
 
 pub(crate) use self::start::{start_with, StartMode};
 

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::{GenServer, ServerCtx};
 use crate::process::unwind::{caught, panic_message, CatchUnwind};
@@ -23,9 +23,12 @@ impl<S: GenServer> ServerCtx<S> {
     /// [`TaskError::Panicked`]. Tasks still running when the server stops
     /// are cancelled, and their results never arrive.
     ///
+    /// Returns a handle to [cancel](BackgroundTask::cancel) the task: a
+    /// cancelled task delivers nothing.
+    ///
     /// Cost: one tokio task per call, plus a `JoinSet` made at the first
     /// call.
-    pub fn spawn_task<T, F>(&mut self, work: F)
+    pub fn spawn_task<T, F>(&mut self, work: F) -> BackgroundTask
     where
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
@@ -35,12 +38,34 @@ impl<S: GenServer> ServerCtx<S> {
         // Forget the tasks that have finished, so the set does not grow.
         while tasks.try_join_next().is_some() {}
         let server = self.ctx.pid();
-        tasks.spawn(async move {
+        let abort = tasks.spawn(async move {
             let result = CatchUnwind::new(work).await.map_err(|payload| {
                 caught(&*payload);
                 TaskError::Panicked(panic_message(&*payload))
             });
             let _ = server.send(TaskDone(result));
         });
+        BackgroundTask { abort }
+    }
+}
+
+/// A task started with [`ServerCtx::spawn_task`]: it can be cancelled.
+/// Dropping the handle lets the task run on.
+#[derive(Debug, Clone)]
+pub struct BackgroundTask {
+    abort: AbortHandle,
+}
+
+impl BackgroundTask {
+    /// Cancels the task at its next `.await`: its result is never
+    /// delivered (unless it was sent already).
+    pub fn cancel(&self) {
+        self.abort.abort();
+    }
+
+    /// Whether the task has finished (delivered its result, panicked, or
+    /// was cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.abort.is_finished()
     }
 }

@@ -60,6 +60,17 @@ struct State<T> {
     receiver: Option<Waker>,
     /// Set when the owning process has ended: pushes fail from then on.
     closed: bool,
+    /// How many messages may wait here before a push is refused (see
+    /// [`Queue::push_message`]); `usize::MAX` by default.
+    limit: usize,
+}
+
+/// Why a message was not queued.
+pub(crate) enum Refused<T> {
+    /// The owning process has ended.
+    Closed(T),
+    /// As many messages as the limit allows wait already: the limit.
+    Full(T, usize),
 }
 
 impl<T> Queue<T> {
@@ -69,6 +80,7 @@ impl<T> Queue<T> {
                 items: VecDeque::new(),
                 receiver: None,
                 closed: false,
+                limit: usize::MAX,
             }),
             closing: Notify::new(),
         }
@@ -95,6 +107,30 @@ impl<T> Queue<T> {
             waker.wake();
         }
         Ok(())
+    }
+
+    /// [`push`](Self::push), for a message: refused when as many as the
+    /// limit wait already (signals are never refused).
+    pub(crate) fn push_message(&self, item: T) -> Result<(), Refused<T>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Refused::Closed(item));
+        }
+        if state.items.len() >= state.limit {
+            return Err(Refused::Full(item, state.limit));
+        }
+        state.items.push_back(item);
+        let receiver = state.receiver.take();
+        drop(state);
+        if let Some(waker) = receiver {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Sets how many messages may wait before a push is refused.
+    pub(crate) fn set_limit(&self, limit: usize) {
+        self.lock().limit = limit;
     }
 
     /// Closes the queue for good, with the receiving side that goes with it:

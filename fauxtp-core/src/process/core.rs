@@ -344,6 +344,24 @@ impl<S: ?Sized + Sink> Core<S> {
         }
     }
 
+    /// More messages wait than the process's limit allows (see
+    /// `Ctx::set_mailbox_limit`): it ends at once with a reason that says
+    /// so, as if killed (nothing can trap it, and a GenServer does not run
+    /// `terminate`). A detached context, which has no task, does not end.
+    pub(crate) fn overflowed(&self, limit: usize) {
+        let mut c = self.lock();
+        if c.detached || c.exited.is_some() || c.pending_exit.is_some() {
+            return;
+        }
+        c.pending_exit = Some(ExitReason::error(format!(
+            "mailbox overflow: more than {limit} messages waiting"
+        )));
+        self.exit_pending.store(true, Ordering::Release);
+        if let Some(waker) = &c.waker {
+            waker.wake_by_ref();
+        }
+    }
+
     /// Takes the reason of an exit signal that asked the process to end, if
     /// one did (for a process with no task yet).
     pub(crate) fn take_kill(&self) -> Option<ExitReason> {

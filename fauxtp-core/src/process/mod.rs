@@ -265,6 +265,25 @@ impl<M: Send + 'static> Ctx<M> {
         self.mailbox.len(&self.me.core.sink.queue)
     }
 
+    /// Limits how many messages may wait in this process's mailbox, as
+    /// Erlang's `max_heap_size` limits a process's heap: a send that would
+    /// go past the limit fails, and the process ends at once with the reason
+    /// `mailbox overflow: more than N messages waiting` (as if killed:
+    /// nothing traps it, and a GenServer does not run `terminate`), which
+    /// its links, monitors and supervisor see. `None` removes the limit (the
+    /// default). Down and exit signals are never refused.
+    ///
+    /// What counts is what has arrived and not been taken by a receive yet;
+    /// a receive takes all of it in one go, so a process that is slow with
+    /// what it took holds up to twice the limit, plus what it saved.
+    pub fn set_mailbox_limit(&self, limit: Option<usize>) {
+        self.me
+            .core
+            .sink
+            .queue
+            .set_limit(limit.unwrap_or(usize::MAX));
+    }
+
     /// Turns exit signals into [`Exit`] messages (`true`) or lets them end
     /// this process (`false`, the default), as Erlang's
     /// `process_flag(trap_exit, ...)`. [`ExitReason::Kill`] ends the process

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::core::{Core, Inbox, Sink};
 use super::handle::Handle;
 use super::Slot;
+use crate::mailbox::Refused;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -53,18 +54,24 @@ impl<M: Send + 'static> Pid<M> {
     /// `send(7u32)`, since `Into` does not guide literal inference.)
     #[inline]
     pub fn send<T: Into<M>>(&self, msg: T) -> Result<(), SendError<M>> {
-        self.core
-            .sink
-            .queue
-            .push(Slot::Message(msg.into()))
-            .map_err(|envelope| SendError {
-                to: self.any(),
-                message: match envelope {
-                    Slot::Message(m) => m,
-                    // Only `Message` was pushed; `push` gives back what it got.
-                    Slot::Signal(_) => unreachable!(),
-                },
-            })
+        let slot = match self.core.sink.queue.push_message(Slot::Message(msg.into())) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Closed(slot)) => slot,
+            Err(Refused::Full(slot, limit)) => {
+                // Overload: the process ends, as Erlang's max_heap_size
+                // ends a process whose heap outgrows its limit.
+                self.core.overflowed(limit);
+                slot
+            }
+        };
+        Err(SendError {
+            to: self.any(),
+            message: match slot {
+                Slot::Message(m) => m,
+                // Only `Message` was pushed; the queue gives back what it got.
+                Slot::Signal(_) => unreachable!(),
+            },
+        })
     }
 
     /// Whether the process is still running. Only a hint: it may end right

@@ -49,9 +49,12 @@ where
 thread_local! {
     /// The id of the process whose task this thread is polling; 0 for
     /// none (ids start at 1). Set around each poll, like a task-local, but
-    /// for a fraction of the cost: this is read only to refuse a call to
+    /// for a fraction of the cost: this is read to refuse a call to
     /// oneself.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The pid of that process, borrowed from its task for the poll (null
+    /// for none): read to link a `Task` to the process that starts it.
+    static CURRENT_PID: Cell<*const AnyPid> = const { Cell::new(std::ptr::null()) };
 }
 
 /// The id of the process the caller runs in, if it runs in one (a
@@ -60,15 +63,33 @@ pub(crate) fn current() -> Option<u64> {
     CURRENT.try_with(Cell::get).ok().filter(|id| *id != 0)
 }
 
-/// Runs `f` as the process `id`: [`current`] gives `id` inside.
-fn as_process<T>(id: u64, f: impl FnOnce() -> T) -> T {
-    struct Restore(u64);
+/// The process the caller runs in, if it runs in one.
+pub(crate) fn current_pid() -> Option<AnyPid> {
+    let pid = CURRENT_PID.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null pointer was set by `as_process` on this thread to
+    // the pid of the task it is polling, which outlives the poll, and is
+    // reset when the poll ends (a panic included); this runs inside it.
+    unsafe { pid.as_ref() }.cloned()
+}
+
+/// Runs `f` as the process `pid`: [`current`] and [`current_pid`] give it
+/// inside.
+fn as_process<T>(pid: &AnyPid, f: impl FnOnce() -> T) -> T {
+    struct Restore(u64, *const AnyPid);
     impl Drop for Restore {
         fn drop(&mut self) {
             let _ = CURRENT.try_with(|current| current.set(self.0));
+            let _ = CURRENT_PID.try_with(|current| current.set(self.1));
         }
     }
-    let _restore = Restore(CURRENT.try_with(|current| current.replace(id)).unwrap_or(0));
+    let _restore = Restore(
+        CURRENT
+            .try_with(|current| current.replace(pid.id()))
+            .unwrap_or(0),
+        CURRENT_PID
+            .try_with(|current| current.replace(pid))
+            .unwrap_or(std::ptr::null()),
+    );
     f()
 }
 
@@ -104,8 +125,7 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
                 let Some(running) = this.body.as_mut().as_pin_mut() else {
                     return Poll::Ready(());
                 };
-                let id = this.guard.pid.id();
-                match as_process(id, || catch_outermost(|| running.poll(cx))) {
+                match as_process(&this.guard.pid, || catch_outermost(|| running.poll(cx))) {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(Ok(()))) => ExitReason::Normal,
                     Ok(Poll::Ready(Err(reason))) => reason,
@@ -119,8 +139,7 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
         // its caller why. Destructors may panic too; that must not take the
         // task down.
         this.guard.pid.core.record_reason(&reason);
-        let id = this.guard.pid.id();
-        let dropped = as_process(id, || catch_outermost(|| this.body.set(None)));
+        let dropped = as_process(&this.guard.pid, || catch_outermost(|| this.body.set(None)));
         let reason = match (reason, dropped) {
             (ExitReason::Normal, Err(payload)) => caught(&*payload),
             // The process ends with its own reason; what the destructor's
