@@ -606,3 +606,27 @@ async fn a_declared_tree_names_itself_in_start_errors() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_process_child_whose_name_is_taken_never_runs() {
+    let mut me = Ctx::<&'static str>::detached();
+    fauxtp::registry::register("supervisor-taken-name", &me.pid()).unwrap();
+    let report = me.pid();
+    let child = ChildSpec::process("p", move |_: Ctx<()>| {
+        let report = report.clone();
+        async move {
+            let _ = report.send("the body ran");
+            Ok(())
+        }
+    })
+    .named("supervisor-taken-name");
+    let err = Supervisor::start(SupervisorSpec::new(Strategy::OneForOne).child(child))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StartError::Init { reason, .. } if reason.to_string().contains("already registered")),
+        "{err}"
+    );
+    // The name is checked before the body runs: nothing of it happened.
+    assert_no_message!(me, Duration::from_millis(50));
+}

@@ -149,7 +149,6 @@ impl<T: Send + 'static> Task<T> {
     /// Cancels the task (it is killed at its next `.await`); a later `join`
     /// returns [`TaskError::Cancelled`] (unless it finished first).
     pub fn abort(&self) {
-        let pid = self.pid.any();
-        pid.signal_from(&pid, &ExitReason::Kill);
+        self.pid.any().kill();
     }
 }

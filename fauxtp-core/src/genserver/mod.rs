@@ -40,9 +40,11 @@
 //!   `init` is returned as [`StartError::Init`] and the server is gone.
 //! - Messages are handled one at a time, in the order they arrive.
 //! - Every call has a timeout (5 s unless the server or the call says
-//!   otherwise). A call to a server that is not alive, or that ends before
-//!   replying, fails at once with the reason; a call that times out leaves
-//!   nothing behind (a late reply is dropped).
+//!   otherwise; `Duration::MAX` for none). A call to a server that is not
+//!   alive, or that ends before replying, fails at once with the reason;
+//!   a call that times out leaves nothing behind (a late reply is dropped).
+//!   A call whose `ReplyTo` the server handed to another process or task
+//!   waits for that holder instead: the server's end does not fail it.
 //! - A handler stops the server with [`ServerCtx::stop`]; a call handler
 //!   still replies first. `terminate` runs whenever the server stops,
 //!   except when it is killed (or its tokio runtime drops it). A cast,

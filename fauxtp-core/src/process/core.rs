@@ -317,10 +317,10 @@ impl<S: ?Sized + Sink> Core<S> {
         };
         match effect {
             Effect::Ignored => {}
-            Effect::Message(exit) => {
-                drop(c);
-                self.sink.exit(exit);
-            }
+            // Pushed while the lock is held (the queue's lock is a leaf): a
+            // trapped signal over a link lands before an `unlink` that
+            // comes after it returns, never after.
+            Effect::Message(exit) => self.sink.exit(exit),
             Effect::Stops => {
                 if c.stop_request.is_none() {
                     c.stop_request = Some(reason.clone());

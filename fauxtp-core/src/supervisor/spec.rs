@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::genserver::{self, GenServer, StartError};
-use crate::process::{self, AnyPid, Ctx, ProcessContext, ProcessResult};
+use crate::process::{self, AnyPid, Ctx, ExitReason, ProcessContext, ProcessResult};
 use crate::registry;
 
 /// When a child that ended is started again (OTP's `restart`).
@@ -130,16 +130,22 @@ impl ChildSpec {
         ChildSpec::new(id, ChildKind::Worker, move |launch: Launch| {
             let body = body.clone();
             async move {
-                let pid = process::spawn_linked_to(&launch.parent, move |ctx| body(ctx));
+                // Named before it runs: a taken name starts nothing, and a
+                // child that crashes at once is a crash, not a name error.
+                let ctx = Ctx::<M>::new(false);
+                let pid = ctx.pid();
                 if let Some(name) = &launch.name {
                     if let Err(error) = registry::register(name, &pid) {
-                        pid.any().kill();
+                        drop(ctx);
+                        pid.any().terminate(ExitReason::Normal);
                         return Err(StartError::Name {
                             kind: "process",
                             error,
                         });
                     }
                 }
+                process::link_unstarted(&launch.parent, &pid.any());
+                process::runner::start(ctx, move |ctx| body(ctx));
                 Ok(pid.any())
             }
         })
