@@ -111,6 +111,7 @@ impl<T> Queue<T> {
 
     /// [`push`](Self::push), for a message: refused when as many as the
     /// limit wait already (signals are never refused).
+    #[inline]
     pub(crate) fn push_message(&self, item: T) -> Result<(), Refused<T>> {
         let mut state = self.lock();
         if state.closed {
@@ -216,6 +217,7 @@ impl<'a, T> Receiver<'a, T> {
     }
 
     /// [`recv`](Self::recv), as a poll.
+    #[inline]
     pub(crate) fn poll_recv(mut self, cx: &mut Context<'_>) -> Poll<T> {
         if let Some(item) = self.mailbox.saved.pop_front() {
             return Poll::Ready(item);

@@ -204,6 +204,7 @@ impl<S: ?Sized + Sink> Core<S> {
 
     /// Takes the reason a signal asked a GenServer to stop with, if one
     /// did: one atomic load when none did.
+    #[inline]
     pub(crate) fn take_stop_request(&self) -> Option<ExitReason> {
         if !self.stop_pending.load(Ordering::Acquire) {
             return None;
