@@ -25,10 +25,12 @@ pub(super) async fn serve_loop<S: GenServer>(
 ) -> ProcessResult {
     let mut reason = loop {
         // A signal the server does not trap comes first, ahead of the
-        // messages already queued.
-        let entry = match sctx.ctx.recv_unless_stopped().await {
-            Ok(entry) => entry,
-            Err(reason) => break reason,
+        // messages already queued (and cuts a wait for one short).
+        if let Some(reason) = sctx.ctx.take_stop_request() {
+            break reason;
+        }
+        let Some(entry) = sctx.ctx.recv_or_stop().await else {
+            continue;
         };
         let handled = CatchUnwind::new(async {
             match entry {

@@ -63,6 +63,8 @@ struct State<T> {
     /// How many messages may wait here before a push is refused (see
     /// [`Queue::push_message`]); `usize::MAX` by default.
     limit: usize,
+    /// Set by [`Queue::interrupt`]: the receiver's next wait returns at once.
+    interrupted: bool,
 }
 
 /// Why a message was not queued.
@@ -81,6 +83,7 @@ impl<T> Queue<T> {
                 receiver: None,
                 closed: false,
                 limit: usize::MAX,
+                interrupted: false,
             }),
             closing: Notify::new(),
         }
@@ -132,6 +135,19 @@ impl<T> Queue<T> {
     /// Sets how many messages may wait before a push is refused.
     pub(crate) fn set_limit(&self, limit: usize) {
         self.lock().limit = limit;
+    }
+
+    /// Wakes the receiver from an interruptible wait (see
+    /// [`Receiver::poll_recv_interruptible`]), or makes its next one return
+    /// at once: a GenServer asked to stop looks at why.
+    pub(crate) fn interrupt(&self) {
+        let mut state = self.lock();
+        state.interrupted = true;
+        let receiver = state.receiver.take();
+        drop(state);
+        if let Some(waker) = receiver {
+            waker.wake();
+        }
     }
 
     /// Closes the queue for good, with the receiving side that goes with it:
@@ -216,13 +232,13 @@ impl<'a, T> Receiver<'a, T> {
         self.next_arrival().await
     }
 
-    /// [`recv`](Self::recv), as a poll.
-    #[inline]
-    pub(crate) fn poll_recv(mut self, cx: &mut Context<'_>) -> Poll<T> {
+    /// [`recv`](Self::recv), but a wait that [`Queue::interrupt`] cuts
+    /// short gives `None`.
+    pub(crate) async fn recv_interruptible(mut self) -> Option<T> {
         if let Some(item) = self.mailbox.saved.pop_front() {
-            return Poll::Ready(item);
+            return Some(item);
         }
-        self.poll_arrival(cx)
+        poll_fn(|cx| self.poll_arrival_interruptible(cx)).await
     }
 
     /// Takes the oldest message if there is one, without waiting.
@@ -312,6 +328,29 @@ impl<'a, T> Receiver<'a, T> {
             drop(state);
             coop.made_progress();
             return Poll::Ready(item);
+        }
+        match &state.receiver {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.receiver = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// [`poll_arrival`](Self::poll_arrival), giving `None` when interrupted.
+    fn poll_arrival_interruptible(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        if let Some(item) = self.mailbox.arrived.pop_front() {
+            coop.made_progress();
+            return Poll::Ready(Some(item));
+        }
+        let mut state = self.queue.lock();
+        if let Some(item) = self.take_batch(&mut state) {
+            drop(state);
+            coop.made_progress();
+            return Poll::Ready(Some(item));
+        }
+        if std::mem::take(&mut state.interrupted) {
+            return Poll::Ready(None);
         }
         match &state.receiver {
             Some(waker) if waker.will_wake(cx.waker()) => {}

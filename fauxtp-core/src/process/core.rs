@@ -70,6 +70,7 @@ impl<M> Inbox<M> {
 pub(crate) unsafe trait Sink: Send + Sync + 'static {
     fn down(&self, down: Down);
     fn exit(&self, exit: Exit);
+    fn interrupt(&self);
     fn drop_parked(&self);
     /// The concrete type of this sink, to turn an untyped pid back into a
     /// typed one.
@@ -83,6 +84,9 @@ unsafe impl<M: Send + 'static> Sink for Inbox<M> {
     }
     fn exit(&self, exit: Exit) {
         let _ = self.queue.push(Slot::Signal(Box::new(Signal::Exit(exit))));
+    }
+    fn interrupt(&self) {
+        self.queue.interrupt();
     }
     fn drop_parked(&self) {
         let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -327,9 +331,9 @@ impl<S: ?Sized + Sink> Core<S> {
                     c.stop_request = Some(reason.clone());
                     self.stop_pending.store(true, Ordering::Release);
                 }
-                if let Some(waker) = &c.waker {
-                    waker.wake_by_ref();
-                }
+                // Wakes the loop if it waits for a message (the queue's
+                // lock is a leaf).
+                self.sink.interrupt();
             }
             Effect::Ends => {
                 let reason = match reason {

@@ -452,24 +452,27 @@ impl<M: Send + 'static> Ctx<M> {
     /// Makes this process take exit signals as a GenServer does: one the
     /// server traps (`traps`) arrives as an `Exit` message, in order; any
     /// other asks it to stop before its next message (see
-    /// [`recv_unless_stopped`](Ctx::recv_unless_stopped)). `Kill` still
-    /// kills.
+    /// [`take_stop_request`](Ctx::take_stop_request)). `Kill` still kills.
     pub(crate) fn take_signals_as_server(&self, traps: bool) {
         self.me.core.set_trap_exit(true);
         self.me.core.set_signal_mode(SignalMode::Server { traps });
     }
 
-    /// The next entry of the mailbox, or the reason an exit signal asked
-    /// this GenServer to stop with, which comes first, ahead of whatever is
-    /// queued.
-    pub(crate) async fn recv_unless_stopped(&mut self) -> Result<Envelope<M>, ExitReason> {
-        std::future::poll_fn(|cx| {
-            if let Some(reason) = self.me.core.take_stop_request() {
-                return std::task::Poll::Ready(Err(reason));
-            }
-            self.receiver().poll_recv(cx).map(|slot| Ok(slot.into()))
-        })
-        .await
+    /// The reason an exit signal asked this GenServer to stop with, if one
+    /// did: one atomic load when none did. The loop looks before each
+    /// message, ahead of whatever is queued.
+    #[inline]
+    pub(crate) fn take_stop_request(&self) -> Option<ExitReason> {
+        self.me.core.take_stop_request()
+    }
+
+    /// The next entry of the mailbox; `None` if the wait was cut short by a
+    /// stop request (see [`take_stop_request`](Ctx::take_stop_request)).
+    pub(crate) async fn recv_or_stop(&mut self) -> Option<Envelope<M>> {
+        self.receiver()
+            .recv_interruptible()
+            .await
+            .map(Envelope::from)
     }
 
     /// Starts a selective receive; used by [`receive!`](crate::receive).
