@@ -34,6 +34,9 @@ pub mod examples {}
 #[doc = include_str!("../docs/primitives.md")]
 pub mod primitives {}
 
+#[doc = include_str!("../docs/observability.md")]
+pub mod observability {}
+
 #[doc = include_str!("../docs/troubleshooting.md")]
 pub mod troubleshooting {}
 

@@ -222,7 +222,10 @@ async fn too_many_restarts_stop_the_children_in_reverse_and_the_supervisor() {
     let reason = down(&mut probe, sup_down).await;
     assert_eq!(
         reason,
-        ExitReason::error("reached the maximum restart intensity: more than 2 restarts within 5s")
+        ExitReason::error(
+            "reached the maximum restart intensity: more than 2 restarts within 5s; \
+             the last: child `b` ended with: failed"
+        )
     );
 }
 

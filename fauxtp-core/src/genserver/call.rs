@@ -330,11 +330,20 @@ impl<M: Send + 'static, R> Future for CallFuture<M, R> {
                     call,
                 },
             }),
-            Err(_elapsed) => Err(CallError::Timeout {
-                server: server.any(),
-                call,
-                after: *this.after,
-            }),
+            Err(_elapsed) => {
+                tracing::debug!(
+                    target: "fauxtp::genserver",
+                    server = %server.any(),
+                    call,
+                    after = ?*this.after,
+                    "call timed out"
+                );
+                Err(CallError::Timeout {
+                    server: server.any(),
+                    call,
+                    after: *this.after,
+                })
+            }
         })
     }
 }

@@ -119,6 +119,7 @@ impl<S: GenServer> ServerCtx<S> {
         // The loop decides what an exit signal does (so that `terminate`
         // runs on shutdown): they all arrive as messages. `Kill` still kills.
         ctx.take_signals_as_server(false);
+        ctx.set_server_type(S::SERVER);
         ServerCtx {
             ctx,
             stop: None,

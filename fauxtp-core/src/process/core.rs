@@ -136,6 +136,8 @@ struct Control {
     exited: Option<ExitReason>,
     trap_exit: bool,
     mode: SignalMode,
+    /// The server type of a GenServer (`Counter`), for its crash report.
+    server_type: Option<&'static str>,
     /// The reason a signal asked a GenServer to stop with (the first one).
     stop_request: Option<ExitReason>,
     /// A detached context has no task to end: it always traps exits.
@@ -204,6 +206,11 @@ impl<S: ?Sized + Sink> Core<S> {
     /// its start and when the server changes its trap_exit flag).
     pub(crate) fn set_signal_mode(&self, mode: SignalMode) {
         self.lock().mode = mode;
+    }
+
+    /// Names the process's GenServer type, for its crash report.
+    pub(crate) fn set_server_type(&self, server_type: &'static str) {
+        self.lock().server_type = Some(server_type);
     }
 
     /// Takes the reason a signal asked a GenServer to stop with, if one
@@ -457,7 +464,7 @@ impl AnyPid {
         // Requests still queued go now; their callers find the reason.
         core.record_reason(&reason);
         core.sink.drop_parked();
-        let (links, name) = {
+        let (links, name, server_type) = {
             let mut c = core.lock();
             if c.exited.is_some() {
                 return;
@@ -467,8 +474,9 @@ impl AnyPid {
             // message or the exit signal sees the count without it.
             ALIVE.fetch_sub(1, Ordering::AcqRel);
             c.waker = None;
-            (std::mem::take(&mut c.links), c.name.take())
+            (std::mem::take(&mut c.links), c.name.take(), c.server_type)
         };
+        super::report::ended(self, &reason, name.as_deref(), server_type);
         if let Some(name) = name {
             super::names::release(&name, core.id);
         }

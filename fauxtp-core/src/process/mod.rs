@@ -59,6 +59,7 @@ pub(crate) mod hooks;
 pub(crate) mod names;
 mod pid;
 pub(crate) mod receive;
+mod report;
 pub(crate) mod runner;
 pub(crate) mod slot;
 pub(crate) mod unwind;
@@ -447,6 +448,12 @@ impl<M: Send + 'static> Ctx<M> {
     pub(crate) fn flush_exits_from(&mut self, pid: &AnyPid) {
         self.receiver()
             .retain(|entry| !matches!(Peek::from(entry), Peek::Exit(e) if e.from == *pid));
+    }
+
+    /// Names this process's GenServer type (`Counter`), for its crash
+    /// report.
+    pub(crate) fn set_server_type(&self, server_type: &'static str) {
+        self.me.core.set_server_type(server_type);
     }
 
     /// Makes this process take exit signals as a GenServer does: one the

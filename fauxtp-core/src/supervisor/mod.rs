@@ -43,6 +43,7 @@
 mod client;
 mod intensity;
 pub(crate) mod macro_support;
+mod report;
 mod server;
 mod shutdown;
 mod spec;

@@ -5,7 +5,7 @@
 use tokio::time::Instant;
 
 use super::intensity::RestartIntensity;
-use super::shutdown;
+use super::{report, shutdown};
 use super::{
     ChildCounts, ChildInfo, ChildKind, ChildSpec, Restart, Strategy, Supervise, SupervisorError,
     SupervisorMsg, SupervisorSpec,
@@ -28,6 +28,8 @@ pub struct Supervisor {
 struct Child {
     spec: ChildSpec,
     pid: Option<AnyPid>,
+    /// How many times the supervisor has started it again.
+    restarts: u64,
 }
 
 impl Child {
@@ -101,16 +103,31 @@ impl Supervisor {
 
     /// Starts the child at `index`; on failure, counts a restart and tries
     /// again until the intensity gives out. Returns false if it did.
-    async fn restart_child_at(&mut self, index: usize, ctx: &mut ServerCtx<Self>) -> bool {
+    /// Starts the child at `index` again; on failure, counts a restart and
+    /// tries again until the intensity gives out. `Err` says why it gave
+    /// out (the last start error).
+    async fn restart_child_at(
+        &mut self,
+        index: usize,
+        ctx: &mut ServerCtx<Self>,
+    ) -> Result<(), String> {
+        let me = ctx.self_pid();
         loop {
-            let me = ctx.self_pid();
-            match self.children[index].spec.launch(&me).await {
+            let child = &mut self.children[index];
+            match child.spec.launch(&me).await {
                 Ok(pid) => {
-                    self.children[index].pid = Some(pid);
-                    return true;
+                    child.restarts += 1;
+                    report::restarted(&me, &child.spec.id, &pid, child.restarts);
+                    child.pid = Some(pid);
+                    return Ok(());
                 }
-                Err(_) if self.allow_restart() => continue,
-                Err(_) => return false,
+                Err(error) => {
+                    report::start_failed(&me, &child.spec.id, &error);
+                    let cause = format!("child `{}` failed to start: {error}", child.spec.id);
+                    if !self.allow_restart() {
+                        return Err(cause);
+                    }
+                }
             }
         }
     }
@@ -125,6 +142,8 @@ impl Supervisor {
             return; // Not (or no longer) a child: a stopped child's late signal.
         };
         self.children[index].pid = None;
+        let me = ctx.self_pid();
+        report::child_ended(&me, &self.children[index].spec.id, &exit.from, &exit.reason);
         let restart = match self.children[index].spec.restart {
             Restart::Permanent => true,
             Restart::Transient => !exit.reason.is_clean(),
@@ -137,7 +156,11 @@ impl Supervisor {
             return;
         }
         if !self.allow_restart() {
-            return self.give_up(ctx).await;
+            let cause = format!(
+                "child `{}` ended with: {}",
+                self.children[index].spec.id, exit.reason
+            );
+            return self.give_up(ctx, cause).await;
         }
         let (first, last) = match self.strategy {
             Strategy::OneForOne => (index, index),
@@ -155,8 +178,8 @@ impl Supervisor {
                 last -= 1;
                 continue;
             }
-            if !self.restart_child_at(i, ctx).await {
-                return self.give_up(ctx).await;
+            if let Err(cause) = self.restart_child_at(i, ctx).await {
+                return self.give_up(ctx, cause).await;
             }
             i += 1;
         }
@@ -164,13 +187,17 @@ impl Supervisor {
 
     /// The restart intensity is exceeded: stop every child (last first) and
     /// end, so that the supervisor's own supervisor decides.
-    async fn give_up(&mut self, ctx: &mut ServerCtx<Self>) {
+    /// The reason names the limit and `cause`, the end (or failed start) of
+    /// the child that broke it.
+    async fn give_up(&mut self, ctx: &mut ServerCtx<Self>, cause: String) {
         let all = 0..self.children.len();
         self.stop_children(all, ctx).await;
-        ctx.stop(ExitReason::error(format!(
-            "reached the maximum restart intensity: {}",
+        let reason = ExitReason::error(format!(
+            "reached the maximum restart intensity: {}; the last: {cause}",
             self.intensity
-        )));
+        ));
+        report::gave_up(&ctx.self_pid(), &reason);
+        ctx.stop(reason);
     }
 
     async fn start_new_child(
@@ -193,10 +220,14 @@ impl Supervisor {
                 self.children.push(Child {
                     spec,
                     pid: Some(pid.clone()),
+                    restarts: 0,
                 });
                 Ok(pid)
             }
-            Err(error) => Err(SupervisorError::StartFailed { id: spec.id, error }),
+            Err(error) => {
+                report::start_failed(&me, &spec.id, &error);
+                Err(SupervisorError::StartFailed { id: spec.id, error })
+            }
         }
     }
 

@@ -1,0 +1,257 @@
+//! Reports: what OTP's logger would say (a crash report, a supervisor
+//! report) comes out as `tracing` events with structured fields. Each test
+//! runs on a one-thread runtime with a subscriber of its own that records
+//! the events.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fauxtp::prelude::*;
+use fauxtp::supervisor::{Strategy, Supervisor, SupervisorSpec};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
+
+mod common;
+
+/// One recorded event.
+#[derive(Debug, Clone)]
+struct Report {
+    target: String,
+    level: Level,
+    fields: BTreeMap<String, String>,
+}
+
+impl Report {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+/// Records every event.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<Report>>>);
+
+impl Recorder {
+    fn reports(&self) -> Vec<Report> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn with_target(&self, target: &str) -> Vec<Report> {
+        self.reports()
+            .into_iter()
+            .filter(|r| r.target == target)
+            .collect()
+    }
+}
+
+struct Fields(BTreeMap<String, String>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.to_string());
+    }
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields(BTreeMap::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(Report {
+            target: event.metadata().target().to_owned(),
+            level: *event.metadata().level(),
+            fields: fields.0,
+        });
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+/// A recorder, installed for this thread until the guard drops.
+fn record() -> (Recorder, tracing::subscriber::DefaultGuard) {
+    let recorder = Recorder::default();
+    let guard = tracing::subscriber::set_default(recorder.clone());
+    (recorder, guard)
+}
+
+struct Fragile;
+
+#[genserver]
+impl Fragile {
+    fn init() -> Self {
+        Fragile
+    }
+
+    #[cast]
+    fn explode(&mut self) {
+        panic!("fragile exploded");
+    }
+
+    #[cast]
+    fn fail(&mut self) -> Result<(), ExitReason> {
+        Err(ExitReason::error("fragile failed"))
+    }
+
+    #[call]
+    async fn slow(&mut self) {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_panic_is_a_crash_report_naming_the_process_and_the_panic() {
+    let (recorder, _guard) = record();
+    let mut me = Ctx::<()>::detached();
+    let server = Fragile::start_named("reports-fragile", ()).await.unwrap();
+    let watch = me.monitor(&server);
+    server.explode().unwrap();
+    common::down(&mut me, watch).await;
+    let crashes = recorder.with_target("fauxtp::process");
+    assert_eq!(crashes.len(), 1, "{crashes:?}");
+    let crash = &crashes[0];
+    assert_eq!(crash.level, Level::ERROR);
+    assert_eq!(crash.field("pid"), Some(server.to_string().as_str()));
+    assert_eq!(crash.field("name"), Some("reports-fragile"));
+    assert_eq!(crash.field("server"), Some("Fragile"));
+    assert_eq!(crash.field("panic"), Some("fragile exploded"));
+}
+
+#[tokio::test]
+async fn an_error_is_a_crash_report_and_normal_or_shutdown_ends_are_not() {
+    let (recorder, _guard) = record();
+    let mut me = Ctx::<()>::detached();
+    let failing = Fragile::start(()).await.unwrap();
+    let watch = me.monitor(&failing);
+    failing.fail().unwrap();
+    common::down(&mut me, watch).await;
+    for reason in [ExitReason::Normal, ExitReason::Shutdown] {
+        let quiet = Fragile::start(()).await.unwrap();
+        fauxtp::genserver::stop(&quiet, reason, common::WAIT)
+            .await
+            .unwrap();
+    }
+    let (_, watch) = me.spawn_monitor(|_: Ctx<()>| async { Ok(()) });
+    common::down(&mut me, watch).await;
+    let crashes = recorder.with_target("fauxtp::process");
+    assert_eq!(crashes.len(), 1, "{crashes:?}");
+    assert_eq!(crashes[0].level, Level::ERROR);
+    assert_eq!(crashes[0].field("reason"), Some("fragile failed"));
+}
+
+#[tokio::test]
+async fn a_supervisor_reports_a_crash_a_restart_and_giving_up() {
+    let (recorder, _guard) = record();
+    let mut me = Ctx::<()>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(1, Duration::from_secs(60))
+        .child(Fragile::child(()).id("fragile").named("reports-supervised"));
+    let sup = Supervisor::start(spec).await.unwrap();
+    let watch = me.monitor(&sup);
+    let first: Pid<FragileMsg> = fauxtp::registry::whereis("reports-supervised").unwrap();
+    let first_watch = me.monitor(&first);
+    first.explode().unwrap();
+    common::down(&mut me, first_watch).await;
+    // The supervisor restarts it once; the second crash is one too many.
+    let second = tokio::time::timeout(common::WAIT, async {
+        loop {
+            match fauxtp::registry::whereis::<FragileMsg>("reports-supervised") {
+                Ok(pid) if pid != first => break pid,
+                _ => tokio::task::yield_now().await,
+            }
+        }
+    })
+    .await
+    .expect("the child is restarted");
+    second.fail().unwrap();
+    common::down(&mut me, watch).await;
+
+    let reports = recorder.with_target("fauxtp::supervisor");
+    let messages: Vec<(Level, &str)> = reports
+        .iter()
+        .map(|r| (r.level, r.field("message").unwrap_or("")))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (Level::ERROR, "supervisor report: child terminated"),
+            (Level::INFO, "supervisor report: child restarted"),
+            (Level::ERROR, "supervisor report: child terminated"),
+            (
+                Level::ERROR,
+                "supervisor report: shutting down, reached the maximum restart intensity"
+            ),
+        ]
+    );
+    for report in &reports {
+        assert_eq!(report.field("supervisor"), Some(sup.to_string().as_str()));
+    }
+    assert_eq!(reports[0].field("child"), Some("fragile"));
+    assert_eq!(
+        reports[0].field("reason"),
+        Some("panicked: fragile exploded")
+    );
+    assert_eq!(reports[1].field("pid"), Some(second.to_string().as_str()));
+    assert_eq!(reports[1].field("restarts"), Some("1"));
+    assert_eq!(
+        reports[3].field("reason"),
+        Some(
+            "reached the maximum restart intensity: more than 1 restarts within 60s; \
+             the last: child `fragile` ended with: fragile failed"
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_child_that_fails_to_start_is_reported_with_the_error() {
+    let (recorder, _guard) = record();
+    let holder = Ctx::<()>::detached();
+    fauxtp::registry::register("reports-taken", &holder.pid()).unwrap();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(Fragile::child(()).id("unlucky").named("reports-taken"));
+    assert!(Supervisor::start(spec).await.is_err());
+    let reports = recorder.with_target("fauxtp::supervisor");
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0].field("message"),
+        Some("supervisor report: child failed to start")
+    );
+    assert_eq!(reports[0].field("child"), Some("unlucky"));
+    assert!(
+        reports[0]
+            .field("error")
+            .is_some_and(|e| e.contains("already registered")),
+        "{reports:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_times_out_is_a_debug_event() {
+    let (recorder, _guard) = record();
+    let server = Fragile::start(()).await.unwrap();
+    assert!(server
+        .slow()
+        .timeout(Duration::from_millis(50))
+        .await
+        .is_err());
+    let timeouts = recorder.with_target("fauxtp::genserver");
+    assert_eq!(timeouts.len(), 1, "{timeouts:?}");
+    assert_eq!(timeouts[0].level, Level::DEBUG);
+    assert_eq!(timeouts[0].field("call"), Some("Fragile::slow"));
+    assert_eq!(timeouts[0].field("after"), Some("50ms"));
+}
