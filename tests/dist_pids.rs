@@ -104,7 +104,7 @@ async fn an_erlang_process_monitors_a_fauxtp_one() {
     let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let mut erl = erlang_shell(
-        "receive {watch, V} -> Ref = monitor(process, V), io:format(\"monitoring~n\"), \
+        "receive {watch, V} -> Ref = monitor(process, V), P ! monitoring, \
          receive {'DOWN', Ref, process, V, R} -> io:format(\"~p~n\", [R]) end end",
     )
     .await;
@@ -115,7 +115,9 @@ async fn an_erlang_process_monitors_a_fauxtp_one() {
     node.send_to(&shell, (atom("watch"), node.pid_of(&victim)))
         .await
         .unwrap();
-    assert_eq!(erl.line().await, "monitoring");
+    // Sent after the monitor, over the same connection: once it is here,
+    // the monitor is in place on this side.
+    assert_receives!(me, m if m == atom("monitoring"), WAIT);
     victim.send(atom("stop")).unwrap();
     assert_eq!(erl.line().await, "{error,<<\"done\">>}");
 }
@@ -126,7 +128,7 @@ async fn an_erlang_process_linked_to_a_fauxtp_one_gets_its_exit() {
     let mut me = Ctx::<Term>::detached();
     let mut erl = erlang_shell(
         "process_flag(trap_exit, true), \
-         receive {link, V} -> link(V), io:format(\"linked~n\"), \
+         receive {link, V} -> link(V), P ! linked, \
          receive {'EXIT', V, R} -> io:format(\"~p~n\", [R]) end end",
     )
     .await;
@@ -138,7 +140,9 @@ async fn an_erlang_process_linked_to_a_fauxtp_one_gets_its_exit() {
     node.send_to(&shell, (atom("link"), node.pid_of(&victim)))
         .await
         .unwrap();
-    assert_eq!(erl.line().await, "linked");
+    // Sent after the link, over the same connection: once it is here, the
+    // link is in place on this side.
+    assert_receives!(me, m if m == atom("linked"), WAIT);
     victim.send(atom("crash")).unwrap();
     assert_eq!(erl.line().await, "{panic,<<\"kaboom\">>}");
 }

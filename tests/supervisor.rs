@@ -633,3 +633,58 @@ async fn a_process_child_whose_name_is_taken_never_runs() {
     // The name is checked before the body runs: nothing of it happened.
     assert_no_message!(me, Duration::from_millis(50));
 }
+
+#[tokio::test]
+async fn the_live_tree_shows_each_level_with_its_restarts() {
+    let mut probe = Ctx::<Life>::detached();
+    let inner = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(5, Duration::from_secs(60))
+        .child(worker("leaf", &probe));
+    let spec = SupervisorSpec::new(Strategy::RestForOne)
+        .child(worker("top", &probe))
+        .child(Supervisor::child(inner).id("inner"));
+    let root = Supervisor::start(spec).await.unwrap();
+    up(&mut probe, "top").await;
+    let leaf = up(&mut probe, "leaf").await;
+    leaf.fail().unwrap();
+    gone(&mut probe, "leaf", failed()).await;
+    let leaf_now = up(&mut probe, "leaf").await;
+
+    let tree = fauxtp::supervisor::tree(&root).await.unwrap();
+    assert_eq!(tree.pid, root.any());
+    assert_eq!(tree.strategy, Strategy::RestForOne);
+    assert_eq!(tree.restarts_in_window, 0);
+    let ids: Vec<&str> = tree.children.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["top", "inner"]);
+    assert!(tree.children[0].subtree.is_none());
+    let inner = tree.children[1].subtree.as_ref().expect("the inner level");
+    assert_eq!(tree.children[1].kind, ChildKind::Supervisor);
+    assert_eq!(inner.restarts_in_window, 1);
+    assert_eq!(
+        (inner.max_restarts, inner.within),
+        (5, Duration::from_secs(60))
+    );
+    let leaf_node = &inner.children[0];
+    assert_eq!(leaf_node.id, "leaf");
+    assert_eq!(leaf_node.pid, Some(leaf_now.any()));
+    assert_eq!(leaf_node.restarts, 1);
+    assert_eq!(leaf_node.restart, Restart::Permanent);
+
+    // As text: one line per supervisor and per child, indented by depth.
+    let text = tree.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(
+        lines[0].starts_with(&format!("{root} RestForOne, restarts 0/3")),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("  top <0."), "{text}");
+    assert!(lines[2].starts_with("  inner <0."), "{text}");
+    assert!(lines[3].starts_with("    <0."), "{text}");
+    assert!(
+        lines[4].starts_with(&format!(
+            "      leaf {leaf_now} Worker Permanent, restarts 1"
+        )),
+        "{text}"
+    );
+}

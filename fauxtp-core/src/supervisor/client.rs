@@ -31,6 +31,8 @@ pub enum SupervisorMsg {
     RestartChild(String, ReplyTo<Result<AnyPid, SupervisorError>>),
     /// `delete_child`
     DeleteChild(String, ReplyTo<Result<(), SupervisorError>>),
+    /// The supervisor's own level of the live tree (see [`tree`](super::tree)).
+    Tree(ReplyTo<super::SupervisorNode>),
 }
 
 /// The requests of a supervisor, on its pid: `sup.which_children().await`.
@@ -73,7 +75,7 @@ pub trait SupervisorClient {
 }
 
 /// Makes a request with the supervisors' timeout.
-async fn ask<T: Send + 'static>(
+pub(super) async fn ask<T: Send + 'static>(
     sup: &Pid<SupervisorMsg>,
     label: &'static str,
     make: impl FnOnce(ReplyTo<T>) -> SupervisorMsg,

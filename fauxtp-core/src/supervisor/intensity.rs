@@ -42,6 +42,26 @@ impl RestartIntensity {
     }
 }
 
+impl RestartIntensity {
+    /// How many restarts count against the limit at `now`.
+    pub(super) fn used(&self, now: Instant) -> usize {
+        self.history
+            .iter()
+            .filter(|at| now.duration_since(**at) <= self.within)
+            .count()
+    }
+
+    /// The limit: at most this many restarts ...
+    pub(super) fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// ... within this window.
+    pub(super) fn within(&self) -> Duration {
+        self.within
+    }
+}
+
 /// How the limit reads in the reason a supervisor gives up with.
 impl fmt::Display for RestartIntensity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

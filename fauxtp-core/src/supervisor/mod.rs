@@ -47,6 +47,7 @@ mod report;
 mod server;
 mod shutdown;
 mod spec;
+mod tree;
 
 use std::time::Duration;
 
@@ -55,6 +56,7 @@ pub use self::server::Supervisor;
 pub use self::spec::{
     ChildKind, ChildSpec, Launch, Restart, Shutdown, Supervise, DEFAULT_SHUTDOWN,
 };
+pub use self::tree::{tree, ChildNode, SupervisorNode};
 
 use crate::genserver::{CallError, StartError};
 use crate::process::AnyPid;

@@ -7,8 +7,8 @@ use tokio::time::Instant;
 use super::intensity::RestartIntensity;
 use super::{report, shutdown};
 use super::{
-    ChildCounts, ChildInfo, ChildKind, ChildSpec, Restart, Strategy, Supervise, SupervisorError,
-    SupervisorMsg, SupervisorSpec,
+    ChildCounts, ChildInfo, ChildKind, ChildNode, ChildSpec, Restart, Strategy, Supervise,
+    SupervisorError, SupervisorMsg, SupervisorNode, SupervisorSpec,
 };
 use crate::genserver::{self, GenServer, Options, ServerCtx, StartError, StartMode};
 use crate::process::{AnyPid, Exit, ExitReason, Pid, ProcessContext};
@@ -73,6 +73,30 @@ impl Supervisor {
         <Self as Supervise>::child(spec)
             .id("Supervisor")
             .kind(ChildKind::Supervisor)
+    }
+
+    /// Its own level of the live tree (the subtrees are read from their
+    /// supervisors).
+    fn level(&self, me: AnyPid) -> SupervisorNode {
+        SupervisorNode {
+            pid: me,
+            strategy: self.strategy,
+            restarts_in_window: self.intensity.used(Instant::now()),
+            max_restarts: self.intensity.max(),
+            within: self.intensity.within(),
+            children: self
+                .children
+                .iter()
+                .map(|child| ChildNode {
+                    id: child.spec.id.clone(),
+                    pid: child.pid.clone(),
+                    kind: child.spec.kind,
+                    restart: child.spec.restart,
+                    restarts: child.restarts,
+                    subtree: None,
+                })
+                .collect(),
+        }
     }
 
     fn find(&self, id: &str) -> Option<usize> {
@@ -269,6 +293,9 @@ impl GenServer for Supervisor {
 
     async fn handle(&mut self, msg: SupervisorMsg, ctx: &mut ServerCtx<Self>) {
         match msg {
+            SupervisorMsg::Tree(reply) => {
+                reply.reply(self.level(ctx.self_pid()));
+            }
             SupervisorMsg::WhichChildren(reply) => {
                 reply.reply(self.children.iter().map(Child::info).collect());
             }
