@@ -1,6 +1,10 @@
 //! fauxtp against ractor, kameo, actix and raw tokio, side by side in one run.
 //!
-//! `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--json] [--only WORKLOAD] [--repeat N]`
+//! `cargo run --release --manifest-path bench/Cargo.toml -- [--quick] [--json] [--only WORKLOAD] [--repeat N] [--subscriber]`
+//!
+//! `--subscriber` installs a `tracing` subscriber that takes every fauxtp
+//! event (debug level and up, written nowhere), to show what fauxtp's
+//! reports cost when someone listens: compare with a run without it.
 //!
 //! Multi-thread columns (tokio, fauxtp, ractor, kameo, and the kanal and
 //! crossfire channel floors) run on a 2-worker tokio runtime; the
@@ -77,6 +81,8 @@ struct Options {
     /// `--child WORKLOAD FRAMEWORK`: run one measurement in this process
     /// and print it (used for memory, which needs a fresh process each).
     child: Option<(Workload, String)>,
+    /// `--subscriber`: a `tracing` subscriber listens to fauxtp's events.
+    subscriber: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -88,11 +94,13 @@ fn options() -> Result<Options, String> {
         only_dist: false,
         repeat: None,
         child: None,
+        subscriber: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--json" => options.json = true,
+            "--subscriber" => options.subscriber = true,
             "--only" => {
                 let name = args.next().ok_or("--only needs a workload")?;
                 if name == "dist_call" {
@@ -120,7 +128,7 @@ fn options() -> Result<Options, String> {
             }
             other => {
                 return Err(format!(
-                "unknown argument {other}; use [--quick] [--json] [--only WORKLOAD] [--repeat N]"
+                "unknown argument {other}; use [--quick] [--json] [--only WORKLOAD] [--repeat N] [--subscriber]"
             ))
             }
         }
@@ -137,6 +145,9 @@ fn in_child(workload: Workload, framework: &str, quick: bool) -> Option<Outcome>
     if quick {
         command.arg("--quick");
     }
+    if SUBSCRIBER.load(std::sync::atomic::Ordering::Relaxed) {
+        command.arg("--subscriber");
+    }
     let output = command.output().ok()?;
     let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     match text.as_str() {
@@ -149,6 +160,9 @@ fn in_child(workload: Workload, framework: &str, quick: bool) -> Option<Outcome>
     }
 }
 
+/// Whether this run listens to fauxtp's events (passed on to children).
+static SUBSCRIBER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn main() -> ExitCode {
     let options = match options() {
         Ok(options) => options,
@@ -157,6 +171,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if options.subscriber {
+        SUBSCRIBER.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing_subscriber::fmt()
+            .with_writer(std::io::sink)
+            .with_env_filter("fauxtp=debug")
+            .init();
+    }
     let sizes = if options.quick {
         Sizes::quick()
     } else {
