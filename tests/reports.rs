@@ -133,6 +133,29 @@ async fn a_panic_is_a_crash_report_naming_the_process_and_the_panic() {
 }
 
 #[tokio::test]
+async fn a_crash_report_says_where_the_panic_happened_when_asked_to() {
+    fauxtp::process::capture_panic_locations();
+    let (recorder, _guard) = record();
+    let mut me = Ctx::<()>::detached();
+    let (_, watch) = me.spawn_monitor(|_: Ctx<()>| async {
+        let line = line!() + 1;
+        panic!("at line {line}");
+    });
+    let reason = common::down(&mut me, watch).await;
+    let ExitReason::Panic(message) = reason else {
+        panic!("not a panic: {reason}");
+    };
+    let line: u32 = message.trim_start_matches("at line ").parse().unwrap();
+    let crashes = recorder.with_target("fauxtp::process");
+    assert_eq!(crashes.len(), 1, "{crashes:?}");
+    let location = crashes[0].field("location").expect("a location");
+    assert!(
+        location.starts_with(&format!("tests/reports.rs:{line}:")),
+        "{location}"
+    );
+}
+
+#[tokio::test]
 async fn an_error_is_a_crash_report_and_normal_or_shutdown_ends_are_not() {
     let (recorder, _guard) = record();
     let mut me = Ctx::<()>::detached();

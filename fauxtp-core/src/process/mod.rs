@@ -71,6 +71,7 @@ use std::time::Duration;
 pub use self::core::count;
 pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
 pub use self::pid::{AnyPid, Pid, SendError};
+pub use self::unwind::capture_panic_locations;
 
 pub(crate) use self::slot::{Signal, Slot};
 

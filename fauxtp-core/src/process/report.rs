@@ -16,6 +16,7 @@ pub(super) fn ended(pid: &AnyPid, reason: &ExitReason, name: Option<&str>, serve
             server,
             %reason,
             panic = &**message,
+            location = super::unwind::panic_location(pid.id()),
             "crash report: process panicked"
         ),
         ExitReason::Error(_) => tracing::error!(

@@ -129,7 +129,8 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
                     Ok(Poll::Pending) => return Poll::Pending,
                     Ok(Poll::Ready(Ok(()))) => ExitReason::Normal,
                     Ok(Poll::Ready(Err(reason))) => reason,
-                    Err(payload) => caught(&*payload),
+                    // Caught as the process: its crash report finds where.
+                    Err(payload) => as_process(&this.guard.pid, || caught(&*payload)),
                 }
             }
         };
@@ -141,7 +142,7 @@ impl<F: Future<Output = ProcessResult>> Future for ProcessTask<F> {
         this.guard.pid.core.record_reason(&reason);
         let dropped = as_process(&this.guard.pid, || catch_outermost(|| this.body.set(None)));
         let reason = match (reason, dropped) {
-            (ExitReason::Normal, Err(payload)) => caught(&*payload),
+            (ExitReason::Normal, Err(payload)) => as_process(&this.guard.pid, || caught(&*payload)),
             // The process ends with its own reason; what the destructor's
             // panic left (reply slots dropped) learns that reason.
             (reason, Err(_)) => {

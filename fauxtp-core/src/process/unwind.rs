@@ -104,11 +104,56 @@ pub(crate) fn when_caught(hook: OnCaught) {
 }
 
 /// What fauxtp does where it catches a panic: turns the payload into an exit
-/// reason and runs the hooks the unwinding left.
+/// reason, runs the hooks the unwinding left, and keeps where the panic
+/// happened (if [`capture_panic_locations`] is on) for the crash report of
+/// the process it is caught in.
 pub(crate) fn caught(payload: &(dyn Any + Send)) -> ExitReason {
     let reason = ExitReason::Panic(panic_message(payload).into());
     settle(&reason);
+    let location = PANICKED_AT.with(RefCell::take);
+    if let (Some(location), Some(process)) = (location, super::runner::current()) {
+        CAUGHT_AT.with(|caught| *caught.borrow_mut() = Some((process, location)));
+    }
     reason
+}
+
+thread_local! {
+    /// Where the panic now unwinding on this thread happened, as the panic
+    /// hook of [`capture_panic_locations`] saw it.
+    static PANICKED_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Where the panic last caught in a process on this thread happened,
+    /// and which process: for that process's crash report.
+    static CAUGHT_AT: RefCell<Option<(u64, String)>> = const { RefCell::new(None) };
+}
+
+/// Makes the crash report of a process that panics say where the panic
+/// happened (`src/worker.rs:42:9`), as well as its message. A panic's
+/// location reaches only the panic hook, so this installs one, once, in
+/// front of the one already there (which still runs: the default prints
+/// the panic as usual). Off by default: a hook is the program's to choose.
+pub fn capture_panic_locations() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(location) = info.location() {
+                let _ = PANICKED_AT.try_with(|at| *at.borrow_mut() = Some(location.to_string()));
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Where the panic that ended process `id` happened, if it was caught on
+/// this thread and locations are captured.
+pub(crate) fn panic_location(id: u64) -> Option<String> {
+    CAUGHT_AT
+        .try_with(|caught| match caught.borrow_mut().take() {
+            Some((process, location)) if process == id => Some(location),
+            _ => None,
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs the hooks the panic a catch point just caught left, with `reason`.
