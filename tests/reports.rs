@@ -22,6 +22,8 @@ struct Report {
     target: String,
     level: Level,
     fields: BTreeMap<String, String>,
+    /// The name and fields of the span the event was written in, if any.
+    span: Option<(String, BTreeMap<String, String>)>,
 }
 
 impl Report {
@@ -30,13 +32,21 @@ impl Report {
     }
 }
 
-/// Records every event.
+/// Records every event, with the span it was written in. The tests run
+/// on one thread, so one stack of entered spans is enough.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<Report>>>);
+struct Recorder(Arc<Mutex<Recorded>>);
+
+#[derive(Default)]
+struct Recorded {
+    reports: Vec<Report>,
+    spans: Vec<(String, BTreeMap<String, String>)>,
+    entered: Vec<Id>,
+}
 
 impl Recorder {
     fn reports(&self) -> Vec<Report> {
-        self.0.lock().unwrap().clone()
+        self.0.lock().unwrap().reports.clone()
     }
 
     fn with_target(&self, target: &str) -> Vec<Report> {
@@ -65,22 +75,45 @@ impl Subscriber for Recorder {
     fn enabled(&self, _: &Metadata<'_>) -> bool {
         true
     }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let mut fields = Fields(BTreeMap::new());
+        span.record(&mut fields);
+        let mut recorded = self.0.lock().unwrap();
+        recorded
+            .spans
+            .push((span.metadata().name().to_owned(), fields.0));
+        Id::from_u64(recorded.spans.len() as u64)
     }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        let mut recorded = self.0.lock().unwrap();
+        let mut fields = Fields(std::mem::take(
+            &mut recorded.spans[span.into_u64() as usize - 1].1,
+        ));
+        values.record(&mut fields);
+        recorded.spans[span.into_u64() as usize - 1].1 = fields.0;
+    }
     fn record_follows_from(&self, _: &Id, _: &Id) {}
     fn event(&self, event: &Event<'_>) {
         let mut fields = Fields(BTreeMap::new());
         event.record(&mut fields);
-        self.0.lock().unwrap().push(Report {
+        let mut recorded = self.0.lock().unwrap();
+        let span = recorded
+            .entered
+            .last()
+            .map(|id| recorded.spans[id.into_u64() as usize - 1].clone());
+        recorded.reports.push(Report {
             target: event.metadata().target().to_owned(),
             level: *event.metadata().level(),
             fields: fields.0,
+            span,
         });
     }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
+    fn enter(&self, span: &Id) {
+        self.0.lock().unwrap().entered.push(span.clone());
+    }
+    fn exit(&self, _: &Id) {
+        self.0.lock().unwrap().entered.pop();
+    }
 }
 
 /// A recorder, installed for this thread until the guard drops.
@@ -277,4 +310,65 @@ async fn a_call_that_times_out_is_a_debug_event() {
     assert_eq!(timeouts[0].level, Level::DEBUG);
     assert_eq!(timeouts[0].field("call"), Some("Fragile::slow"));
     assert_eq!(timeouts[0].field("after"), Some("50ms"));
+}
+
+/// A server that writes its own events, in the span `trace` gives it.
+struct Chatty;
+
+#[genserver(trace)]
+impl Chatty {
+    fn init() -> Self {
+        tracing::info!(target: "chatty", "starting");
+        Chatty
+    }
+
+    #[call]
+    async fn say(&mut self, word: String) {
+        tokio::task::yield_now().await;
+        tracing::info!(target: "chatty", word = %word, "said");
+    }
+
+    fn terminate(&mut self, _reason: &ExitReason) {
+        tracing::info!(target: "chatty", "stopping");
+    }
+}
+
+#[tokio::test]
+async fn a_traced_server_writes_its_events_in_a_span_naming_it() {
+    let (recorder, _guard) = record();
+    let server = Chatty::start_named("reports-chatty", ()).await.unwrap();
+    server.say("hello".to_owned()).await.unwrap();
+    fauxtp::genserver::stop(&server, ExitReason::Normal, Duration::from_secs(5))
+        .await
+        .unwrap();
+    // An event the test writes itself is in no span.
+    tracing::info!(target: "chatty", "outside");
+    let events = recorder.with_target("chatty");
+    let said: Vec<_> = events
+        .iter()
+        .map(|e| e.fields.get("message").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(said, ["starting", "said", "stopping", "outside"]);
+    for event in &events[..3] {
+        let (name, fields) = event.span.as_ref().expect("in the server's span");
+        assert_eq!(name, "genserver");
+        assert_eq!(fields.get("server").map(String::as_str), Some("Chatty"));
+        assert_eq!(fields.get("pid"), Some(&server.to_string()));
+        // The name is registered before `init` runs, as in OTP.
+        assert_eq!(
+            fields.get("name").map(String::as_str),
+            Some("reports-chatty")
+        );
+    }
+    assert!(events[3].span.is_none());
+}
+
+#[tokio::test]
+async fn an_untraced_server_opens_no_span() {
+    let (recorder, _guard) = record();
+    let server = Fragile::start(()).await.unwrap();
+    fauxtp::genserver::stop(&server, ExitReason::Normal, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(recorder.0.lock().unwrap().spans.is_empty());
 }

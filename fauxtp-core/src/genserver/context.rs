@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::{GenServer, StartError};
 use crate::process::unwind::{caught, CatchUnwind};
@@ -24,6 +25,9 @@ pub struct ServerCtx<S: GenServer> {
     pub(super) tasks: Option<JoinSet<()>>,
     /// The process that started the server with `start_link`.
     pub(super) parent: Option<AnyPid>,
+    /// With the `trace` option: the span `init`, the handlers and
+    /// `terminate` run in.
+    pub(super) span: Option<tracing::Span>,
 }
 
 impl<S: GenServer> ServerCtx<S> {
@@ -120,11 +124,21 @@ impl<S: GenServer> ServerCtx<S> {
         // runs on shutdown): they all arrive as messages. `Kill` still kills.
         ctx.take_signals_as_server(false);
         ctx.set_server_type(S::SERVER);
+        let ctx_pid_any = ctx.pid().any();
         ServerCtx {
             ctx,
             stop: None,
             trap_exit: false,
             tasks: None,
+            span: S::OPTIONS.trace.then(|| {
+                tracing::info_span!(
+                    target: "fauxtp::genserver",
+                    "genserver",
+                    server = S::SERVER,
+                    pid = %ctx_pid_any,
+                    name = tracing::field::Empty,
+                )
+            }),
             parent,
         }
     }
@@ -140,13 +154,23 @@ impl<S: GenServer> ServerCtx<S> {
                 kind: S::SERVER,
                 error,
             }
-        })
+        })?;
+        if let Some(span) = &self.span {
+            span.record("name", name);
+        }
+        Ok(())
     }
 
     /// Runs `init`: its state, or why it failed (an error, a panic, or
     /// `ctx.stop(reason)`, OTP's `{stop, Reason}`).
     pub(super) async fn init(&mut self, args: S::Args) -> Result<S, ExitReason> {
-        match CatchUnwind::new(S::init(args, self)).await {
+        let span = self.span.clone();
+        let init = S::init(args, self);
+        let outcome = match span {
+            Some(span) => CatchUnwind::new(init.instrument(span)).await,
+            None => CatchUnwind::new(init).await,
+        };
+        match outcome {
             Ok(Ok(state)) => match self.stop.take() {
                 Some(reason) => Err(reason),
                 None => Ok(state),

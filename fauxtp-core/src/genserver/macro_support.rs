@@ -73,5 +73,6 @@ pub const fn merge_options(on_struct: Options, on_impl: Options) -> Options {
             Some(timeout) => Some(timeout),
             None => on_struct.call_timeout,
         },
+        trace: on_struct.trace || on_impl.trace,
     }
 }

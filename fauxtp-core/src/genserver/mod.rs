@@ -150,20 +150,25 @@ pub trait GenServer: Sized + Send + 'static {
     }
 }
 
-/// Server options, given as `#[genserver(name = "...", call_timeout = 5s)]`.
+/// Server options, given as `#[genserver(name = "...", call_timeout = 5s, trace)]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     /// The name `start` registers the server under, if any.
     pub name: Option<&'static str>,
     /// The default timeout of calls to this server, if not 5 s.
     pub call_timeout: Option<Duration>,
+    /// `trace`: `init`, every handler and `terminate` run in a `tracing`
+    /// span (`genserver`, with the server's type, pid and name), so the
+    /// events they write say which server wrote them.
+    pub trace: bool,
 }
 
 impl Options {
-    /// No options: no name, calls time out after 5 s.
+    /// No options: no name, calls time out after 5 s, no span.
     pub const DEFAULT: Options = Options {
         name: None,
         call_timeout: None,
+        trace: false,
     };
 
     /// The timeout of calls to this server.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use super::{CallError, GenServer, ServerCtx};
 use crate::process::unwind::{caught, CatchUnwind};
+use tracing::Instrument;
+
 use crate::process::{Ctx, Envelope, Exit, ExitReason, Pid, ProcessResult};
 
 /// What a GenServer does with an exit signal.
@@ -32,7 +34,8 @@ pub(super) async fn serve_loop<S: GenServer>(
         let Some(entry) = sctx.ctx.recv_or_stop().await else {
             continue;
         };
-        let handled = CatchUnwind::new(async {
+        let span = sctx.span.clone();
+        let work = async {
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
                 Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
@@ -42,8 +45,11 @@ pub(super) async fn serve_loop<S: GenServer>(
                     OnExit::Ignore => {}
                 },
             }
-        })
-        .await;
+        };
+        let handled = match span {
+            Some(span) => CatchUnwind::new(work.instrument(span)).await,
+            None => CatchUnwind::new(work).await,
+        };
         if let Err(payload) = handled {
             break caught(&*payload);
         }
@@ -51,7 +57,13 @@ pub(super) async fn serve_loop<S: GenServer>(
             break reason;
         }
     };
-    if let Err(payload) = CatchUnwind::new(state.terminate(&reason, &mut sctx)).await {
+    let span = sctx.span.clone();
+    let terminate = state.terminate(&reason, &mut sctx);
+    let terminated = match span {
+        Some(span) => CatchUnwind::new(terminate.instrument(span)).await,
+        None => CatchUnwind::new(terminate).await,
+    };
+    if let Err(payload) = terminated {
         reason = caught(&*payload);
     }
     sctx.finish(reason)

@@ -25,6 +25,8 @@ pub(crate) struct Options {
     /// `remote`: the server answers calls and casts from other nodes
     /// (fauxtp-dist).
     pub remote: Option<Span>,
+    /// `trace`: handlers run in a `tracing` span.
+    pub trace: Option<Span>,
 }
 
 /// What the attribute is on, with its options; every mistake goes to
@@ -101,11 +103,17 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
                 }
                 continue;
             }
+            if path.is_ident("trace") {
+                if options.trace.replace(path.span()).is_some() {
+                    errors.push(path.span(), "the option `trace` is given twice");
+                }
+                continue;
+            }
         }
         let Meta::NameValue(pair) = &meta else {
             errors.push(
                 meta.span(),
-                "genserver options are `name = \"counter\"`, `call_timeout = 1s` and `remote`",
+                "genserver options are `name = \"counter\"`, `call_timeout = 1s`, `remote` and `trace`",
             );
             continue;
         };
@@ -144,7 +152,7 @@ fn options(attr: TokenStream, errors: &mut Errors) -> Options {
             _ => errors.push(
                 pair.path.span(),
                 format!(
-                    "unknown genserver option `{}`; the options are `name = \"...\"`, `call_timeout = 5s` and `remote`",
+                    "unknown genserver option `{}`; the options are `name = \"...\"`, `call_timeout = 5s`, `remote` and `trace`",
                     quote::ToTokens::to_token_stream(&pair.path)
                 ),
             ),

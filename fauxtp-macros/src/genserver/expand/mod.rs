@@ -48,7 +48,8 @@ pub(super) fn options_value(options: &Options) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    quote!(::fauxtp::genserver::Options { name: #name, call_timeout: #call_timeout })
+    let trace = options.trace.is_some();
+    quote!(::fauxtp::genserver::Options { name: #name, call_timeout: #call_timeout, trace: #trace })
 }
 
 /// Everything for a server's impl block: its handlers' attributes removed,
