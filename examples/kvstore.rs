@@ -15,6 +15,12 @@
 //!   returns when the batch is done, so `main` waits on replies, never on a
 //!   sleep.
 //!
+//! - Then a bad request crashes the store. Its supervisor starts a fresh one
+//!   under the same name, empty, as an Erlang supervisor would; the crash
+//!   and the restart are reported through `tracing`, which `main` prints
+//!   with `tracing-subscriber`'s fmt layer (set `RUST_LOG` to see more, as
+//!   `RUST_LOG=fauxtp=debug`).
+//!
 //! The readers run while the writers write, so how many keys they find varies
 //! from run to run; the store's counts do not.
 //!
@@ -78,6 +84,13 @@ impl KvStore {
     fn put(&mut self, key: String, value: u64) {
         self.writes += 1;
         self.data.insert(key, value);
+    }
+
+    /// A request the store cannot handle: it crashes ("let it crash"), and
+    /// its supervisor starts a fresh one.
+    #[cast]
+    fn corrupt(&mut self) {
+        panic!("the kvstore got a corrupt request");
     }
 
     #[call]
@@ -195,6 +208,8 @@ pub struct Report {
     pub written_by_clients: u64,
     /// Reads the readers made.
     pub read_by_clients: u64,
+    /// Keys in the store its supervisor started after the crash.
+    pub keys_after_restart: usize,
 }
 
 /// Runs the example: prints what happens, checks it, returns the figures.
@@ -240,6 +255,38 @@ pub async fn run() -> Report {
         stats.keys, stats.reads, stats.writes
     );
 
+    // A bad request crashes the store; its supervisor restarts it. Links
+    // are told before monitors, so once the down message is here the
+    // supervisor has the crash, and it handles that before the call below.
+    println!("\n-> a corrupt request crashes the store:");
+    let old = store().expect("the kvstore is registered while its tree runs");
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&old);
+    old.corrupt().expect("the store takes casts while alive");
+    let crashed = receive!(me, {
+        Down(d) if d.monitor == watch => d.reason,
+        after WAIT => panic!("the store did not crash"),
+    });
+    println!("   {old} ended: {crashed}");
+    let restarted = app
+        .which_children()
+        .await
+        .expect("the tree answers")
+        .into_iter()
+        .find(|child| child.id == "store")
+        .and_then(|child| child.pid)
+        .expect("the supervisor restarted the store");
+    assert_ne!(restarted, old.any(), "a fresh store, with a new pid");
+    let after = store()
+        .expect("the new store has the name")
+        .stats()
+        .await
+        .expect("the new store answers");
+    println!(
+        "   restarted as {restarted}, with {} keys: a fresh state",
+        after.keys
+    );
+
     // Stop the tree: the clients first (last started, first stopped), then
     // the store, then the supervisor. Its name goes with it.
     genserver::stop(&app, ExitReason::Shutdown, WAIT)
@@ -256,6 +303,7 @@ pub async fn run() -> Report {
         writes: stats.writes,
         written_by_clients,
         read_by_clients: 2 * BATCH,
+        keys_after_restart: after.keys,
     };
     assert_eq!(report.keys, 2 * BATCH as usize, "every key written once");
     assert_eq!(report.writes, report.written_by_clients);
@@ -266,5 +314,16 @@ pub async fn run() -> Report {
 
 #[tokio::main]
 async fn main() {
+    // Reports (crashes, restarts) to stderr; `RUST_LOG` filters them.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "fauxtp=info".into()),
+        )
+        .init();
+    // The crash report says where a panic happened; Rust's own panic
+    // message would say it a second time, so it is silenced.
+    std::panic::set_hook(Box::new(|_| {}));
+    fauxtp::process::capture_panic_locations();
     run().await;
 }

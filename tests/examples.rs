@@ -115,6 +115,7 @@ async fn kvstore_counts_every_read_and_write() {
             writes: 20,
             written_by_clients: 20,
             read_by_clients: 20,
+            keys_after_restart: 0,
         }
     );
 }
