@@ -5,7 +5,6 @@
 use std::future::Future;
 
 use tokio::task::JoinSet;
-use tracing::Instrument;
 
 use super::{GenServer, StartError};
 use crate::process::unwind::{caught, CatchUnwind};
@@ -164,13 +163,7 @@ impl<S: GenServer> ServerCtx<S> {
     /// Runs `init`: its state, or why it failed (an error, a panic, or
     /// `ctx.stop(reason)`, OTP's `{stop, Reason}`).
     pub(super) async fn init(&mut self, args: S::Args) -> Result<S, ExitReason> {
-        let span = self.span.clone();
-        let init = S::init(args, self);
-        let outcome = match span {
-            Some(span) => CatchUnwind::new(init.instrument(span)).await,
-            None => CatchUnwind::new(init).await,
-        };
-        match outcome {
+        match CatchUnwind::new(InSpan::new(self.span.clone(), S::init(args, self))).await {
             Ok(Ok(state)) => match self.stop.take() {
                 Some(reason) => Err(reason),
                 None => Ok(state),
@@ -213,5 +206,36 @@ impl<S: GenServer> ServerCtx<S> {
             ExitReason::Normal => Ok(()),
             reason => Err(reason),
         }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A server's own code (`init`, a handler, `terminate`), polled inside
+    /// its span when it has one (the `trace` option). One type whether or
+    /// not there is a span, built where it is awaited: the server's future
+    /// keeps one copy of the handler's future, not one per case.
+    pub(super) struct InSpan<F> {
+        #[pin]
+        inner: F,
+        span: Option<tracing::Span>,
+    }
+}
+
+impl<F> InSpan<F> {
+    pub(super) fn new(span: Option<tracing::Span>, inner: F) -> Self {
+        InSpan { inner, span }
+    }
+}
+
+impl<F: Future> Future for InSpan<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.span.as_ref().map(tracing::Span::enter);
+        this.inner.poll(cx)
     }
 }

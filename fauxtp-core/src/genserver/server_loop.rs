@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
+use super::context::InSpan;
 use super::{CallError, GenServer, ServerCtx};
 use crate::process::unwind::{caught, CatchUnwind};
-use tracing::Instrument;
-
 use crate::process::{Ctx, Envelope, Exit, ExitReason, Pid, ProcessResult};
 
 /// What a GenServer does with an exit signal.
@@ -34,8 +33,7 @@ pub(super) async fn serve_loop<S: GenServer>(
         let Some(entry) = sctx.ctx.recv_or_stop().await else {
             continue;
         };
-        let span = sctx.span.clone();
-        let work = async {
+        let handled = CatchUnwind::new(InSpan::new(sctx.span.clone(), async {
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
                 Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
@@ -45,11 +43,8 @@ pub(super) async fn serve_loop<S: GenServer>(
                     OnExit::Ignore => {}
                 },
             }
-        };
-        let handled = match span {
-            Some(span) => CatchUnwind::new(work.instrument(span)).await,
-            None => CatchUnwind::new(work).await,
-        };
+        }))
+        .await;
         if let Err(payload) = handled {
             break caught(&*payload);
         }
@@ -58,12 +53,9 @@ pub(super) async fn serve_loop<S: GenServer>(
         }
     };
     let span = sctx.span.clone();
-    let terminate = state.terminate(&reason, &mut sctx);
-    let terminated = match span {
-        Some(span) => CatchUnwind::new(terminate.instrument(span)).await,
-        None => CatchUnwind::new(terminate).await,
-    };
-    if let Err(payload) = terminated {
+    if let Err(payload) =
+        CatchUnwind::new(InSpan::new(span, state.terminate(&reason, &mut sctx))).await
+    {
         reason = caught(&*payload);
     }
     sctx.finish(reason)
