@@ -514,3 +514,81 @@ async fn a_panic_before_the_body_starts_ends_only_the_new_process() {
 fn pids_are_cheap() -> bool {
     true
 }
+
+/// A GenServer that traps exits, for `process::info`.
+struct Watched;
+
+#[genserver]
+impl Watched {
+    fn init() -> Self {
+        Watched
+    }
+
+    #[call]
+    fn trap(&mut self, ctx: &mut ServerCtx<Self>) {
+        ctx.trap_exit(true);
+    }
+}
+
+#[tokio::test]
+async fn info_reads_name_server_links_monitors_and_trap_exit() {
+    let mut me = Ctx::<()>::detached();
+    let server = Watched::start_named("process-info-watched", ())
+        .await
+        .unwrap();
+    let info = fauxtp::process::info(&server).unwrap();
+    assert_eq!(info.pid, server.any());
+    assert_eq!(info.name.as_deref(), Some("process-info-watched"));
+    assert_eq!(info.server, Some("Watched"));
+    assert_eq!(info.status, fauxtp::process::Status::Running);
+    assert!(info.links.is_empty());
+    assert!(info.monitored_by.is_empty());
+    assert!(!info.trap_exit);
+
+    me.link(&server).unwrap();
+    let watch = me.monitor(&server);
+    server.trap().await.unwrap();
+    let info = fauxtp::process::info(&server).unwrap();
+    assert_eq!(info.links, [me.pid().any()]);
+    assert_eq!(info.monitored_by, [me.pid().any()]);
+    assert!(info.trap_exit);
+
+    me.unlink(&server);
+    me.demonitor(watch);
+    let info = fauxtp::process::info(&server).unwrap();
+    assert!(info.links.is_empty() && info.monitored_by.is_empty());
+}
+
+#[tokio::test]
+async fn info_of_an_ended_process_is_none() {
+    let mut me = Ctx::<()>::detached();
+    let (pid, watch) = me.spawn_monitor(|_: Ctx<()>| async { Ok(()) });
+    down(&mut me, watch).await;
+    assert_eq!(fauxtp::process::info(&pid), None);
+}
+
+#[tokio::test]
+async fn info_counts_the_messages_waiting_queued_or_taken() {
+    let mut me = Ctx::<usize>::detached();
+    let (go, started) = tokio::sync::oneshot::channel::<()>();
+    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
+    let reporter = me.pid();
+    let stuck = fauxtp::spawn(move |mut ctx: Ctx<u32>| async move {
+        // Stuck before its first receive: the mailbox fills up.
+        let _ = started.await;
+        let _ = ctx.recv().await;
+        reporter.send(ctx.mailbox_len()).unwrap();
+        let _ = finished.await;
+        Ok(())
+    });
+    for n in 0..3u32 {
+        stuck.send(n).unwrap();
+    }
+    assert_eq!(fauxtp::process::info(&stuck).unwrap().mailbox_len, 3);
+    go.send(()).unwrap();
+    // The receive took all three in one batch and handed out one: the two
+    // it holds still count.
+    assert_eq!(next(&mut me).await, 2);
+    assert_eq!(fauxtp::process::info(&stuck).unwrap().mailbox_len, 2);
+    finish.send(()).unwrap();
+}

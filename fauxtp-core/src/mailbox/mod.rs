@@ -35,6 +35,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -52,7 +53,13 @@ pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,
     /// Woken once, when the queue closes.
     closing: Notify,
+    /// How many messages the receiver holds (taken from `state`, not
+    /// received yet), as of the end of its last receiving operation.
+    held: Held,
 }
+
+/// Written by the receiver alone, after each receiving operation.
+struct Held(AtomicUsize);
 
 struct State<T> {
     items: VecDeque<T>,
@@ -86,6 +93,7 @@ impl<T> Queue<T> {
                 interrupted: false,
             }),
             closing: Notify::new(),
+            held: Held(AtomicUsize::new(0)),
         }
     }
 
@@ -182,6 +190,14 @@ impl<T> Queue<T> {
     fn len(&self) -> usize {
         self.lock().items.len()
     }
+
+    /// Number of messages waiting, read from outside the owning process:
+    /// those queued plus those its receiver holds as of its last receive
+    /// (exact between receives; during one it may be off by the batch
+    /// being taken).
+    pub(crate) fn waiting(&self) -> usize {
+        self.len() + self.held.0.load(Ordering::Relaxed)
+    }
 }
 
 /// The receiving half of a mailbox, owned by the process: what has been
@@ -208,6 +224,12 @@ impl<T> Mailbox<T> {
         self.saved.len() + self.arrived.len() + queue.len()
     }
 
+    /// Everything waiting, in order, without taking it.
+    pub(crate) fn peek_all<'a>(&'a mut self, queue: &Queue<T>) -> impl Iterator<Item = &'a T> {
+        self.with(queue).take_arrivals();
+        self.saved.iter().chain(self.arrived.iter())
+    }
+
     /// The mailbox together with the queue it receives from.
     pub(crate) fn with<'a>(&'a mut self, queue: &'a Queue<T>) -> Receiver<'a, T> {
         Receiver {
@@ -221,6 +243,15 @@ impl<T> Mailbox<T> {
 pub(crate) struct Receiver<'a, T> {
     queue: &'a Queue<T>,
     mailbox: &'a mut Mailbox<T>,
+}
+
+impl<T> Drop for Receiver<'_, T> {
+    /// Tells the queue how many messages the receiver holds now, for
+    /// [`Queue::waiting`].
+    fn drop(&mut self) {
+        let held = self.mailbox.saved.len() + self.mailbox.arrived.len();
+        self.queue.held.0.store(held, Ordering::Relaxed);
+    }
 }
 
 impl<'a, T> Receiver<'a, T> {
@@ -247,13 +278,6 @@ impl<'a, T> Receiver<'a, T> {
             Some(item) => Some(item),
             None => self.try_arrival(),
         }
-    }
-
-    /// Everything waiting, in order, without taking it.
-    pub(crate) fn peek_all(mut self) -> impl Iterator<Item = &'a T> {
-        self.take_arrivals();
-        let mailbox: &'a Mailbox<T> = self.mailbox;
-        mailbox.saved.iter().chain(mailbox.arrived.iter())
     }
 
     /// Keeps only the waiting messages for which `keep` returns true (order
@@ -428,7 +452,7 @@ mod tests {
         // 2 is taken from the queue but not received; 3 is still queued.
         queue.push(3).unwrap();
         assert_eq!(mb.len(&queue), 2);
-        let seen: Vec<u32> = mb.with(&queue).peek_all().copied().collect();
+        let seen: Vec<u32> = mb.peek_all(&queue).copied().collect();
         assert_eq!(seen, [2, 3]);
         queue.push(4).unwrap();
         mb.with(&queue).retain(|n| *n != 3);

@@ -72,6 +72,8 @@ pub(crate) unsafe trait Sink: Send + Sync + 'static {
     fn exit(&self, exit: Exit);
     fn interrupt(&self);
     fn drop_parked(&self);
+    /// How many messages wait in the mailbox, read from outside.
+    fn waiting(&self) -> usize;
     /// The concrete type of this sink, to turn an untyped pid back into a
     /// typed one.
     fn inbox_type(&self) -> std::any::TypeId;
@@ -93,6 +95,9 @@ unsafe impl<M: Send + 'static> Sink for Inbox<M> {
         if let Some(mailbox) = parked {
             self.queue.close(mailbox);
         }
+    }
+    fn waiting(&self) -> usize {
+        self.queue.waiting()
     }
     fn inbox_type(&self) -> std::any::TypeId {
         std::any::TypeId::of::<Self>()
@@ -171,6 +176,16 @@ impl<S> Core<S> {
     }
 }
 
+/// A process's control block, read at one moment.
+pub(crate) struct Snapshot {
+    pub(crate) name: Option<String>,
+    pub(crate) server: Option<&'static str>,
+    pub(crate) exiting: bool,
+    pub(crate) trap_exit: bool,
+    pub(crate) links: Vec<AnyPid>,
+    pub(crate) monitored_by: Vec<AnyPid>,
+}
+
 /// What an exit signal did to the process that received it.
 enum Effect {
     Ignored,
@@ -228,6 +243,30 @@ impl<S: ?Sized + Sink> Core<S> {
         let mut c = self.lock();
         let on = on || c.detached;
         std::mem::replace(&mut c.trap_exit, on)
+    }
+
+    /// What [`process::info`](super::info) reports, read under one lock;
+    /// `None` once the process has ended.
+    pub(crate) fn snapshot(&self) -> Option<Snapshot> {
+        let c = self.lock();
+        if c.exited.is_some() {
+            return None;
+        }
+        let mut links: Vec<AnyPid> = c.links.values().cloned().collect();
+        links.sort_by_key(AnyPid::id);
+        let mut monitored_by: Vec<AnyPid> = c.monitors.iter().map(|(_, w)| w.clone()).collect();
+        monitored_by.sort_by_key(AnyPid::id);
+        Some(Snapshot {
+            name: c.name.as_deref().map(str::to_owned),
+            server: c.server_type,
+            exiting: c.pending_exit.is_some() || c.ending.is_some(),
+            trap_exit: match c.mode {
+                SignalMode::Server { traps } => traps,
+                SignalMode::Plain => c.trap_exit,
+            },
+            links,
+            monitored_by,
+        })
     }
 
     /// Adds a link end; false if this process has already ended.

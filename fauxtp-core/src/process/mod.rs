@@ -56,6 +56,7 @@ mod core;
 mod exit;
 mod handle;
 pub(crate) mod hooks;
+mod info;
 pub(crate) mod names;
 mod pid;
 pub(crate) mod receive;
@@ -70,6 +71,7 @@ use std::time::Duration;
 
 pub use self::core::count;
 pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
+pub use self::info::{info, ProcessInfo, Status};
 pub use self::pid::{AnyPid, Pid, SendError};
 pub use self::unwind::capture_panic_locations;
 
@@ -258,7 +260,9 @@ impl<M: Send + 'static> Ctx<M> {
     /// Everything waiting in the mailbox, oldest first, without taking it
     /// (Erlang's `process_info(self(), messages)`): for tests and debugging.
     pub fn messages(&mut self) -> impl Iterator<Item = Peek<'_, M>> {
-        self.receiver().peek_all().map(Peek::from)
+        self.mailbox
+            .peek_all(&self.me.core.sink.queue)
+            .map(Peek::from)
     }
 
     /// How many entries wait in the mailbox (including saved ones that no
