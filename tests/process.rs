@@ -592,3 +592,26 @@ async fn info_counts_the_messages_waiting_queued_or_taken() {
     assert_eq!(fauxtp::process::info(&stuck).unwrap().mailbox_len, 2);
     finish.send(()).unwrap();
 }
+
+#[tokio::test]
+async fn list_has_every_live_process_and_not_the_ended_ones() {
+    let mut me = Ctx::<()>::detached();
+    let (go, release) = tokio::sync::oneshot::channel::<()>();
+    let (waiting, watch_waiting) = me.spawn_monitor(|_: Ctx<()>| async move {
+        let _ = release.await;
+        Ok(())
+    });
+    let (ended, watch_ended) = me.spawn_monitor(|_: Ctx<()>| async { Ok(()) });
+    down(&mut me, watch_ended).await;
+    let listed = fauxtp::process::list();
+    assert!(listed.contains(&me.pid().any()));
+    assert!(listed.contains(&waiting.any()));
+    assert!(!listed.contains(&ended.any()));
+    assert!(
+        listed.windows(2).all(|w| w[0].id() < w[1].id()),
+        "by pid order"
+    );
+    go.send(()).unwrap();
+    down(&mut me, watch_waiting).await;
+    assert!(!fauxtp::process::list().contains(&waiting.any()));
+}

@@ -77,6 +77,7 @@ impl Framework for Fauxtp {
                 Workload::Restart => restart(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,
+                Workload::ProcessList => process_list(&sizes).await,
             }
         }))
     }
@@ -311,6 +312,24 @@ async fn memory(sizes: &Sizes) -> Outcome {
         let _ = server.quit();
     }
     Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+}
+
+async fn process_list(sizes: &Sizes) -> Outcome {
+    let mut servers = Vec::with_capacity(sizes.memory_processes as usize);
+    for _ in 0..sizes.memory_processes {
+        servers.push(Counter::start(()).await.map_err(|e| failed("start", e))?);
+    }
+    let started = std::time::Instant::now();
+    let listed = fauxtp::process::list();
+    let took = started.elapsed();
+    // Every server is alive, so every one is listed.
+    check("listed", listed.len() as u64, fauxtp::process::count() as u64)?;
+    drop(listed);
+    for server in &servers {
+        let _ = server.quit();
+    }
+    // Scaled to 100,000 processes, the figure the unit names.
+    Ok(took.as_secs_f64() * 1e3 * 100_000.0 / sizes.memory_processes as f64)
 }
 
 enum Ball {

@@ -23,10 +23,13 @@ pub enum Workload {
     Memory,
     /// One ping-pong pair per core, bouncing a message.
     PingPong,
+    /// With `memory_processes` idle servers alive, list every live process
+    /// (fauxtp's `process::list`; the others have no such listing).
+    ProcessList,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 10] = [
         Workload::CallLatency,
         Workload::CastThroughput,
         Workload::FanIn,
@@ -36,6 +39,7 @@ impl Workload {
         Workload::Restart,
         Workload::Memory,
         Workload::PingPong,
+        Workload::ProcessList,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Workload {
             Workload::Restart => "restart",
             Workload::Memory => "memory",
             Workload::PingPong => "pingpong",
+            Workload::ProcessList => "process_list",
         }
     }
 
@@ -62,6 +67,7 @@ impl Workload {
             Workload::Restart => "us/restart",
             Workload::Memory => "bytes/process",
             Workload::PingPong => "round trips/s",
+            Workload::ProcessList => "ms/list of 100k",
         }
     }
 

@@ -36,7 +36,9 @@ impl Framework for Ractor {
     fn run(&self, workload: Workload, sizes: &Sizes) -> Option<Outcome> {
         // ractor has no selective receive: an actor handles its messages in
         // arrival order.
-        if workload == Workload::SelectiveReceive {
+        // Nor a listing of every live actor (its registry lists named
+        // ones only).
+        if matches!(workload, Workload::SelectiveReceive | Workload::ProcessList) {
             return None;
         }
         let runtime = harness::multi_thread();
@@ -48,7 +50,7 @@ impl Framework for Ractor {
                 Workload::FanIn => fan_in(&sizes).await,
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
-                Workload::SelectiveReceive => unreachable!("answered above"),
+                Workload::SelectiveReceive | Workload::ProcessList => unreachable!("answered above"),
                 Workload::Restart => restart(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,

@@ -60,8 +60,8 @@ impl Framework for Tokio {
     }
 
     fn run(&self, workload: Workload, sizes: &Sizes) -> Option<Outcome> {
-        if workload == Workload::Restart {
-            return None; // No supervision in raw tokio.
+        if matches!(workload, Workload::Restart | Workload::ProcessList) {
+            return None; // No supervision, and no table of tasks, in raw tokio.
         }
         let runtime = harness::runtime(self.current_thread);
         let sizes = sizes.clone();
@@ -75,7 +75,7 @@ impl Framework for Tokio {
                 Workload::SelectiveReceive => selective_receive(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,
-                Workload::Restart => unreachable!("returned above"),
+                Workload::Restart | Workload::ProcessList => unreachable!("returned above"),
             }
         }))
     }

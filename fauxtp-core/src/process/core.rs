@@ -515,6 +515,7 @@ impl AnyPid {
             c.waker = None;
             (std::mem::take(&mut c.links), c.name.take(), c.server_type)
         };
+        super::table::remove(core.id);
         super::report::ended(self, &reason, name.as_deref(), server_type);
         if let Some(name) = name {
             super::names::release(&name, core.id);

@@ -63,6 +63,7 @@ pub(crate) mod receive;
 mod report;
 pub(crate) mod runner;
 pub(crate) mod slot;
+mod table;
 pub(crate) mod unwind;
 
 use std::collections::HashMap;
@@ -73,6 +74,7 @@ pub use self::core::count;
 pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
 pub use self::info::{info, ProcessInfo, Status};
 pub use self::pid::{AnyPid, Pid, SendError};
+pub use self::table::list;
 pub use self::unwind::capture_panic_locations;
 
 pub(crate) use self::slot::{Signal, Slot};
@@ -220,8 +222,10 @@ impl<M: Send + 'static> Ctx<M> {
             Inbox::new(),
             detached,
         )));
+        let me = Pid { core };
+        table::insert(&me.any());
         Ctx {
-            me: Pid { core },
+            me,
             mailbox: Mailbox::new(),
             monitoring: HashMap::new(),
             monitoring_swept: 0,

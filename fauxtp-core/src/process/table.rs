@@ -1,0 +1,81 @@
+//! Every live process, for [`list`]: a table sharded by pid, written at
+//! spawn and by the exit protocol, read by whoever lists.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{LazyLock, Mutex, MutexGuard};
+
+use super::AnyPid;
+
+/// Enough shards that spawns on different threads rarely meet on a lock.
+const SHARDS: usize = 32;
+
+type Shard = Mutex<HashMap<u64, AnyPid, BuildHasherDefault<IdHasher>>>;
+
+static TABLE: LazyLock<[Shard; SHARDS]> =
+    LazyLock::new(|| std::array::from_fn(|_| Mutex::default()));
+
+/// Pid ids are distinct counters: they hash as themselves.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(byte);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        // Spread consecutive ids over the hash's high bits as well, which
+        // the table's control bytes come from.
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+fn shard(id: u64) -> MutexGuard<'static, HashMap<u64, AnyPid, BuildHasherDefault<IdHasher>>> {
+    // Nothing that can panic runs under these locks but an allocation.
+    TABLE[id as usize % SHARDS]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// A process has started.
+pub(super) fn insert(pid: &AnyPid) {
+    shard(pid.id()).insert(pid.id(), pid.clone());
+}
+
+/// A process has ended (called once, by its exit protocol).
+pub(super) fn remove(id: u64) {
+    // The handle is dropped after the lock is released.
+    let removed = shard(id).remove(&id);
+    drop(removed);
+}
+
+/// Every live process, by pid order (Erlang's `erlang:processes/0`).
+///
+/// A process is listed from its spawn until its exit protocol runs, as
+/// [`count`](super::count) counts it; detached contexts are listed too. The
+/// list is a snapshot: a process may end, or a new one start, as soon as it
+/// is taken. It costs one lock per shard and a reference count per process;
+/// pair it with [`info`](super::info) to look at each one.
+///
+/// ```
+/// use fauxtp::prelude::*;
+///
+/// # #[tokio::main] async fn main() {
+/// let me = Ctx::<()>::detached();
+/// assert!(fauxtp::process::list().contains(&me.pid().any()));
+/// # }
+/// ```
+pub fn list() -> Vec<AnyPid> {
+    let mut pids = Vec::with_capacity(super::count() + SHARDS);
+    for shard in TABLE.iter() {
+        let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
+        pids.extend(shard.values().cloned());
+    }
+    pids.sort_unstable_by_key(AnyPid::id);
+    pids
+}
