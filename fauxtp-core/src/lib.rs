@@ -68,6 +68,7 @@ pub mod task;
 pub mod testing;
 pub mod timer;
 
+pub use genserver::sys;
 pub use genserver::TaskDone;
 pub use genserver::{Call, CallError, GenServer, ReplyTo, ServerCtx, StartError};
 pub use process::{

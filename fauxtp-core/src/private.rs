@@ -9,7 +9,8 @@ pub use crate::testing::support::{no_match, unexpected, Inspect};
 
 // `#[genserver]`.
 pub use crate::genserver::macro_support::{
-    answer, answer_now, merge_options, start_server, NoStructOptions,
+    answer, answer_now, merge_options, start_server, DebugState, NoDebugState, NoStructOptions,
+    StateRef,
 };
 
 // `supervisor!`.

@@ -54,6 +54,35 @@ pub trait NoStructOptions {
 }
 impl<T: ?Sized> NoStructOptions for T {}
 
+/// The state of a server, for `sys::get_state`: `(&StateRef(state))
+/// .__debug_state()` finds [`DebugState`] when the state is `Debug` (no
+/// autoref needed), and [`NoDebugState`] otherwise.
+pub struct StateRef<'a, T>(pub &'a T);
+
+/// The state is `Debug`: its text.
+pub trait DebugState {
+    /// The state's `Debug` text.
+    fn __debug_state(&self) -> Option<String>;
+}
+
+impl<T: std::fmt::Debug> DebugState for StateRef<'_, T> {
+    fn __debug_state(&self) -> Option<String> {
+        Some(format!("{:?}", self.0))
+    }
+}
+
+/// The state is not `Debug`: nothing.
+pub trait NoDebugState {
+    /// `None`.
+    fn __debug_state(&self) -> Option<String>;
+}
+
+impl<T> NoDebugState for &StateRef<'_, T> {
+    fn __debug_state(&self) -> Option<String> {
+        None
+    }
+}
+
 /// Merges the options of the struct and of the impl block; giving one
 /// option in both places stops the compilation (a panic in a const, which
 /// the compiler reports as an error at the generated constant).

@@ -66,6 +66,7 @@ mod context;
 pub(crate) mod macro_support;
 mod server_loop;
 mod start;
+pub mod sys;
 mod tasks;
 
 use std::future::Future;
@@ -147,6 +148,13 @@ pub trait GenServer: Sized + Send + 'static {
     ) -> impl Future<Output = ()> + Send {
         let _ = (reason, ctx);
         async {}
+    }
+
+    /// The state's `Debug` text, for [`sys::get_state`]; `None` for a
+    /// state that is not `Debug`. `#[genserver]` writes it.
+    #[doc(hidden)]
+    fn __debug_state(&self) -> Option<String> {
+        None
     }
 }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::context::InSpan;
+use super::sys::{self, SysState};
 use super::{CallError, GenServer, ServerCtx};
 use crate::process::unwind::{caught, CatchUnwind};
 use crate::process::{Ctx, Envelope, Exit, ExitReason, Pid, ProcessResult};
@@ -24,15 +25,27 @@ pub(super) async fn serve_loop<S: GenServer>(
     mut state: S,
     mut sctx: ServerCtx<S>,
 ) -> ProcessResult {
+    let mut sys = SysState::new();
     let mut reason = loop {
         // A signal the server does not trap comes first, ahead of the
-        // messages already queued (and cuts a wait for one short).
-        if let Some(reason) = sctx.ctx.take_stop_request() {
-            break reason;
+        // messages already queued (and cuts a wait for one short); so do
+        // `sys` requests.
+        if let Some((stop, requests)) = sctx.ctx.take_control() {
+            if let Some(reason) = stop {
+                break reason;
+            }
+            for request in requests {
+                sys::serve(request, &state, &mut sctx, &mut sys);
+            }
+        }
+        if sys.suspended {
+            sctx.ctx.wait_control().await;
+            continue;
         }
         let Some(entry) = sctx.ctx.recv_or_stop().await else {
             continue;
         };
+        sys.handled += 1;
         let handled = CatchUnwind::new(InSpan::new(sctx.span.clone(), async {
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,

@@ -174,6 +174,24 @@ impl<T> Queue<T> {
         self.closing.notify_waiters();
     }
 
+    /// Completes once [`interrupt`](Self::interrupt) is called (at once if
+    /// it was since the last wait), taking no message: a suspended
+    /// server's wait.
+    pub(crate) async fn interrupted(&self) {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            if std::mem::take(&mut state.interrupted) {
+                return Poll::Ready(());
+            }
+            match &state.receiver {
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                _ => state.receiver = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await;
+    }
+
     /// Completes once the queue is closed (its process has ended).
     pub(crate) async fn closed(&self) {
         let notified = self.closing.notified();

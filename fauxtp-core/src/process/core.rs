@@ -112,7 +112,8 @@ pub(crate) struct Core<S: ?Sized> {
     /// of the process's task without taking the lock.
     exit_pending: AtomicBool,
     /// Set when an exit signal asks a GenServer to stop (see
-    /// [`SignalMode::Server`]); checked by its loop before each message.
+    /// [`SignalMode::Server`]), or a system request waits for it; checked
+    /// by its loop before each message.
     stop_pending: AtomicBool,
     control: Mutex<Control>,
     pub(crate) sink: S,
@@ -145,6 +146,8 @@ struct Control {
     server_type: Option<&'static str>,
     /// The reason a signal asked a GenServer to stop with (the first one).
     stop_request: Option<ExitReason>,
+    /// System requests (`fauxtp::sys`) for a GenServer's loop, opaque here.
+    system: Vec<SystemRequest>,
     /// A detached context has no task to end: it always traps exits.
     detached: bool,
     links: HashMap<u64, AnyPid>,
@@ -175,6 +178,10 @@ impl<S> Core<S> {
         }
     }
 }
+
+/// A request of `fauxtp::sys`, opaque to the process layer: the GenServer
+/// loop knows what it is.
+pub(crate) type SystemRequest = Box<dyn std::any::Any + Send>;
 
 /// A process's control block, read at one moment.
 pub(crate) struct Snapshot {
@@ -229,13 +236,36 @@ impl<S: ?Sized + Sink> Core<S> {
     }
 
     /// Takes the reason a signal asked a GenServer to stop with, if one
-    /// did: one atomic load when none did.
+    /// did, and the system requests waiting: one atomic load when there
+    /// are none.
     #[inline]
-    pub(crate) fn take_stop_request(&self) -> Option<ExitReason> {
+    pub(crate) fn take_control(&self) -> Option<(Option<ExitReason>, Vec<SystemRequest>)> {
         if !self.stop_pending.load(Ordering::Acquire) {
             return None;
         }
-        self.lock().stop_request.take()
+        let mut c = self.lock();
+        let stop = c.stop_request.take();
+        let system = std::mem::take(&mut c.system);
+        // A stop request ends the loop: the flag may stay up. Otherwise it
+        // goes down under the lock, so a request queued later raises it again.
+        if stop.is_none() {
+            self.stop_pending.store(false, Ordering::Release);
+        }
+        Some((stop, system))
+    }
+
+    /// Queues a system request for a GenServer's loop and wakes it; gives
+    /// the request back if this is not a running GenServer.
+    pub(crate) fn system_request(&self, request: SystemRequest) -> Result<(), SystemRequest> {
+        let mut c = self.lock();
+        if c.exited.is_some() || c.ending.is_some() || !matches!(c.mode, SignalMode::Server { .. })
+        {
+            return Err(request);
+        }
+        c.system.push(request);
+        self.stop_pending.store(true, Ordering::Release);
+        self.sink.interrupt();
+        Ok(())
     }
 
     /// Sets the trap_exit flag; returns its previous value.
@@ -470,6 +500,13 @@ impl AnyPid {
     }
 }
 
+impl AnyPid {
+    /// Why the process ended, or is ending; `None` while it runs.
+    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+        self.core.exit_reason()
+    }
+}
+
 impl<M: Send + 'static> super::Pid<M> {
     /// Why the process ended, or is ending; `None` while it runs.
     pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
@@ -503,6 +540,7 @@ impl AnyPid {
         // Requests still queued go now; their callers find the reason.
         core.record_reason(&reason);
         core.sink.drop_parked();
+        let drop_after;
         let (links, name, server_type) = {
             let mut c = core.lock();
             if c.exited.is_some() {
@@ -513,8 +551,12 @@ impl AnyPid {
             // message or the exit signal sees the count without it.
             ALIVE.fetch_sub(1, Ordering::AcqRel);
             c.waker = None;
+            // System requests still waiting go unanswered: their callers
+            // find the reason (dropped below, outside the lock).
+            drop_after = std::mem::take(&mut c.system);
             (std::mem::take(&mut c.links), c.name.take(), c.server_type)
         };
+        drop(drop_after);
         super::table::remove(core.id);
         super::report::ended(self, &reason, name.as_deref(), server_type);
         if let Some(name) = name {

@@ -478,8 +478,22 @@ impl<M: Send + 'static> Ctx<M> {
     /// did: one atomic load when none did. The loop looks before each
     /// message, ahead of whatever is queued.
     #[inline]
-    pub(crate) fn take_stop_request(&self) -> Option<ExitReason> {
-        self.me.core.take_stop_request()
+    pub(crate) fn take_control(&self) -> Option<(Option<ExitReason>, Vec<core::SystemRequest>)> {
+        self.me.core.take_control()
+    }
+
+    /// Waits for a stop or system request, taking no message.
+    pub(crate) async fn wait_control(&mut self) {
+        self.me.core.sink.queue.interrupted().await;
+    }
+
+    /// Queues a system request for the GenServer `pid`; gives it back if
+    /// `pid` is not a running GenServer.
+    pub(crate) fn system_request(
+        pid: &AnyPid,
+        request: core::SystemRequest,
+    ) -> Result<(), core::SystemRequest> {
+        pid.core.system_request(request)
     }
 
     /// The next entry of the mailbox; `None` if the wait was cut short by a

@@ -158,6 +158,12 @@ pub(super) fn gen_server_impl(server: &Server, init: &Init) -> TokenStream {
                 ::fauxtp::__private::merge_options(Self::__FAUXTP_STRUCT_OPTIONS, #impl_options)
             };
 
+            fn __debug_state(&self) -> ::core::option::Option<::std::string::String> {
+                #[allow(unused_imports)]
+                use ::fauxtp::__private::{DebugState as _, NoDebugState as _};
+                (&::fauxtp::__private::StateRef(self)).__debug_state()
+            }
+
             #[allow(unused_variables)]
             async fn init(
                 #args_var: Self::Args,

@@ -1,0 +1,128 @@
+//! `fauxtp::sys`: every GenServer answers between handlers with its state,
+//! its status, and suspends and resumes.
+
+mod common;
+
+use std::time::Duration;
+
+use fauxtp::prelude::*;
+use fauxtp::sys::{self, SysError, SysStatus};
+
+#[derive(Debug)]
+struct Tally {
+    count: u64,
+}
+
+#[genserver]
+impl Tally {
+    fn init(count: u64) -> Self {
+        Tally { count }
+    }
+
+    #[cast]
+    fn bump(&mut self) {
+        self.count += 1;
+    }
+
+    #[call]
+    fn get(&self) -> u64 {
+        self.count
+    }
+}
+
+/// A state with no `Debug`.
+struct Opaque;
+
+#[genserver]
+impl Opaque {
+    fn init() -> Self {
+        Opaque
+    }
+}
+
+#[tokio::test]
+async fn get_state_reads_a_running_servers_state() {
+    let tally = Tally::start(1).await.unwrap();
+    tally.bump().unwrap();
+    tally.bump().unwrap();
+    // A request is served between handlers, ahead of queued messages: the
+    // call makes sure the casts were handled first.
+    assert_eq!(tally.get().await, Ok(3));
+    assert_eq!(sys::get_state(&tally).await.unwrap(), "Tally { count: 3 }");
+}
+
+#[tokio::test]
+async fn get_state_of_a_state_without_debug_is_a_typed_error() {
+    let opaque = Opaque::start(()).await.unwrap();
+    let error = sys::get_state(&opaque).await.unwrap_err();
+    assert_eq!(
+        error,
+        SysError::NoDebug {
+            pid: opaque.any(),
+            server: "Opaque"
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_server_answers_its_calls_after_resume() {
+    let tally = Tally::start(0).await.unwrap();
+    sys::suspend(&tally).await.unwrap();
+    let status = sys::get_status(&tally).await.unwrap();
+    assert_eq!(status.status, SysStatus::Suspended);
+    tally.bump().unwrap();
+    let pending = tokio::spawn({
+        let tally = tally.clone();
+        async move { tally.get().await }
+    });
+    // The cast and the call wait in the mailbox: the status says so, and
+    // the state has not moved.
+    fauxtp::testing::wait_for(
+        || fauxtp::process::info(&tally).is_some_and(|info| info.mailbox_len == 2),
+        common::WAIT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sys::get_state(&tally).await.unwrap(), "Tally { count: 0 }");
+    assert!(!pending.is_finished());
+    sys::resume(&tally).await.unwrap();
+    assert_eq!(pending.await.unwrap(), Ok(1));
+    let status = sys::get_status(&tally).await.unwrap();
+    assert_eq!(status.status, SysStatus::Running);
+    assert_eq!(status.messages_handled, 2);
+}
+
+#[tokio::test]
+async fn get_status_names_the_server_and_its_parent() {
+    let me = Ctx::<()>::detached();
+    let tally = Tally::start_link(&me, 5).await.unwrap();
+    fauxtp::registry::register("sys-tally", &tally).unwrap();
+    let status = sys::get_status(&tally).await.unwrap();
+    assert_eq!(status.pid, tally.any());
+    assert_eq!(status.name.as_deref(), Some("sys-tally"));
+    assert_eq!(status.server, "Tally");
+    assert_eq!(status.parent, Some(me.pid().any()));
+    assert_eq!(status.mailbox_len, 0);
+    assert_eq!(status.messages_handled, 0);
+}
+
+#[tokio::test]
+async fn sys_of_a_plain_process_or_a_dead_server_fails_at_once() {
+    let mut me = Ctx::<()>::detached();
+    let plain = me.spawn_link(|mut ctx: Ctx<()>| async move {
+        let _ = ctx.recv().await;
+        Ok(())
+    });
+    assert_eq!(
+        sys::get_state(&plain).await.unwrap_err(),
+        SysError::NotAServer { pid: plain.any() }
+    );
+    let tally = Tally::start(0).await.unwrap();
+    fauxtp::genserver::stop(&tally, ExitReason::Normal, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sys::get_status(&tally).await.unwrap_err(),
+        SysError::Call(CallError::NoProc { .. })
+    ));
+}
