@@ -3,6 +3,7 @@
 //! drive it.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
@@ -25,8 +26,9 @@ pub struct ServerCtx<S: GenServer> {
     /// The process that started the server with `start_link`.
     pub(super) parent: Option<AnyPid>,
     /// With the `trace` option: the span `init`, the handlers and
-    /// `terminate` run in.
-    pub(super) span: Option<tracing::Span>,
+    /// `terminate` run in. Behind a pointer: most servers have none, and
+    /// every server carries the slot.
+    pub(super) span: Option<Arc<tracing::Span>>,
 }
 
 impl<S: GenServer> ServerCtx<S> {
@@ -130,13 +132,13 @@ impl<S: GenServer> ServerCtx<S> {
             trap_exit: false,
             tasks: None,
             span: S::OPTIONS.trace.then(|| {
-                tracing::info_span!(
+                Arc::new(tracing::info_span!(
                     target: "fauxtp::genserver",
                     "genserver",
                     server = S::SERVER,
                     pid = %ctx_pid_any,
                     name = tracing::field::Empty,
-                )
+                ))
             }),
             parent,
         }
@@ -217,12 +219,12 @@ pin_project_lite::pin_project! {
     pub(super) struct InSpan<F> {
         #[pin]
         inner: F,
-        span: Option<tracing::Span>,
+        span: Option<Arc<tracing::Span>>,
     }
 }
 
 impl<F> InSpan<F> {
-    pub(super) fn new(span: Option<tracing::Span>, inner: F) -> Self {
+    pub(super) fn new(span: Option<Arc<tracing::Span>>, inner: F) -> Self {
         InSpan { inner, span }
     }
 }
@@ -235,7 +237,7 @@ impl<F: Future> Future for InSpan<F> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<F::Output> {
         let this = self.project();
-        let _entered = this.span.as_ref().map(tracing::Span::enter);
+        let _entered = this.span.as_deref().map(tracing::Span::enter);
         this.inner.poll(cx)
     }
 }
