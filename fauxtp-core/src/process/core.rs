@@ -144,10 +144,10 @@ struct Control {
     mode: SignalMode,
     /// The server type of a GenServer (`Counter`), for its crash report.
     server_type: Option<&'static str>,
-    /// The reason a signal asked a GenServer to stop with (the first one).
-    stop_request: Option<ExitReason>,
-    /// System requests (`fauxtp::sys`) for a GenServer's loop, opaque here.
-    system: Vec<SystemRequest>,
+    /// What waits for a GenServer's loop beside its mailbox: a stop request
+    /// and `sys` requests. Boxed, since most processes never get one and
+    /// every process carries the slot.
+    requests: Option<Box<Requests>>,
     /// A detached context has no task to end: it always traps exits.
     detached: bool,
     links: HashMap<u64, AnyPid>,
@@ -177,6 +177,15 @@ impl<S> Core<S> {
             sink,
         }
     }
+}
+
+/// What waits for a GenServer's loop beside its mailbox.
+#[derive(Default)]
+struct Requests {
+    /// The reason a signal asked the server to stop with (the first one).
+    stop: Option<ExitReason>,
+    /// `sys` requests, opaque here.
+    system: Vec<SystemRequest>,
 }
 
 /// A request of `fauxtp::sys`, opaque to the process layer: the GenServer
@@ -244,8 +253,10 @@ impl<S: ?Sized + Sink> Core<S> {
             return None;
         }
         let mut c = self.lock();
-        let stop = c.stop_request.take();
-        let system = std::mem::take(&mut c.system);
+        let (stop, system) = match c.requests.as_deref_mut() {
+            Some(requests) => (requests.stop.take(), std::mem::take(&mut requests.system)),
+            None => (None, Vec::new()),
+        };
         // A stop request ends the loop: the flag may stay up. Otherwise it
         // goes down under the lock, so a request queued later raises it again.
         if stop.is_none() {
@@ -262,7 +273,10 @@ impl<S: ?Sized + Sink> Core<S> {
         {
             return Err(request);
         }
-        c.system.push(request);
+        c.requests
+            .get_or_insert_with(Box::default)
+            .system
+            .push(request);
         self.stop_pending.store(true, Ordering::Release);
         self.sink.interrupt();
         Ok(())
@@ -403,8 +417,9 @@ impl<S: ?Sized + Sink> Core<S> {
             // comes after it returns, never after.
             Effect::Message(exit) => self.sink.exit(exit),
             Effect::Stops => {
-                if c.stop_request.is_none() {
-                    c.stop_request = Some(reason.clone());
+                let requests = c.requests.get_or_insert_with(Box::default);
+                if requests.stop.is_none() {
+                    requests.stop = Some(reason.clone());
                     self.stop_pending.store(true, Ordering::Release);
                 }
                 // Wakes the loop if it waits for a message (the queue's
@@ -553,7 +568,7 @@ impl AnyPid {
             c.waker = None;
             // System requests still waiting go unanswered: their callers
             // find the reason (dropped below, outside the lock).
-            drop_after = std::mem::take(&mut c.system);
+            drop_after = c.requests.take();
             (std::mem::take(&mut c.links), c.name.take(), c.server_type)
         };
         drop(drop_after);
