@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::{CallError, GenServer, ServerCtx, DEFAULT_CALL_TIMEOUT};
-use crate::process::{AnyPid, Ctx, ExitReason};
+use crate::process::{AnyPid, ExitReason};
 
 /// Why a `sys` request failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,7 +91,8 @@ impl SysState {
 
 /// A request, as the loop gets it.
 enum Request {
-    GetState(oneshot::Sender<Option<String>>),
+    /// The state's text, or the server's type when the state is not `Debug`.
+    GetState(oneshot::Sender<Result<String, &'static str>>),
     GetStatus(oneshot::Sender<ServerStatus>),
     Suspend(oneshot::Sender<()>),
     Resume(oneshot::Sender<()>),
@@ -109,12 +110,12 @@ pub(super) fn serve<S: GenServer>(
     };
     match *request {
         Request::GetState(reply) => {
-            let _ = reply.send(state.__debug_state());
+            let _ = reply.send(state.__debug_state().ok_or(S::SERVER));
         }
         Request::GetStatus(reply) => {
             let pid = sctx.ctx.pid().any();
             let _ = reply.send(ServerStatus {
-                name: crate::process::info(&pid).and_then(|info| info.name),
+                name: pid.registered_name(),
                 pid,
                 server: S::SERVER,
                 status: if sys.suspended {
@@ -146,7 +147,7 @@ async fn request<T>(
     make: impl FnOnce(oneshot::Sender<T>) -> Request,
 ) -> Result<T, SysError> {
     let (reply, answer) = oneshot::channel();
-    if Ctx::<()>::system_request(&pid, Box::new(make(reply))).is_err() {
+    if pid.system_request(Box::new(make(reply))).is_err() {
         return Err(if pid.exit_reason().is_none() {
             SysError::NotAServer { pid }
         } else {
@@ -176,14 +177,9 @@ async fn request<T>(
 /// (for a generic server, whenever its impl block cannot prove `Debug`).
 pub async fn get_state(server: impl Into<AnyPid>) -> Result<String, SysError> {
     let pid = server.into();
-    let server = crate::process::info(&pid).and_then(|info| info.server);
-    match request(pid.clone(), "sys::get_state", Request::GetState).await? {
-        Some(text) => Ok(text),
-        None => Err(SysError::NoDebug {
-            pid,
-            server: server.unwrap_or("?"),
-        }),
-    }
+    request(pid.clone(), "sys::get_state", Request::GetState)
+        .await?
+        .map_err(|server| SysError::NoDebug { pid, server })
 }
 
 /// The server's status (OTP's `sys:get_status`).

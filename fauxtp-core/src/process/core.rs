@@ -520,6 +520,17 @@ impl AnyPid {
     pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
         self.core.exit_reason()
     }
+
+    /// Queues a `sys` request for this GenServer's loop; gives it back if
+    /// this is not a running GenServer.
+    pub(crate) fn system_request(&self, request: SystemRequest) -> Result<(), SystemRequest> {
+        self.core.system_request(request)
+    }
+
+    /// The name the process is registered under, if any.
+    pub(crate) fn registered_name(&self) -> Option<String> {
+        self.core.lock().name.as_deref().map(str::to_owned)
+    }
 }
 
 impl<M: Send + 'static> super::Pid<M> {

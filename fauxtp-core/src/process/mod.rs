@@ -487,15 +487,6 @@ impl<M: Send + 'static> Ctx<M> {
         self.me.core.sink.queue.interrupted().await;
     }
 
-    /// Queues a system request for the GenServer `pid`; gives it back if
-    /// `pid` is not a running GenServer.
-    pub(crate) fn system_request(
-        pid: &AnyPid,
-        request: core::SystemRequest,
-    ) -> Result<(), core::SystemRequest> {
-        pid.core.system_request(request)
-    }
-
     /// The next entry of the mailbox; `None` if the wait was cut short by a
     /// stop request (see [`take_stop_request`](Ctx::take_stop_request)).
     pub(crate) async fn recv_or_stop(&mut self) -> Option<Envelope<M>> {
