@@ -8,38 +8,12 @@
 //! one. The count is the whole program's, so the tests take turns
 //! ([`one_at_a_time`]).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+mod live_heap;
+
 use std::future::IntoFuture;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use fauxtp::prelude::*;
 use fauxtp::supervisor::{Strategy, Supervisor, SupervisorSpec};
-
-/// Counts the bytes allocated and not yet freed, by every thread.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to `System`, and only counts besides.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static COUNTING: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
 
 /// Held by each test while it runs: the live heap counts every thread.
 async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
@@ -83,9 +57,9 @@ async fn calls_from_short_lived_tasks_leave_nothing_behind() {
     let _turn = one_at_a_time().await;
     let counter = Counter::start(()).await.unwrap();
     calls_from_short_lived_tasks(&counter, 1_000).await;
-    let before = live();
+    let before = live_heap::live();
     calls_from_short_lived_tasks(&counter, 100_000).await;
-    let grown = live() - before;
+    let grown = live_heap::live() - before;
     assert!(
         grown < SLACK,
         "100,000 finished calls (5 s timeouts) left {grown} bytes live"
@@ -116,12 +90,12 @@ async fn calls_that_time_out_or_are_dropped_leave_nothing_behind() {
         let _ = call(std::time::Duration::from_millis(1)).await;
     }
     give_up(1_000).await;
-    let before = live();
+    let before = live_heap::live();
     give_up(10_000).await;
     for _ in 0..100 {
         let _ = call(std::time::Duration::from_millis(1)).await;
     }
-    let grown = live() - before;
+    let grown = live_heap::live() - before;
     assert!(
         grown < SLACK,
         "10,000 calls dropped while waiting (1 h timeouts) and 100 timed out left {grown} bytes live"
@@ -145,9 +119,9 @@ async fn supervisor_requests_from_short_lived_tasks_leave_nothing_behind() {
         }
     };
     ask(1_000).await;
-    let before = live();
+    let before = live_heap::live();
     ask(100_000).await;
-    let grown = live() - before;
+    let grown = live_heap::live() - before;
     assert!(
         grown < SLACK,
         "100,000 which_children left {grown} bytes live"

@@ -9,37 +9,15 @@
 //! count and counts the live heap of the whole program.
 
 mod common;
+mod live_heap;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use fauxtp::prelude::*;
 use fauxtp::registry;
 use fauxtp::supervisor::{Strategy, Supervisor, SupervisorMsg, SupervisorSpec};
-
-/// Counts the bytes allocated and not yet freed.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to `System`, and only counts besides.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static COUNTING: Counting = Counting;
 
 const GROUPS: u32 = 10;
 const PER_GROUP: u32 = 20;
@@ -164,7 +142,7 @@ async fn a_tree_under_two_thousand_kills_answers_heals_and_leaves_nothing() {
     let tasks_before = tokio::runtime::Handle::current()
         .metrics()
         .num_alive_tasks();
-    let heap_before = LIVE.load(Ordering::Relaxed);
+    let heap_before = live_heap::live();
     let baseline = fauxtp::process::count();
     let root = Supervisor::start(tree()).await.unwrap();
     assert!(whole(&root).await);
@@ -231,7 +209,7 @@ async fn a_tree_under_two_thousand_kills_answers_heals_and_leaves_nothing() {
     // The calls' timeout sleepers finish a moment after the last call
     // (within its 500 ms timeout); then the memory is back.
     common::tasks_settle_to(tasks_before).await;
-    let grown = LIVE.load(Ordering::Relaxed) - heap_before;
+    let grown = live_heap::live() - heap_before;
     println!("live heap after the stop: {grown} bytes more than before the tree");
     assert!(
         grown < 1 << 20,
