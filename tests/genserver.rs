@@ -119,7 +119,10 @@ async fn the_message_enum_can_be_built_and_sent_by_hand() {
     counter.send(CounterMsg::Reset).unwrap();
     let n = fauxtp::Call::new(&counter, "by hand", |reply| CounterMsg::Add { n: 5, reply }).await;
     assert_eq!(n, Ok(5));
-    assert_eq!(format!("{:?}", CounterMsg::Tick(Tick)), "CounterMsg::Tick");
+    assert_eq!(
+        format!("{:?}", CounterMsg::Tick(Tick)),
+        "CounterMsg::Tick(Tick)"
+    );
 }
 
 #[tokio::test]

@@ -615,3 +615,118 @@ async fn list_has_every_live_process_and_not_the_ended_ones() {
     down(&mut me, watch_waiting).await;
     assert!(!fauxtp::process::list().contains(&waiting.any()));
 }
+
+#[tokio::test]
+async fn info_reads_parent_and_ancestors_as_proc_lib_does() {
+    let mut me = Ctx::<Pid<()>>::detached();
+    let top = me.pid();
+    // `mid` is spawned linked to this context; it spawns `leaf` with the
+    // plain `spawn`, from inside itself: the spawner is the parent.
+    let mid = me.spawn_link(move |mut ctx: Ctx<()>| async move {
+        let leaf = fauxtp::spawn(|mut ctx: Ctx<()>| async move {
+            let _ = ctx.recv().await;
+            Ok(())
+        });
+        top.send(leaf).unwrap();
+        let _ = ctx.recv().await;
+        Ok(())
+    });
+    let leaf = next(&mut me).await;
+    let info = fauxtp::process::info(&leaf).unwrap();
+    assert_eq!(info.parent, Some(mid.any()));
+    assert_eq!(info.ancestors, [mid.any(), me.pid().any()]);
+    let info = fauxtp::process::info(&mid).unwrap();
+    assert_eq!(info.parent, Some(me.pid().any()));
+    assert_eq!(info.ancestors, [me.pid().any()]);
+    // Code that is not a process (this test's own task) is no parent.
+    let orphan = fauxtp::spawn(|mut ctx: Ctx<()>| async move {
+        let _ = ctx.recv().await;
+        Ok(())
+    });
+    let info = fauxtp::process::info(&orphan).unwrap();
+    assert_eq!(info.parent, None);
+    assert!(info.ancestors.is_empty());
+    for pid in [&leaf, &mid, &orphan] {
+        pid.send(()).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn info_reads_uptime_and_messages_handled() {
+    let mut me = Ctx::<usize>::detached();
+    let reporter = me.pid();
+    let (older, _) = me.spawn_monitor(|mut ctx: Ctx<()>| async move {
+        let _ = ctx.recv().await;
+        Ok(())
+    });
+    let worker = fauxtp::spawn(move |mut ctx: Ctx<u32>| async move {
+        // Takes two messages, the second by selective receive past a
+        // third, and waits.
+        let _ = ctx.recv().await;
+        fauxtp::receive!(ctx, { 2 => {} });
+        reporter.send(ctx.mailbox_len()).unwrap();
+        fauxtp::receive!(ctx, { 4 => {} });
+        Ok(())
+    });
+    for n in [1u32, 3, 2] {
+        worker.send(n).unwrap();
+    }
+    assert_eq!(next(&mut me).await, 1);
+    let info = fauxtp::process::info(&worker).unwrap();
+    assert_eq!(info.messages_handled, 2);
+    assert_eq!(info.mailbox_len, 1);
+    let older_uptime = fauxtp::process::info(&older).unwrap().uptime;
+    assert!(older_uptime >= info.uptime, "spawned earlier, up longer");
+    worker.send(4u32).unwrap();
+    older.send(()).unwrap();
+}
+
+#[tokio::test]
+async fn info_says_whether_a_process_waits_for_a_message() {
+    let (release, blocked) = tokio::sync::oneshot::channel::<()>();
+    let busy = fauxtp::spawn(move |mut ctx: Ctx<()>| async move {
+        // Awaiting something else than its mailbox: running, as far as
+        // the mailbox can tell.
+        let _ = blocked.await;
+        let _ = ctx.recv().await;
+        Ok(())
+    });
+    let status = |pid: &Pid<()>| fauxtp::process::info(pid).map(|info| info.status);
+    tokio::task::yield_now().await;
+    assert_eq!(status(&busy), Some(fauxtp::process::Status::Running));
+    release.send(()).unwrap();
+    fauxtp::testing::wait_for(
+        || status(&busy) == Some(fauxtp::process::Status::Waiting),
+        WAIT,
+    )
+    .await
+    .unwrap();
+    busy.send(()).unwrap();
+}
+
+#[tokio::test]
+async fn info_lists_the_monitors_a_process_holds() {
+    let mut me = Ctx::<()>::detached();
+    let idle = |mut ctx: Ctx<()>| async move {
+        let _ = ctx.recv().await;
+        Ok(())
+    };
+    let a = fauxtp::spawn(idle);
+    let b = fauxtp::spawn(idle);
+    let watch_a = me.monitor(&a);
+    let watch_b = me.monitor(&b);
+    let (c, watch_c) = me.spawn_monitor(idle);
+    let myself = me.pid();
+    let monitors = || fauxtp::process::info(&myself).unwrap().monitors;
+    assert_eq!(monitors(), [a.any(), b.any(), c.any()]);
+    me.demonitor(watch_a);
+    assert_eq!(monitors(), [b.any(), c.any()]);
+    // A monitor that has fired is no longer held.
+    c.send(()).unwrap();
+    down(&mut me, watch_c).await;
+    assert_eq!(monitors(), [b.any()]);
+    me.demonitor(watch_b);
+    assert!(monitors().is_empty());
+    a.send(()).unwrap();
+    b.send(()).unwrap();
+}

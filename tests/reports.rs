@@ -372,3 +372,57 @@ async fn an_untraced_server_opens_no_span() {
         .unwrap();
     assert!(recorder.0.lock().unwrap().spans.is_empty());
 }
+
+/// A server with calls and casts whose messages and replies are `Debug`.
+#[derive(Debug)]
+struct Ledger {
+    total: i64,
+}
+
+/// Not `Debug`: shows as `_` in a traced message.
+struct Note;
+
+#[genserver]
+impl Ledger {
+    fn init() -> Self {
+        Ledger { total: 0 }
+    }
+
+    #[call]
+    fn add(&mut self, amount: i64, _note: Note) -> i64 {
+        self.total += amount;
+        self.total
+    }
+
+    #[cast]
+    fn clear(&mut self) {
+        self.total = 0;
+    }
+}
+
+#[tokio::test]
+async fn sys_trace_logs_each_message_and_reply_while_on() {
+    let (recorder, _guard) = record();
+    let ledger = Ledger::start(()).await.unwrap();
+    ledger.add(1, Note).await.unwrap();
+    fauxtp::sys::trace(&ledger, true).await.unwrap();
+    assert!(fauxtp::sys::get_status(&ledger).await.unwrap().traced);
+    assert_eq!(ledger.add(5, Note).await, Ok(6));
+    ledger.clear().unwrap();
+    fauxtp::sys::trace(&ledger, false).await.unwrap();
+    ledger.add(2, Note).await.unwrap();
+
+    let traced = recorder.with_target("fauxtp::sys");
+    assert_eq!(traced.len(), 3, "{traced:?}");
+    assert_eq!(
+        traced[0].field("msg"),
+        Some("LedgerMsg::Add { amount: 5, _note: _, .. }")
+    );
+    assert_eq!(traced[1].field("reply"), Some("6"));
+    assert_eq!(traced[2].field("msg"), Some("LedgerMsg::Clear"));
+    for report in &traced {
+        assert_eq!(report.level, Level::INFO);
+        assert_eq!(report.field("pid"), Some(ledger.to_string().as_str()));
+        assert_eq!(report.field("server"), Some("Ledger"));
+    }
+}

@@ -85,6 +85,8 @@ async fn a_suspended_server_answers_its_calls_after_resume() {
     .unwrap();
     assert_eq!(sys::get_state(&tally).await.unwrap(), "Tally { count: 0 }");
     assert!(!pending.is_finished());
+    let info = fauxtp::process::info(&tally).unwrap();
+    assert_eq!(info.status, fauxtp::process::Status::Suspended);
     sys::resume(&tally).await.unwrap();
     assert_eq!(pending.await.unwrap(), Ok(1));
     let status = sys::get_status(&tally).await.unwrap();
@@ -125,4 +127,113 @@ async fn sys_of_a_plain_process_or_a_dead_server_fails_at_once() {
         sys::get_status(&tally).await.unwrap_err(),
         SysError::Call(CallError::NoProc { .. })
     ));
+}
+
+#[tokio::test]
+async fn replace_state_changes_the_state_between_handlers_and_returns_a_value() {
+    let tally = Tally::start(3).await.unwrap();
+    let old = sys::replace_state(&tally, |state: &mut Tally| {
+        std::mem::replace(&mut state.count, 10)
+    })
+    .await
+    .unwrap();
+    assert_eq!(old, 3);
+    tally.bump().unwrap();
+    assert_eq!(tally.get().await, Ok(11));
+}
+
+#[tokio::test]
+async fn replace_state_for_another_server_type_is_a_typed_error() {
+    let tally = Tally::start(3).await.unwrap();
+    let error = sys::replace_state(&tally, |_: &mut Opaque| ())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        SysError::WrongServer {
+            pid: tally.any(),
+            server: "Tally",
+            expected: "Opaque",
+        }
+    );
+    assert_eq!(tally.get().await, Ok(3), "the server goes on");
+}
+
+#[tokio::test]
+async fn a_replace_function_that_panics_stops_the_server_as_a_handler_would() {
+    let mut me = Ctx::<()>::detached();
+    let tally = Tally::start(3).await.unwrap();
+    let watch = me.monitor(&tally);
+    let error = sys::replace_state(&tally, |_: &mut Tally| -> () { panic!("bad repair") })
+        .await
+        .unwrap_err();
+    let reason = ExitReason::Panic("bad repair".into());
+    assert!(
+        matches!(&error, SysError::Call(CallError::Exited { reason: r, .. }) if *r == reason),
+        "{error:?}"
+    );
+    assert_eq!(common::down(&mut me, watch).await, reason);
+}
+
+#[tokio::test]
+async fn statistics_count_messages_and_replies_while_on() {
+    let tally = Tally::start(0).await.unwrap();
+    assert_eq!(sys::statistics(&tally).await.unwrap(), None);
+    tally.bump().unwrap();
+    sys::set_statistics(&tally, true).await.unwrap();
+    tally.bump().unwrap();
+    tally.bump().unwrap();
+    assert_eq!(tally.get().await, Ok(3));
+    let stats = sys::statistics(&tally).await.unwrap().unwrap();
+    assert_eq!(stats.messages, 3);
+    assert_eq!(stats.replies, 1);
+    assert!(stats.max_mailbox_len >= 1);
+    assert!(stats.longest <= stats.busy);
+    assert!(stats.busy <= stats.collecting_for);
+    sys::set_statistics(&tally, false).await.unwrap();
+    assert_eq!(sys::statistics(&tally).await.unwrap(), None);
+}
+
+/// A server that can be kept busy in a handler.
+struct Busy;
+
+#[genserver]
+impl Busy {
+    fn init() -> Self {
+        Busy
+    }
+
+    #[cast]
+    async fn hold(&mut self, until: tokio::sync::oneshot::Receiver<()>) {
+        let _ = until.await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_times_out_after_the_time_given() {
+    let busy = Busy::start(()).await.unwrap();
+    let (release, until) = tokio::sync::oneshot::channel();
+    busy.hold(until).unwrap();
+    fauxtp::testing::wait_for(
+        || fauxtp::process::info(&busy).is_some_and(|info| info.messages_handled == 1),
+        common::WAIT,
+    )
+    .await
+    .unwrap();
+    let after = Duration::from_millis(50);
+    let error = sys::with_timeout(after)
+        .get_status(&busy)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        SysError::Call(CallError::Timeout {
+            server: busy.any(),
+            call: "sys::get_status",
+            after,
+        })
+    );
+    release.send(()).unwrap();
+    // Served once the handler returns.
+    assert!(sys::with_timeout(after).get_status(&busy).await.is_ok());
 }

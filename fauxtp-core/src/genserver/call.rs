@@ -86,6 +86,11 @@ impl<T: 'static> ReplyTo<T> {
         self.to.take().is_some_and(|to| to.send(Ok(value)))
     }
 
+    /// Sends a reply or a failure, as the server's machinery does.
+    pub(crate) fn send_outcome(mut self, outcome: Result<T, ExitReason>) -> bool {
+        self.to.take().is_some_and(|to| to.send(outcome))
+    }
+
     /// Whether the caller still waits for the reply.
     pub fn is_waiting(&self) -> bool {
         match &self.to {

@@ -29,6 +29,9 @@ pub struct ServerCtx<S: GenServer> {
     /// `terminate` run in. Behind a pointer: most servers have none, and
     /// every server carries the slot.
     pub(super) span: Option<Arc<tracing::Span>>,
+    /// While `sys::trace` or `sys` statistics are on: what replies are
+    /// watched for (see [`sys::watch_reply`](super::sys)).
+    pub(super) watch: Option<Arc<super::sys::ReplyWatch>>,
 }
 
 impl<S: GenServer> ServerCtx<S> {
@@ -141,6 +144,7 @@ impl<S: GenServer> ServerCtx<S> {
                 ))
             }),
             parent,
+            watch: None,
         }
     }
 

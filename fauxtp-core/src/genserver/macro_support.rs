@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use super::{start, GenServer, Options, ReplyTo, StartError};
+use super::{start, sys, GenServer, Options, ReplyTo, ServerCtx, StartError};
 use crate::process::unwind::{catch, caught, CatchUnwind};
 use crate::process::{AnyPid, Pid};
 
@@ -36,6 +36,24 @@ pub async fn answer<R>(reply: ReplyTo<R>, handler: impl Future<Output = R>) {
     }
 }
 
+/// A call's `ReplyTo`, as its handler gets it: watched while `sys::trace`
+/// or `sys` statistics are on (the reply is logged or counted when sent),
+/// the same one otherwise. `describe` gives a reply's text.
+#[inline]
+pub fn watch_reply<S: GenServer, R: Send + 'static>(
+    ctx: &ServerCtx<S>,
+    reply: ReplyTo<R>,
+    describe: fn(&R) -> String,
+) -> ReplyTo<R> {
+    sys::watch_reply(ctx, reply, describe)
+}
+
+/// A value's text for `sys::trace`: its `Debug` text, or its type's name.
+/// What the `describe` functions `#[genserver]` writes fall back to.
+pub fn type_text<R>(_: &R) -> String {
+    std::any::type_name::<R>().to_owned()
+}
+
 /// Starts a GenServer; what the generated `start` functions call.
 pub async fn start_server<S: GenServer>(
     args: S::Args,
@@ -54,32 +72,53 @@ pub trait NoStructOptions {
 }
 impl<T: ?Sized> NoStructOptions for T {}
 
-/// The state of a server, for `sys::get_state`: `(&StateRef(state))
-/// .__debug_state()` finds [`DebugState`] when the state is `Debug` (no
-/// autoref needed), and [`NoDebugState`] otherwise.
-pub struct StateRef<'a, T>(pub &'a T);
+/// A value that may or may not be `Debug`, for `sys`: `(&DebugRef(value))
+/// .__debug_text()` finds [`DebugText`] when the value's type is `Debug`
+/// (no autoref needed), and [`NoDebugText`] otherwise. Only where the
+/// type is concrete: in a generic impl, a type parameter is never `Debug`
+/// here.
+pub struct DebugRef<'a, T: ?Sized>(pub &'a T);
 
-/// The state is `Debug`: its text.
-pub trait DebugState {
-    /// The state's `Debug` text.
-    fn __debug_state(&self) -> Option<String>;
+/// The value is `Debug`.
+pub trait DebugText {
+    /// The value's `Debug` text.
+    fn __debug_text(&self) -> Option<String>;
+    /// The value, to show with its own `Debug`.
+    fn __as_debug(&self) -> &dyn std::fmt::Debug;
 }
 
-impl<T: std::fmt::Debug> DebugState for StateRef<'_, T> {
-    fn __debug_state(&self) -> Option<String> {
+impl<T: std::fmt::Debug + ?Sized> DebugText for DebugRef<'_, T> {
+    fn __debug_text(&self) -> Option<String> {
         Some(format!("{:?}", self.0))
+    }
+    fn __as_debug(&self) -> &dyn std::fmt::Debug {
+        &self.0
     }
 }
 
-/// The state is not `Debug`: nothing.
-pub trait NoDebugState {
+/// The value is not `Debug`.
+pub trait NoDebugText {
     /// `None`.
-    fn __debug_state(&self) -> Option<String>;
+    fn __debug_text(&self) -> Option<String>;
+    /// A stand-in that shows as `_`.
+    fn __as_debug(&self) -> &dyn std::fmt::Debug;
 }
 
-impl<T> NoDebugState for &StateRef<'_, T> {
-    fn __debug_state(&self) -> Option<String> {
+impl<T: ?Sized> NoDebugText for &DebugRef<'_, T> {
+    fn __debug_text(&self) -> Option<String> {
         None
+    }
+    fn __as_debug(&self) -> &dyn std::fmt::Debug {
+        &NotDebug
+    }
+}
+
+/// Shows as `_`: a value whose type is not `Debug`.
+struct NotDebug;
+
+impl std::fmt::Debug for NotDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("_")
     }
 }
 

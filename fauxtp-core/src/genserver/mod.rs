@@ -89,8 +89,9 @@ use crate::process::{Down, Exit, ExitReason};
 pub trait GenServer: Sized + Send + 'static {
     /// What `start` takes: `init`'s arguments (a tuple if several).
     type Args: Send + 'static;
-    /// The server's message enum.
-    type Msg: Send + 'static;
+    /// The server's message enum (its `Debug` is what [`sys::trace`]
+    /// logs).
+    type Msg: Send + std::fmt::Debug + 'static;
     /// The server's name in errors (`Counter`).
     const SERVER: &'static str;
     /// Options from `#[genserver(...)]` on the type and on the impl block.

@@ -34,8 +34,11 @@ pub(super) async fn serve_loop<S: GenServer>(
             if let Some(reason) = stop {
                 break reason;
             }
-            for request in requests {
-                sys::serve(request, &state, &mut sctx, &mut sys);
+            let served = requests
+                .into_iter()
+                .try_for_each(|request| sys::serve(request, &mut state, &mut sctx, &mut sys));
+            if let Err(reason) = served {
+                break reason;
             }
         }
         if sys.suspended {
@@ -45,7 +48,10 @@ pub(super) async fn serve_loop<S: GenServer>(
         let Some(entry) = sctx.ctx.recv_or_stop().await else {
             continue;
         };
-        sys.handled += 1;
+        let started = match sys.watching() {
+            true => sys.before(&entry, &sctx),
+            false => None,
+        };
         let handled = CatchUnwind::new(InSpan::new(sctx.span.clone(), async {
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
@@ -60,6 +66,9 @@ pub(super) async fn serve_loop<S: GenServer>(
         .await;
         if let Err(payload) = handled {
             break caught(&*payload);
+        }
+        if started.is_some() {
+            sys.after(started);
         }
         if let Some(reason) = sctx.stop.take() {
             break reason;

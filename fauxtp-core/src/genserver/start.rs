@@ -70,7 +70,12 @@ pub(crate) async fn start_with<S: GenServer>(
     args: S::Args,
     mode: StartMode<'_>,
 ) -> Result<Pid<S::Msg>, StartError> {
-    let ctx = Ctx::<S::Msg>::new(false);
+    // The parent is the process it is linked to, or else the one starting it.
+    let parent = mode
+        .link
+        .clone()
+        .or_else(crate::process::runner::current_pid);
+    let ctx = Ctx::<S::Msg>::child_of(parent.as_ref());
     let pid = ctx.pid();
     if let Some(parent) = &mode.link {
         crate::process::link_unstarted(parent, &pid.any());

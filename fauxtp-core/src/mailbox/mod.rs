@@ -72,6 +72,20 @@ struct State<T> {
     limit: usize,
     /// Set by [`Queue::interrupt`]: the receiver's next wait returns at once.
     interrupted: bool,
+    /// How many items were ever pushed (a counter, not a length).
+    accepted: u64,
+}
+
+/// What [`Queue::activity`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Activity {
+    /// Messages waiting: queued, or held by the receiver (see
+    /// [`Queue::activity`]).
+    pub(crate) waiting: usize,
+    /// Messages the receiver has taken for good since the queue was made.
+    pub(crate) taken: u64,
+    /// Whether the receiver is parked, waiting for a message.
+    pub(crate) receiver_waits: bool,
 }
 
 /// Why a message was not queued.
@@ -91,6 +105,7 @@ impl<T> Queue<T> {
                 closed: false,
                 limit: usize::MAX,
                 interrupted: false,
+                accepted: 0,
             }),
             closing: Notify::new(),
             held: Held(AtomicUsize::new(0)),
@@ -112,6 +127,7 @@ impl<T> Queue<T> {
             return Err(item);
         }
         state.items.push_back(item);
+        state.accepted += 1;
         let receiver = state.receiver.take();
         drop(state);
         if let Some(waker) = receiver {
@@ -132,6 +148,7 @@ impl<T> Queue<T> {
             return Err(Refused::Full(item, state.limit));
         }
         state.items.push_back(item);
+        state.accepted += 1;
         let receiver = state.receiver.take();
         drop(state);
         if let Some(waker) = receiver {
@@ -209,12 +226,18 @@ impl<T> Queue<T> {
         self.lock().items.len()
     }
 
-    /// Number of messages waiting, read from outside the owning process:
-    /// those queued plus those its receiver holds as of its last receive
-    /// (exact between receives; during one it may be off by the batch
-    /// being taken).
-    pub(crate) fn waiting(&self) -> usize {
-        self.len() + self.held.0.load(Ordering::Relaxed)
+    /// The queue seen from outside the owning process, under one lock.
+    /// Messages waiting are those queued plus those its receiver holds as
+    /// of its last receive (exact between receives; during one it may be
+    /// off by the batch being taken); taken ones are all the others.
+    pub(crate) fn activity(&self) -> Activity {
+        let state = self.lock();
+        let waiting = state.items.len() + self.held.0.load(Ordering::Relaxed);
+        Activity {
+            waiting,
+            taken: state.accepted.saturating_sub(waiting as u64),
+            receiver_waits: state.receiver.is_some(),
+        }
     }
 }
 

@@ -13,13 +13,15 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Waker;
+use std::time::Instant;
 
 use super::exit::{Down, Exit, ExitReason, MonitorRef};
+use super::handle::Handle;
 use super::pid::AnyPid;
 use super::{Signal, Slot};
-use crate::mailbox::{Mailbox, Queue};
+use crate::mailbox::{Activity, Mailbox, Queue};
 
 static ALIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -72,8 +74,8 @@ pub(crate) unsafe trait Sink: Send + Sync + 'static {
     fn exit(&self, exit: Exit);
     fn interrupt(&self);
     fn drop_parked(&self);
-    /// How many messages wait in the mailbox, read from outside.
-    fn waiting(&self) -> usize;
+    /// The mailbox, read from outside.
+    fn activity(&self) -> Activity;
     /// The concrete type of this sink, to turn an untyped pid back into a
     /// typed one.
     fn inbox_type(&self) -> std::any::TypeId;
@@ -96,8 +98,8 @@ unsafe impl<M: Send + 'static> Sink for Inbox<M> {
             self.queue.close(mailbox);
         }
     }
-    fn waiting(&self) -> usize {
-        self.queue.waiting()
+    fn activity(&self) -> Activity {
+        self.queue.activity()
     }
     fn inbox_type(&self) -> std::any::TypeId {
         std::any::TypeId::of::<Self>()
@@ -115,6 +117,12 @@ pub(crate) struct Core<S: ?Sized> {
     /// [`SignalMode::Server`]), or a system request waits for it; checked
     /// by its loop before each message.
     stop_pending: AtomicBool,
+    /// The process that spawned this one, for `process::info`. Weak, so
+    /// that processes which each spawn the next and end do not keep one
+    /// another alive in a chain.
+    parent: Option<Weak<Core<dyn Sink>>>,
+    /// When it was spawned.
+    spawned: Instant,
     control: Mutex<Control>,
     pub(crate) sink: S,
 }
@@ -153,6 +161,12 @@ struct Control {
     links: HashMap<u64, AnyPid>,
     /// The monitors other processes hold on this one.
     monitors: Vec<(MonitorRef, AnyPid)>,
+    /// The monitors this process holds: ref -> monitored process. Written
+    /// by the process alone; a monitor that has fired stays until the
+    /// process demonitors it or sweeps (see `Ctx::monitor`).
+    monitoring: HashMap<MonitorRef, AnyPid>,
+    /// Suspended by `sys::suspend` (a GenServer).
+    suspended: bool,
     /// The reason an exit signal asked this process to end with.
     pending_exit: Option<ExitReason>,
     /// The reason the process is ending with, known a moment before the
@@ -163,12 +177,14 @@ struct Control {
 }
 
 impl<S> Core<S> {
-    pub(crate) fn new(id: u64, sink: S, detached: bool) -> Self {
+    pub(crate) fn new(id: u64, sink: S, detached: bool, parent: Option<&AnyPid>) -> Self {
         ALIVE.fetch_add(1, Ordering::AcqRel);
         Core {
             id,
             exit_pending: AtomicBool::new(false),
             stop_pending: AtomicBool::new(false),
+            parent: parent.map(|parent| parent.core.downgrade()),
+            spawned: Instant::now(),
             control: Mutex::new(Control {
                 detached,
                 trap_exit: detached,
@@ -197,9 +213,13 @@ pub(crate) struct Snapshot {
     pub(crate) name: Option<String>,
     pub(crate) server: Option<&'static str>,
     pub(crate) exiting: bool,
+    pub(crate) suspended: bool,
     pub(crate) trap_exit: bool,
     pub(crate) links: Vec<AnyPid>,
     pub(crate) monitored_by: Vec<AnyPid>,
+    /// The processes it monitors, fired monitors included (the caller
+    /// filters those, without this lock held).
+    pub(crate) monitoring: Vec<AnyPid>,
 }
 
 /// What an exit signal did to the process that received it.
@@ -300,10 +320,14 @@ impl<S: ?Sized + Sink> Core<S> {
         links.sort_by_key(AnyPid::id);
         let mut monitored_by: Vec<AnyPid> = c.monitors.iter().map(|(_, w)| w.clone()).collect();
         monitored_by.sort_by_key(AnyPid::id);
+        let mut monitoring: Vec<AnyPid> = c.monitoring.values().cloned().collect();
+        monitoring.sort_by_key(AnyPid::id);
         Some(Snapshot {
             name: c.name.as_deref().map(str::to_owned),
             server: c.server_type,
             exiting: c.pending_exit.is_some() || c.ending.is_some(),
+            suspended: c.suspended,
+            monitoring,
             trap_exit: match c.mode {
                 SignalMode::Server { traps } => traps,
                 SignalMode::Plain => c.trap_exit,
@@ -311,6 +335,48 @@ impl<S: ?Sized + Sink> Core<S> {
             links,
             monitored_by,
         })
+    }
+
+    /// The process that spawned this one, while it lives.
+    pub(crate) fn parent(&self) -> Option<AnyPid> {
+        let parent = self.parent.as_ref()?;
+        Handle::upgrade(parent).map(|core| AnyPid { core })
+    }
+
+    /// When this process was spawned.
+    pub(crate) fn spawned(&self) -> Instant {
+        self.spawned
+    }
+
+    /// Marks a GenServer suspended by `sys::suspend`, or resumed.
+    pub(crate) fn set_suspended(&self, on: bool) {
+        self.lock().suspended = on;
+    }
+
+    /// Records a monitor this process holds.
+    pub(crate) fn hold_monitor(&self, monitor: MonitorRef, target: AnyPid) {
+        self.lock().monitoring.insert(monitor, target);
+    }
+
+    /// Forgets a monitor this process held; the process it monitored.
+    pub(crate) fn release_monitor(&self, monitor: MonitorRef) -> Option<AnyPid> {
+        self.lock().monitoring.remove(&monitor)
+    }
+
+    /// The monitors this process holds, fired ones included.
+    pub(crate) fn held_monitors(&self) -> Vec<(MonitorRef, AnyPid)> {
+        let c = self.lock();
+        c.monitoring.iter().map(|(m, p)| (*m, p.clone())).collect()
+    }
+
+    /// How many monitors this process holds, fired ones included.
+    pub(crate) fn held_monitor_count(&self) -> usize {
+        self.lock().monitoring.len()
+    }
+
+    /// Takes every monitor this process holds (when it ends).
+    pub(crate) fn take_held_monitors(&self) -> HashMap<MonitorRef, AnyPid> {
+        std::mem::take(&mut self.lock().monitoring)
     }
 
     /// Adds a link end; false if this process has already ended.

@@ -11,7 +11,7 @@
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 pub(crate) struct Handle<T: ?Sized> {
     /// Obtained from `Arc::into_raw`; this handle owns one strong count.
@@ -48,6 +48,22 @@ impl<T: ?Sized> Handle<T> {
             Arc::increment_strong_count(raw);
             Arc::from_raw(raw)
         }
+    }
+}
+
+impl<T: ?Sized> Handle<T> {
+    /// A weak reference to the same allocation.
+    pub(crate) fn downgrade(&self) -> Weak<T> {
+        let raw = self.ptr.as_ptr().cast_const();
+        // SAFETY: `raw` came from `Arc::into_raw` and this handle holds a
+        // strong count; the `ManuallyDrop` keeps that count where it is.
+        let arc = std::mem::ManuallyDrop::new(unsafe { Arc::from_raw(raw) });
+        Arc::downgrade(&arc)
+    }
+
+    /// A handle from a weak reference, if the value is still alive.
+    pub(crate) fn upgrade(weak: &Weak<T>) -> Option<Self> {
+        weak.upgrade().map(Handle::new)
     }
 }
 

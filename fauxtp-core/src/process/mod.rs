@@ -66,7 +66,6 @@ pub(crate) mod slot;
 mod table;
 pub(crate) mod unwind;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -165,7 +164,7 @@ where
     F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
     Fut: Future<Output = ProcessResult> + Send + 'static,
 {
-    let child = Ctx::<M>::new(false);
+    let child = Ctx::<M>::child_of(Some(parent));
     let pid = child.pid();
     link_unstarted(parent, &pid.any());
     runner::start(child, body);
@@ -183,9 +182,8 @@ pub struct Ctx<M: Send + 'static> {
     /// Taken out in `drop`: parked in the process's control block, or
     /// dropped (detached context).
     mailbox: Mailbox<Slot<M>>,
-    /// The monitors this process holds: monitor ref -> monitored process.
-    monitoring: HashMap<MonitorRef, AnyPid>,
-    /// Size of `monitoring` after its last sweep of ended processes.
+    /// How many monitors this process held after its last sweep of ended
+    /// processes (the monitors live in its control block).
     monitoring_swept: usize,
     detached: bool,
 }
@@ -209,28 +207,34 @@ where
     F: FnOnce(Ctx<M>) -> Fut + Send + 'static,
     Fut: Future<Output = ProcessResult> + Send + 'static,
 {
-    let ctx = Ctx::new(false);
+    let ctx = Ctx::child_of(runner::current_pid().as_ref());
     let pid = ctx.pid();
     runner::start(ctx, body);
     pid
 }
 
 impl<M: Send + 'static> Ctx<M> {
-    pub(crate) fn new(detached: bool) -> Self {
+    fn new(detached: bool, parent: Option<&AnyPid>) -> Self {
         let core = Handle::new(std::sync::Arc::new(Core::new(
             pid::next_id(),
             Inbox::new(),
             detached,
+            parent,
         )));
         let me = Pid { core };
         table::insert(&me.any());
         Ctx {
             me,
             mailbox: Mailbox::new(),
-            monitoring: HashMap::new(),
             monitoring_swept: 0,
             detached,
         }
+    }
+
+    /// The context of a process about to be spawned by `parent` (the
+    /// process that spawns it, or the supervisor it is spawned for).
+    pub(crate) fn child_of(parent: Option<&AnyPid>) -> Self {
+        Ctx::new(false, parent)
     }
 
     /// Makes the current task a process, so that code which is not a spawned
@@ -242,7 +246,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// [`Exit`] messages. It ends, with reason `Normal`, when the `Ctx` is
     /// dropped.
     pub fn detached() -> Self {
-        Ctx::new(true)
+        Ctx::new(true, None)
     }
 
     /// This process's own pid (Erlang's `self()`).
@@ -357,13 +361,19 @@ impl<M: Send + 'static> Ctx<M> {
     }
 
     fn remember_monitor(&mut self, monitor: MonitorRef, target: AnyPid) {
-        // Monitors that fired stay in this map until demonitor or until the
-        // map has doubled since the last sweep; then the ended ones go.
-        if self.monitoring.len() >= 2 * self.monitoring_swept.max(16) {
-            self.monitoring.retain(|_, pid| pid.is_alive());
-            self.monitoring_swept = self.monitoring.len();
+        // Monitors that fired stay held until demonitor or until their
+        // number has doubled since the last sweep; then the ended ones go
+        // (looked up without this process's lock held).
+        let core = &self.me.core;
+        if core.held_monitor_count() >= 2 * self.monitoring_swept.max(16) {
+            for (fired, pid) in core.held_monitors() {
+                if !pid.is_alive() {
+                    core.release_monitor(fired);
+                }
+            }
+            self.monitoring_swept = core.held_monitor_count();
         }
-        self.monitoring.insert(monitor, target);
+        core.hold_monitor(monitor, target);
     }
 
     /// Removes a monitor. Returns true if it was active (no down message had
@@ -371,7 +381,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// for `monitor` will be received: one already in the mailbox is removed
     /// (Erlang's `demonitor(Ref, [flush])`).
     pub fn demonitor(&mut self, monitor: MonitorRef) -> bool {
-        let was_active = match self.monitoring.remove(&monitor) {
+        let was_active = match self.me.core.release_monitor(monitor) {
             Some(target) => target.core.remove_monitor(monitor),
             None => false,
         };
@@ -415,7 +425,7 @@ impl<M: Send + 'static> Ctx<M> {
         F: FnOnce(Ctx<N>) -> Fut + Send + 'static,
         Fut: Future<Output = ProcessResult> + Send + 'static,
     {
-        let child = Ctx::<N>::new(false);
+        let child = Ctx::<N>::child_of(Some(&self.me.any()));
         let pid = child.pid();
         let monitor = MonitorRef::new();
         pid.core.add_monitor(monitor, self.me.any());
@@ -482,6 +492,22 @@ impl<M: Send + 'static> Ctx<M> {
         self.me.core.take_control()
     }
 
+    /// How many messages this process has taken from its mailbox.
+    pub(crate) fn messages_taken(&self) -> u64 {
+        self.me.core.sink.activity().taken
+    }
+
+    /// How long ago this process was spawned.
+    pub(crate) fn uptime(&self) -> Duration {
+        self.me.core.spawned().elapsed()
+    }
+
+    /// Marks this GenServer suspended (by `sys::suspend`) or resumed, for
+    /// `process::info`.
+    pub(crate) fn set_suspended(&self, on: bool) {
+        self.me.core.set_suspended(on);
+    }
+
     /// Waits for a stop or system request, taking no message.
     pub(crate) async fn wait_control(&mut self) {
         self.me.core.sink.queue.interrupted().await;
@@ -511,7 +537,7 @@ impl<M: Send + 'static> Ctx<M> {
 
 impl<M: Send + 'static> Drop for Ctx<M> {
     fn drop(&mut self) {
-        for (monitor, target) in self.monitoring.drain() {
+        for (monitor, target) in self.me.core.take_held_monitors() {
             target.core.remove_monitor(monitor);
         }
         // An empty mailbox allocates nothing: taking this one out costs

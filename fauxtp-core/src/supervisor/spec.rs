@@ -132,7 +132,7 @@ impl ChildSpec {
             async move {
                 // Named before it runs: a taken name starts nothing, and a
                 // child that crashes at once is a crash, not a name error.
-                let ctx = Ctx::<M>::new(false);
+                let ctx = Ctx::<M>::child_of(Some(&launch.parent));
                 let pid = ctx.pid();
                 if let Some(name) = &launch.name {
                     if let Err(error) = registry::register(name, &pid) {

@@ -38,11 +38,9 @@ pub(super) fn message_enum(server: &Server) -> TokenStream {
          Send them with the generated [`{name}Client`] functions, or build them by hand and \
          use `Pid::send` (casts, info messages) or `fauxtp::Call::new` (calls)."
     );
-    let debug_arms = server.handlers.iter().map(|h| {
-        let variant = &h.variant;
-        let text = format!("{msg}::{variant}");
-        quote!(Self::#variant { .. } => f.write_str(#text),)
-    });
+    // Mixed-site: a payload named `f` does not shadow it.
+    let f = syn::Ident::new("f", proc_macro2::Span::mixed_site());
+    let debug_arms = server.handlers.iter().map(|h| debug_arm(h, &msg, &f));
     let debug_marker = marker
         .as_ref()
         .map(|_| quote!(Self::__Marker(_, ref never) => match *never {},));
@@ -56,16 +54,52 @@ pub(super) fn message_enum(server: &Server) -> TokenStream {
             #marker
         }
 
-        /// Shows the variant only (`CounterMsg::Add`): the payloads need not
-        /// implement `Debug`. Matches on the place, so that a server without
+        /// Shows the variant and its payloads (`CounterMsg::Add { n: 2, .. }`,
+        /// a call's reply left out); a payload whose type is not `Debug`
+        /// shows as `_`. Matches on the place, so that a server without
         /// handlers (an empty enum) needs no arm.
         #[automatically_derived]
         impl #impl_generics ::core::fmt::Debug for #msg #ty_generics #where_clause {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+            fn fmt(&self, #f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #[allow(unused_imports)]
+                use ::fauxtp::__private::{DebugText as _, NoDebugText as _};
                 match *self {
                     #(#debug_arms)*
                     #debug_marker
                 }
+            }
+        }
+    }
+}
+
+/// One variant's `Debug`: `CounterMsg::Add { n: 2, .. }`, `CounterMsg::Tick(Tick)`
+/// or `CounterMsg::Reset`.
+fn debug_arm(h: &Handler, msg: &syn::Ident, f: &syn::Ident) -> TokenStream {
+    let variant = &h.variant;
+    let text = format!("{msg}::{variant}");
+    let show = |name: &syn::Ident| quote!((&::fauxtp::__private::DebugRef(#name)).__as_debug());
+    match &h.kind {
+        HandlerKind::Info { .. } | HandlerKind::TaskEnd { .. } => {
+            let value = syn::Ident::new("value", proc_macro2::Span::mixed_site());
+            let shown = show(&value);
+            quote!(Self::#variant(ref #value) => #f.debug_tuple(#text).field(#shown).finish(),)
+        }
+        HandlerKind::Cast { fields, .. } if fields.is_empty() => {
+            quote!(Self::#variant { .. } => #f.write_str(#text),)
+        }
+        HandlerKind::Call { fields, .. } | HandlerKind::Cast { fields, .. } => {
+            let names: Vec<_> = fields.iter().map(|(name, _)| name).collect();
+            let labels = names.iter().map(|name| name.to_string());
+            let shown = names.iter().map(|name| show(name));
+            let finish = match h.kind {
+                HandlerKind::Call { .. } => quote!(finish_non_exhaustive),
+                _ => quote!(finish),
+            };
+            quote! {
+                Self::#variant { #(ref #names,)* .. } => #f
+                    .debug_struct(#text)
+                    #(.field(#labels, #shown))*
+                    .#finish(),
             }
         }
     }

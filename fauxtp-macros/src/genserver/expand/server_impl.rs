@@ -160,8 +160,8 @@ pub(super) fn gen_server_impl(server: &Server, init: &Init) -> TokenStream {
 
             fn __debug_state(&self) -> ::core::option::Option<::std::string::String> {
                 #[allow(unused_imports)]
-                use ::fauxtp::__private::{DebugState as _, NoDebugState as _};
-                (&::fauxtp::__private::StateRef(self)).__debug_state()
+                use ::fauxtp::__private::{DebugText as _, NoDebugText as _};
+                (&::fauxtp::__private::DebugRef(self)).__debug_text()
             }
 
             #[allow(unused_variables)]
@@ -213,5 +213,25 @@ fn dispatch_arm(h: &Handler, msg: &Ident, ctx: &Ident) -> TokenStream {
             run_handler(call, h.fallible(), ctx)
         }
     };
-    quote!(#pattern => { #body })
+    let watch = match &h.kind {
+        HandlerKind::Call { reply, .. } => Some(watch_reply(reply, ctx)),
+        _ => None,
+    };
+    quote!(#pattern => { #watch #body })
+}
+
+/// Hands a call's `ReplyTo` to `sys`, which watches it while the server is
+/// traced or keeps statistics, with how to show a reply.
+fn watch_reply(reply: &Reply, ctx: &Ident) -> TokenStream {
+    let (field, ty) = reply.field_and_type();
+    let value = Ident::new("value", Span::mixed_site());
+    quote! {
+        let #field = ::fauxtp::__private::watch_reply(#ctx, #field, |#value: &#ty| {
+            #[allow(unused_imports)]
+            use ::fauxtp::__private::{DebugText as _, NoDebugText as _};
+            (&::fauxtp::__private::DebugRef(#value))
+                .__debug_text()
+                .unwrap_or_else(|| ::fauxtp::__private::type_text(#value))
+        });
+    }
 }
