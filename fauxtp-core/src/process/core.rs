@@ -25,6 +25,18 @@ use crate::mailbox::{Activity, Mailbox, Queue};
 
 static ALIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// The instant spawn times count from: the first time one was asked for.
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// `at` as nanoseconds since [`epoch`] (584 years fit).
+fn since_epoch(at: Instant) -> u64 {
+    let nanos = at.saturating_duration_since(epoch()).as_nanos();
+    u64::try_from(nanos).unwrap_or(u64::MAX)
+}
+
 /// How many processes are alive right now, in the whole program (Erlang's
 /// `erlang:system_info(process_count)`).
 ///
@@ -121,8 +133,9 @@ pub(crate) struct Core<S: ?Sized> {
     /// that processes which each spawn the next and end do not keep one
     /// another alive in a chain.
     parent: Option<Weak<Core<dyn Sink>>>,
-    /// When it was spawned.
-    spawned: Instant,
+    /// When it was spawned, as nanoseconds since [`epoch`] (half the size
+    /// of an `Instant`, in every process).
+    spawned: u64,
     control: Mutex<Control>,
     pub(crate) sink: S,
 }
@@ -164,7 +177,10 @@ struct Control {
     /// The monitors this process holds: ref -> monitored process. Written
     /// by the process alone; a monitor that has fired stays until the
     /// process demonitors it or sweeps (see `Ctx::monitor`).
-    monitoring: HashMap<MonitorRef, AnyPid>,
+    /// Boxed: most processes hold no monitor, and every one carries the
+    /// slot (a pointer, where the map itself is six words).
+    #[allow(clippy::box_collection)]
+    monitoring: Option<Box<HashMap<MonitorRef, AnyPid>>>,
     /// Suspended by `sys::suspend` (a GenServer).
     suspended: bool,
     /// The reason an exit signal asked this process to end with.
@@ -184,7 +200,7 @@ impl<S> Core<S> {
             exit_pending: AtomicBool::new(false),
             stop_pending: AtomicBool::new(false),
             parent: parent.map(|parent| parent.core.downgrade()),
-            spawned: Instant::now(),
+            spawned: since_epoch(Instant::now()),
             control: Mutex::new(Control {
                 detached,
                 trap_exit: detached,
@@ -320,7 +336,12 @@ impl<S: ?Sized + Sink> Core<S> {
         links.sort_by_key(AnyPid::id);
         let mut monitored_by: Vec<AnyPid> = c.monitors.iter().map(|(_, w)| w.clone()).collect();
         monitored_by.sort_by_key(AnyPid::id);
-        let mut monitoring: Vec<AnyPid> = c.monitoring.values().cloned().collect();
+        let mut monitoring: Vec<AnyPid> = c
+            .monitoring
+            .iter()
+            .flat_map(|m| m.values())
+            .cloned()
+            .collect();
         monitoring.sort_by_key(AnyPid::id);
         Some(Snapshot {
             name: c.name.as_deref().map(str::to_owned),
@@ -345,7 +366,7 @@ impl<S: ?Sized + Sink> Core<S> {
 
     /// When this process was spawned.
     pub(crate) fn spawned(&self) -> Instant {
-        self.spawned
+        epoch() + std::time::Duration::from_nanos(self.spawned)
     }
 
     /// Marks a GenServer suspended by `sys::suspend`, or resumed.
@@ -355,28 +376,39 @@ impl<S: ?Sized + Sink> Core<S> {
 
     /// Records a monitor this process holds.
     pub(crate) fn hold_monitor(&self, monitor: MonitorRef, target: AnyPid) {
-        self.lock().monitoring.insert(monitor, target);
+        self.lock()
+            .monitoring
+            .get_or_insert_with(Box::default)
+            .insert(monitor, target);
     }
 
     /// Forgets a monitor this process held; the process it monitored.
     pub(crate) fn release_monitor(&self, monitor: MonitorRef) -> Option<AnyPid> {
-        self.lock().monitoring.remove(&monitor)
+        self.lock().monitoring.as_mut()?.remove(&monitor)
     }
 
     /// The monitors this process holds, fired ones included.
     pub(crate) fn held_monitors(&self) -> Vec<(MonitorRef, AnyPid)> {
         let c = self.lock();
-        c.monitoring.iter().map(|(m, p)| (*m, p.clone())).collect()
+        c.monitoring
+            .iter()
+            .flat_map(|held| held.iter())
+            .map(|(m, p)| (*m, p.clone()))
+            .collect()
     }
 
     /// How many monitors this process holds, fired ones included.
     pub(crate) fn held_monitor_count(&self) -> usize {
-        self.lock().monitoring.len()
+        self.lock().monitoring.as_ref().map_or(0, |held| held.len())
     }
 
     /// Takes every monitor this process holds (when it ends).
     pub(crate) fn take_held_monitors(&self) -> HashMap<MonitorRef, AnyPid> {
-        std::mem::take(&mut self.lock().monitoring)
+        self.lock()
+            .monitoring
+            .take()
+            .map(|held| *held)
+            .unwrap_or_default()
     }
 
     /// Adds a link end; false if this process has already ended.
