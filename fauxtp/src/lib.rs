@@ -5,7 +5,9 @@
 //! Everything is the runtime's, re-exported (the `fauxtp-core` package,
 //! whose documentation has the details of each module). With the `dist`
 //! feature, [`dist`] is fauxtp-dist: a fauxtp program joins an Erlang or
-//! Elixir cluster over the Erlang distribution protocol.
+//! Elixir cluster over the Erlang distribution protocol. With the
+//! `observer` feature, [`observer`] is fauxtp-observer: the running
+//! system in a web page.
 //!
 //! ```
 //! use fauxtp::prelude::*;
@@ -41,3 +43,9 @@ pub use runtime::*;
 #[cfg(feature = "dist")]
 #[doc(inline)]
 pub use fauxtp_dist as dist;
+
+/// The observer: the running system in a web page (the fauxtp-observer
+/// crate; the `observer` feature).
+#[cfg(feature = "observer")]
+#[doc(inline)]
+pub use fauxtp_observer as observer;

@@ -614,8 +614,11 @@ impl AnyPid {
 }
 
 impl AnyPid {
-    /// Why the process ended, or is ending; `None` while it runs.
-    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+    /// Why the process ended, or is ending; `None` while it runs. A pid
+    /// keeps its process's reason for as long as the pid is held: tools
+    /// (an observer, a test) can say why a process they know of ended
+    /// without having monitored it. To be told when it ends, monitor it.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
         self.core.exit_reason()
     }
 
@@ -626,7 +629,7 @@ impl AnyPid {
     }
 
     /// The name the process is registered under, if any.
-    pub(crate) fn registered_name(&self) -> Option<String> {
+    pub fn registered_name(&self) -> Option<String> {
         self.core.lock().name.as_deref().map(str::to_owned)
     }
 }

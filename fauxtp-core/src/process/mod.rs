@@ -73,7 +73,7 @@ pub use self::core::count;
 pub use self::exit::{Down, Exit, ExitReason, MonitorRef};
 pub use self::info::{info, ProcessInfo, Status};
 pub use self::pid::{AnyPid, Pid, SendError};
-pub use self::table::list;
+pub use self::table::{find, list};
 pub use self::unwind::capture_panic_locations;
 
 pub(crate) use self::slot::{Signal, Slot};

@@ -79,3 +79,19 @@ pub fn list() -> Vec<AnyPid> {
     pids.sort_unstable_by_key(AnyPid::id);
     pids
 }
+
+/// The live process whose pid has this id (the `42` of `<0.42.0>`), if
+/// there is one: for tools that name processes by number, as Erlang's
+/// `list_to_pid("<0.42.0>")`.
+///
+/// ```
+/// use fauxtp::prelude::*;
+///
+/// # #[tokio::main] async fn main() {
+/// let me = Ctx::<()>::detached();
+/// assert_eq!(fauxtp::process::find(me.pid().id()), Some(me.pid().any()));
+/// # }
+/// ```
+pub fn find(id: u64) -> Option<AnyPid> {
+    shard(id).get(&id).cloned()
+}
