@@ -37,6 +37,9 @@ pub mod primitives {}
 #[doc = include_str!("../docs/observability.md")]
 pub mod observability {}
 
+#[doc = include_str!("../docs/observer.md")]
+pub mod observer {}
+
 #[doc = include_str!("../docs/troubleshooting.md")]
 pub mod troubleshooting {}
 

@@ -259,7 +259,17 @@ async fn the_page_shows_the_tree_kills_a_worker_sorts_and_has_a_read_only_mode()
     assert_eq!(lengths[0], 50);
     assert!(lengths.windows(2).all(|w| w[0] >= w[1]), "{lengths:?}");
 
-    // The screenshot the guide shows.
+    // The screenshot the guide shows, once the flaky worker has crashed
+    // and been restarted (every few seconds): the crash-looping child the
+    // guide walks through.
+    browser
+        .wait_until(
+            "the flaky worker restarted",
+            "return Number(document.querySelector('li.child[data-child=flaky]').dataset.restarts) > 0
+                && document.querySelectorAll('#exits li .error').length > 1;",
+            |v| v == &json!(true),
+        )
+        .await;
     let screenshot = browser.client().screenshot().await.unwrap();
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("observer.png");
     std::fs::write(&path, screenshot).unwrap();
@@ -430,6 +440,36 @@ async fn the_api_answers_bad_requests_with_a_clear_4xx() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["alive"], json!(false));
     assert_eq!(page["exit_reason"], json!(ExitReason::Killed.to_string()));
+
+    // A supervisor's child, terminated and restarted through the API.
+    let spec = fauxtp::supervisor::SupervisorSpec::new(fauxtp::supervisor::Strategy::OneForOne)
+        .child(Open::child(()).id("open"));
+    let sup = fauxtp::supervisor::Supervisor::start(spec).await.unwrap();
+    let child_path = |action: &str| format!("/api/supervisors/{}/children/open/{action}", sup.id());
+    let (status, body) = http(addr, "POST", &child_path("terminate"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(addr, "POST", &child_path("restart"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let restarted = body["pid"].as_str().unwrap().to_owned();
+    let (status, body) = http(addr, "POST", &child_path("restart"), None).await;
+    assert_eq!(status, 200, "a running child is restarted too: {body}");
+    assert_ne!(body["pid"].as_str().unwrap(), restarted);
+    let (status, _) = http(
+        addr,
+        "POST",
+        &format!("/api/supervisors/{}/children/nobody/terminate", sup.id()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, _) = http(
+        addr,
+        "POST",
+        &format!("/api/supervisors/{}/children/open/terminate", open.id()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "not a supervisor");
 
     // Loopback only, unless told otherwise.
     let refused = fauxtp::observer::serve("0.0.0.0:0").await.unwrap_err();

@@ -46,8 +46,10 @@ impl Framework for Actix {
             // `Supervisor` only restarts an actor that stops itself
             // (`Supervised::restarting`), which is a normal stop, not a crash.
             Workload::Restart => return None,
-            // No listing of every live actor.
-            Workload::ProcessList => return None,
+            // No listing of every live actor, and no observer.
+            Workload::ProcessList | Workload::ObserverRefresh | Workload::CallObserved => {
+                return None
+            }
             _ => {}
         }
         let system = actix::System::new();
@@ -61,9 +63,11 @@ impl Framework for Actix {
                 Workload::Ring => ring(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,
-                Workload::SelectiveReceive | Workload::Restart | Workload::ProcessList => {
-                    unreachable!("answered above")
-                }
+                Workload::SelectiveReceive
+                | Workload::Restart
+                | Workload::ProcessList
+                | Workload::ObserverRefresh
+                | Workload::CallObserved => unreachable!("answered above"),
             }
         }))
     }

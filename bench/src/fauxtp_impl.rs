@@ -78,6 +78,8 @@ impl Framework for Fauxtp {
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,
                 Workload::ProcessList => process_list(&sizes).await,
+                Workload::ObserverRefresh => observer_refresh(&sizes).await,
+                Workload::CallObserved => call_observed(&sizes).await,
             }
         }))
     }
@@ -323,13 +325,100 @@ async fn process_list(sizes: &Sizes) -> Outcome {
     let listed = fauxtp::process::list();
     let took = started.elapsed();
     // Every server is alive, so every one is listed.
-    check("listed", listed.len() as u64, fauxtp::process::count() as u64)?;
+    check(
+        "listed",
+        listed.len() as u64,
+        fauxtp::process::count() as u64,
+    )?;
     drop(listed);
     for server in &servers {
         let _ = server.quit();
     }
     // Scaled to 100,000 processes, the figure the unit names.
     Ok(took.as_secs_f64() * 1e3 * 100_000.0 / sizes.memory_processes as f64)
+}
+
+/// One HTTP/1.1 GET to the observer; the body's length.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<usize, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| failed("connect", e))?;
+    let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| failed("request", e))?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .map_err(|e| failed("response", e))?;
+    if !response.starts_with(b"HTTP/1.1 200") {
+        return Err(format!(
+            "the observer answered {}",
+            String::from_utf8_lossy(&response[..response.len().min(80)])
+        ));
+    }
+    Ok(response.len())
+}
+
+/// What an open page asks for at each refresh.
+async fn page_refresh(addr: std::net::SocketAddr) -> Result<(), String> {
+    http_get(addr, "/api/overview").await?;
+    http_get(
+        addr,
+        "/api/processes?sort=mailbox&order=desc&offset=0&limit=100",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn observer_refresh(sizes: &Sizes) -> Outcome {
+    let mut servers = Vec::with_capacity(sizes.memory_processes as usize);
+    for _ in 0..sizes.memory_processes {
+        servers.push(Counter::start(()).await.map_err(|e| failed("start", e))?);
+    }
+    let observer = fauxtp::observer::serve("127.0.0.1:0")
+        .await
+        .map_err(|e| failed("observer", e))?;
+    // The first refresh reads every process; the page's next ones within
+    // half a second share that read.
+    let started = std::time::Instant::now();
+    page_refresh(observer.local_addr()).await?;
+    let took = started.elapsed();
+    observer.shutdown().await;
+    for server in &servers {
+        let _ = server.quit();
+    }
+    Ok(took.as_secs_f64() * 1e3 * 100_000.0 / sizes.memory_processes as f64)
+}
+
+async fn call_observed(sizes: &Sizes) -> Outcome {
+    let observer = fauxtp::observer::serve("127.0.0.1:0")
+        .await
+        .map_err(|e| failed("observer", e))?;
+    let addr = observer.local_addr();
+    // A page open beside the calls: one refresh a second, as the page does.
+    let refreshes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let page = tokio::spawn({
+        let refreshes = refreshes.clone();
+        async move {
+            loop {
+                if page_refresh(addr).await.is_ok() {
+                    refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
+    let outcome = call_latency(sizes).await;
+    page.abort();
+    observer.shutdown().await;
+    if refreshes.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return Err("the page never refreshed during the calls".into());
+    }
+    outcome
 }
 
 enum Ball {

@@ -26,10 +26,17 @@ pub enum Workload {
     /// With `memory_processes` idle servers alive, list every live process
     /// (fauxtp's `process::list`; the others have no such listing).
     ProcessList,
+    /// With `memory_processes` idle servers alive, one refresh of an open
+    /// observer page: its overview and a page of its process table,
+    /// sorted by mailbox length (fauxtp's observer; the others have none).
+    ObserverRefresh,
+    /// The call loop of `CallLatency`, while an observer page refreshes
+    /// once a second beside it (fauxtp's observer).
+    CallObserved,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 12] = [
         Workload::CallLatency,
         Workload::CastThroughput,
         Workload::FanIn,
@@ -40,6 +47,8 @@ impl Workload {
         Workload::Memory,
         Workload::PingPong,
         Workload::ProcessList,
+        Workload::ObserverRefresh,
+        Workload::CallObserved,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,12 +63,14 @@ impl Workload {
             Workload::Memory => "memory",
             Workload::PingPong => "pingpong",
             Workload::ProcessList => "process_list",
+            Workload::ObserverRefresh => "observer_refresh",
+            Workload::CallObserved => "call_observed",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Workload::CallLatency => "ns/call",
+            Workload::CallLatency | Workload::CallObserved => "ns/call",
             Workload::CastThroughput | Workload::FanIn => "msgs/s",
             Workload::Spawn => "ns/process",
             Workload::Ring => "ns/hop",
@@ -68,6 +79,7 @@ impl Workload {
             Workload::Memory => "bytes/process",
             Workload::PingPong => "round trips/s",
             Workload::ProcessList => "ms/list of 100k",
+            Workload::ObserverRefresh => "ms/refresh of 100k",
         }
     }
 

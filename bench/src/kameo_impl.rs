@@ -44,8 +44,10 @@ impl Framework for Kameo {
             // `Spawn::supervise`, restart policies and restart limits, so a
             // comparable adapter could be written; it is left out for now.)
             Workload::Restart => return None,
-            // No listing of every live actor.
-            Workload::ProcessList => return None,
+            // No listing of every live actor, and no observer.
+            Workload::ProcessList | Workload::ObserverRefresh | Workload::CallObserved => {
+                return None
+            }
             _ => {}
         }
         let runtime = harness::multi_thread();
@@ -59,9 +61,11 @@ impl Framework for Kameo {
                 Workload::Ring => ring(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,
-                Workload::SelectiveReceive | Workload::Restart | Workload::ProcessList => {
-                    unreachable!("answered above")
-                }
+                Workload::SelectiveReceive
+                | Workload::Restart
+                | Workload::ProcessList
+                | Workload::ObserverRefresh
+                | Workload::CallObserved => unreachable!("answered above"),
             }
         }))
     }

@@ -37,8 +37,14 @@ impl Framework for Ractor {
         // ractor has no selective receive: an actor handles its messages in
         // arrival order.
         // Nor a listing of every live actor (its registry lists named
-        // ones only).
-        if matches!(workload, Workload::SelectiveReceive | Workload::ProcessList) {
+        // ones only), nor an observer.
+        if matches!(
+            workload,
+            Workload::SelectiveReceive
+                | Workload::ProcessList
+                | Workload::ObserverRefresh
+                | Workload::CallObserved
+        ) {
             return None;
         }
         let runtime = harness::multi_thread();
@@ -50,7 +56,10 @@ impl Framework for Ractor {
                 Workload::FanIn => fan_in(&sizes).await,
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
-                Workload::SelectiveReceive | Workload::ProcessList => unreachable!("answered above"),
+                Workload::SelectiveReceive
+                | Workload::ProcessList
+                | Workload::ObserverRefresh
+                | Workload::CallObserved => unreachable!("answered above"),
                 Workload::Restart => restart(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,

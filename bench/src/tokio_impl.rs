@@ -60,8 +60,15 @@ impl Framework for Tokio {
     }
 
     fn run(&self, workload: Workload, sizes: &Sizes) -> Option<Outcome> {
-        if matches!(workload, Workload::Restart | Workload::ProcessList) {
-            return None; // No supervision, and no table of tasks, in raw tokio.
+        if matches!(
+            workload,
+            Workload::Restart
+                | Workload::ProcessList
+                | Workload::ObserverRefresh
+                | Workload::CallObserved
+        ) {
+            // No supervision, no table of tasks, no observer in raw tokio.
+            return None;
         }
         let runtime = harness::runtime(self.current_thread);
         let sizes = sizes.clone();
@@ -75,7 +82,10 @@ impl Framework for Tokio {
                 Workload::SelectiveReceive => selective_receive(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,
-                Workload::Restart | Workload::ProcessList => unreachable!("returned above"),
+                Workload::Restart
+                | Workload::ProcessList
+                | Workload::ObserverRefresh
+                | Workload::CallObserved => unreachable!("returned above"),
             }
         }))
     }

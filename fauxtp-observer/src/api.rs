@@ -59,14 +59,24 @@ impl State {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A scan of every process no older than half a refresh. A new one
+    /// runs on tokio's blocking threads: with 100,000 processes it takes
+    /// tens of milliseconds, which a worker thread's processes should not
+    /// wait for.
+    async fn scan(self: &Arc<Self>) -> Arc<snapshot::Scan> {
+        let state = self.clone();
+        match tokio::task::spawn_blocking(move || state.cache().scan(REFRESH / 2)).await {
+            Ok(scan) => scan,
+            // The blocking pool is shutting down: scan here.
+            Err(_) => self.cache().scan(REFRESH / 2),
+        }
+    }
+
     /// Trees, registry, recent exits and the cost of the scan: what the
     /// event stream sends each second.
-    async fn overview(&self) -> Value {
-        let (scan, exits) = {
-            let mut cache = self.cache();
-            let scan = cache.scan(REFRESH / 2);
-            (scan, cache.exits.iter().cloned().collect::<Vec<_>>())
-        };
+    async fn overview(self: &Arc<Self>) -> Value {
+        let scan = self.scan().await;
+        let exits: Vec<_> = self.cache().exits.iter().cloned().collect();
         let trees = snapshot::trees(&scan).await;
         let exits: Vec<Value> = exits
             .into_iter()
@@ -282,7 +292,7 @@ async fn processes(
     query: Result<Query<TableQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Table>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let scan = state.cache().scan(REFRESH / 2);
+    let scan = state.scan().await;
     let filter = query.filter.unwrap_or_default().to_lowercase();
     let mut rows: Vec<&Row> = scan
         .rows

@@ -76,7 +76,8 @@ fn name(n: u32) -> String {
 }
 
 fn tree() -> SupervisorSpec {
-    let mut root = SupervisorSpec::new(Strategy::OneForOne).intensity(1_000, Duration::from_secs(1));
+    let mut root =
+        SupervisorSpec::new(Strategy::OneForOne).intensity(1_000, Duration::from_secs(1));
     for group in 0..GROUPS {
         let mut sup =
             SupervisorSpec::new(Strategy::OneForOne).intensity(1_000, Duration::from_secs(1));
@@ -205,10 +206,18 @@ async fn soak(length: Duration, interval: Duration) -> ExitCode {
     let counts = Arc::new(Counts::default());
     let mut work = Vec::new();
     for i in 0..CLIENTS {
-        work.push(tokio::spawn(client(0x5EED + i, stop.clone(), counts.clone())));
+        work.push(tokio::spawn(client(
+            0x5EED + i,
+            stop.clone(),
+            counts.clone(),
+        )));
     }
     work.push(tokio::spawn(crasher(stop.clone(), counts.clone())));
-    work.push(tokio::spawn(poller(root.clone(), stop.clone(), counts.clone())));
+    work.push(tokio::spawn(poller(
+        root.clone(),
+        stop.clone(),
+        counts.clone(),
+    )));
 
     println!(
         "soak: {WORKERS} workers under {GROUPS} supervisors, {CLIENTS} clients, a crash every 20 ms, \
@@ -256,7 +265,9 @@ async fn soak(length: Duration, interval: Duration) -> ExitCode {
     let (first_heap, first_rss) = samples[0];
     let (max_heap, max_rss) = samples[1..]
         .iter()
-        .fold((first_heap, first_rss), |(h, r), &(sh, sr)| (h.max(sh), r.max(sr)));
+        .fold((first_heap, first_rss), |(h, r), &(sh, sr)| {
+            (h.max(sh), r.max(sr))
+        });
     let heap_growth = max_heap - first_heap;
     let rss_growth = max_rss - first_rss;
     println!(

@@ -45,18 +45,17 @@ function button(action, attributes, label) {
 
 // --- Trees -----------------------------------------------------------
 
-function renderSupervisor(sup, root) {
+function intensity(sup) {
   const hot = sup.restarts_in_window > 0 ? " hot" : "";
-  const intensity = `<span class="intensity${hot}">${escape(sup.strategy)}, restarts ` +
+  return `<span class="intensity${hot}">${escape(sup.strategy)}, restarts ` +
     `${sup.restarts_in_window}/${sup.max_restarts} within ${duration(sup.within_ms)}</span>`;
+}
+
+function renderSupervisor(sup) {
   const name = sup.name ? ` ${escape(sup.name)}` : "";
   const children = sup.children.map((child) => renderChild(sup, child)).join("");
-  const head = root
-    ? `<li class="sup" data-supervisor="${sup.id}">${pidLink(sup.id, sup.pid)}${name} ${intensity}`
-    : `<span class="intensity${hot}">${intensity}</span>`;
-  return root
-    ? `<ul class="tree root">${head}<ul class="tree">${children}</ul></li></ul>`
-    : `${head}<ul class="tree">${children}</ul>`;
+  return `<ul class="tree root"><li class="sup" data-supervisor="${sup.id}">` +
+    `${pidLink(sup.id, sup.pid)}${name} ${intensity(sup)}<ul class="tree">${children}</ul></li></ul>`;
 }
 
 function renderChild(sup, child) {
@@ -66,12 +65,15 @@ function renderChild(sup, child) {
   if (child.pid === null) classes.push("gone");
   else if (before !== undefined && before !== child.pid) classes.push("restarted");
   const pid = child.pid === null ? "not running" : pidLink(child.pid_id, child.pid);
-  const actions = button("terminate", `data-supervisor="${sup.id}" data-child="${escape(child.id)}"`, "terminate") +
-    button("restart", `data-supervisor="${sup.id}" data-child="${escape(child.id)}"`, "restart");
-  const subtree = child.subtree ? renderSupervisor(child.subtree, false) : "";
-  return `<li class="${classes.join(" ")}" data-supervisor="${sup.id}" data-child="${escape(child.id)}" ` +
-    `data-pid="${escape(child.pid ?? "")}"><span class="label"><b>${escape(child.id)}</b> ${pid} ` +
-    `${escape(child.kind)} ${escape(child.restart)}, restarts ${child.restarts}</span>${actions}${subtree}</li>`;
+  const target = `data-supervisor="${sup.id}" data-child="${escape(child.id)}"`;
+  const actions = button("terminate", target, "terminate") + button("restart", target, "restart");
+  const sub = child.subtree;
+  const subIntensity = sub ? ` · ${intensity(sub)}` : "";
+  const subChildren = sub ? `<ul class="tree">${sub.children.map((c) => renderChild(sub, c)).join("")}</ul>` : "";
+  return `<li class="${classes.join(" ")}" ${target} data-pid="${escape(child.pid ?? "")}" ` +
+    `data-restarts="${child.restarts}"><span class="label"><b>${escape(child.id)}</b> ${pid} ` +
+    `${escape(child.kind)} ${escape(child.restart)}, restarts ${child.restarts}${subIntensity}</span>` +
+    `${actions}${subChildren}</li>`;
 }
 
 function rememberPids(sup) {
@@ -84,7 +86,7 @@ function rememberPids(sup) {
 function renderTrees(trees) {
   const element = document.getElementById("trees");
   element.innerHTML = trees.length
-    ? trees.map((sup) => renderSupervisor(sup, true)).join("")
+    ? trees.map(renderSupervisor).join("")
     : `<p class="empty">No supervisor is running.</p>`;
   lastPids = new Map();
   trees.forEach(rememberPids);
