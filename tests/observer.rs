@@ -229,6 +229,37 @@ async fn the_page_shows_the_tree_kills_a_worker_sorts_and_has_a_read_only_mode()
     let new = fauxtp::registry::whereis_any("observer-writer-a").unwrap();
     assert_eq!(children(&shown)["writer_a"], new.to_string());
 
+    // A process's page: its status, its ancestors, and its state, since
+    // the writer's state is `Debug`.
+    let writer_b = fauxtp::registry::whereis_any("observer-writer-b").unwrap();
+    browser
+        .client()
+        .find(Locator::Css(&format!(
+            "li.child[data-child=writer_b] .pid[data-id=\"{}\"]",
+            writer_b.id()
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = browser
+        .wait_until(
+            "writer_b's page",
+            "const state = document.querySelector('#process pre.state');
+             return state && [document.getElementById('process-title').textContent, state.textContent];",
+            |v| v.is_array(),
+        )
+        .await;
+    assert_eq!(page[0], json!(writer_b.to_string()));
+    assert!(
+        page[1]
+            .as_str()
+            .unwrap()
+            .starts_with("Writer { label: \"b\", written: "),
+        "{page}"
+    );
+
     // A process with a long mailbox comes first when sorted by mailbox.
     let stuck = fauxtp::spawn(|_: Ctx<u32>| std::future::pending::<ProcessResult>());
     for n in 0..50u32 {
@@ -311,6 +342,14 @@ async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
+async fn get(addr: SocketAddr, path: &str) -> (u16, Value) {
+    http(addr, "GET", path, None).await
+}
+
+async fn post(addr: SocketAddr, path: &str) -> (u16, Value) {
+    http(addr, "POST", path, None).await
+}
+
 /// A server whose state is not `Debug`.
 struct Secret;
 
@@ -342,47 +381,44 @@ async fn the_api_answers_bad_requests_with_a_clear_4xx() {
     let secret = Secret::start(()).await.unwrap();
     let open = Open::start(()).await.unwrap();
 
-    let (status, body) = http(addr, "GET", "/api/processes/abc", None).await;
+    let (status, body) = get(addr, "/api/processes/abc").await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("not a pid number"));
-    let (status, _) = http(addr, "GET", "/api/processes/999999999", None).await;
+    let (status, _) = get(addr, "/api/processes/999999999").await;
     assert_eq!(status, 404);
-    let (status, _) = http(addr, "GET", "/api/processes?sort=colour", None).await;
+    let (status, _) = get(addr, "/api/processes?sort=colour").await;
     assert_eq!(status, 400);
-    let (status, _) = http(addr, "GET", "/api/processes?limit=many", None).await;
+    let (status, _) = get(addr, "/api/processes?limit=many").await;
     assert_eq!(status, 400);
-    let (status, _) = http(
-        addr,
-        "POST",
-        &format!("/api/processes/{}/explode", open.id()),
-        None,
-    )
-    .await;
+    let (status, _) = post(addr, &format!("/api/processes/{}/explode", open.id())).await;
     assert_eq!(status, 404);
-    let (status, _) = http(
-        addr,
-        "POST",
-        "/api/supervisors/1/children/x/terminate",
-        None,
-    )
-    .await;
+    let (status, _) = post(addr, "/api/supervisors/1/children/x/terminate").await;
     assert!(status == 404 || status == 409, "{status}");
 
     // A state is shown only for a server whose state is `Debug`.
-    let (status, page) = http(
-        addr,
-        "GET",
-        &format!("/api/processes/{}", secret.id()),
-        None,
-    )
-    .await;
+    let (status, page) = get(addr, &format!("/api/processes/{}", secret.id())).await;
     assert_eq!(status, 200);
     assert!(
         page["state"]["text"].is_null() && page["state"]["hidden"].is_string(),
         "{page}"
     );
-    let (_, page) = http(addr, "GET", &format!("/api/processes/{}", open.id()), None).await;
+    let (_, page) = get(addr, &format!("/api/processes/{}", open.id())).await;
     assert_eq!(page["state"]["text"], json!("Open { visible: 7 }"));
+
+    // Suspend and resume a server; its page says so.
+    let (status, _) = post(addr, &format!("/api/processes/{}/suspend", open.id())).await;
+    assert_eq!(status, 200);
+    let (_, page) = get(addr, &format!("/api/processes/{}", open.id())).await;
+    assert_eq!(page["status"], json!("suspended"), "{page}");
+    assert_eq!(page["sys"]["status"], json!("suspended"), "{page}");
+    let (status, _) = post(addr, &format!("/api/processes/{}/resume", open.id())).await;
+    assert_eq!(status, 200);
+    let (_, page) = get(addr, &format!("/api/processes/{}", open.id())).await;
+    assert_eq!(page["sys"]["status"], json!("running"), "{page}");
+    // A plain process is no server.
+    let plain = fauxtp::spawn(|_: Ctx<()>| std::future::pending::<ProcessResult>());
+    let (status, _) = post(addr, &format!("/api/processes/{}/suspend", plain.id())).await;
+    assert_eq!(status, 409);
 
     // Read-only refuses actions; a token keeps out requests without it.
     let read_only = ObserverOptions::new()
@@ -390,11 +426,9 @@ async fn the_api_answers_bad_requests_with_a_clear_4xx() {
         .serve("127.0.0.1:0")
         .await
         .unwrap();
-    let (status, _) = http(
+    let (status, _) = post(
         read_only.local_addr(),
-        "POST",
         &format!("/api/processes/{}/kill", open.id()),
-        None,
     )
     .await;
     assert_eq!(status, 403);
@@ -404,7 +438,7 @@ async fn the_api_answers_bad_requests_with_a_clear_4xx() {
         .serve("127.0.0.1:0")
         .await
         .unwrap();
-    let (status, _) = http(guarded.local_addr(), "GET", "/api/overview", None).await;
+    let (status, _) = get(guarded.local_addr(), "/api/overview").await;
     assert_eq!(status, 401);
     let (status, _) = http(guarded.local_addr(), "GET", "/api/overview", Some("wrong")).await;
     assert_eq!(status, 401);
@@ -413,30 +447,18 @@ async fn the_api_answers_bad_requests_with_a_clear_4xx() {
     assert_eq!(status, 200, "{overview}");
     assert!(guarded.url().ends_with("/?token=s3cret"));
     // The page itself carries no data and needs no token.
-    let (status, _) = http(guarded.local_addr(), "GET", "/", None).await;
+    let (status, _) = get(guarded.local_addr(), "/").await;
     assert_eq!(status, 200);
 
     // Killing works, and a killed process's page says why it ended.
-    let (status, _) = http(addr, "GET", "/api/overview", None).await;
+    let (status, _) = get(addr, "/api/overview").await;
     assert_eq!(status, 200);
-    let (status, _) = http(
-        addr,
-        "POST",
-        &format!("/api/processes/{}/kill", secret.id()),
-        None,
-    )
-    .await;
+    let (status, _) = post(addr, &format!("/api/processes/{}/kill", secret.id())).await;
     assert_eq!(status, 200);
     fauxtp::testing::wait_for(|| !secret.is_alive(), Duration::from_secs(5))
         .await
         .unwrap();
-    let (status, page) = http(
-        addr,
-        "GET",
-        &format!("/api/processes/{}", secret.id()),
-        None,
-    )
-    .await;
+    let (status, page) = get(addr, &format!("/api/processes/{}", secret.id())).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["alive"], json!(false));
     assert_eq!(page["exit_reason"], json!(ExitReason::Killed.to_string()));
@@ -446,27 +468,23 @@ async fn the_api_answers_bad_requests_with_a_clear_4xx() {
         .child(Open::child(()).id("open"));
     let sup = fauxtp::supervisor::Supervisor::start(spec).await.unwrap();
     let child_path = |action: &str| format!("/api/supervisors/{}/children/open/{action}", sup.id());
-    let (status, body) = http(addr, "POST", &child_path("terminate"), None).await;
+    let (status, body) = post(addr, &child_path("terminate")).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = http(addr, "POST", &child_path("restart"), None).await;
+    let (status, body) = post(addr, &child_path("restart")).await;
     assert_eq!(status, 200, "{body}");
     let restarted = body["pid"].as_str().unwrap().to_owned();
-    let (status, body) = http(addr, "POST", &child_path("restart"), None).await;
+    let (status, body) = post(addr, &child_path("restart")).await;
     assert_eq!(status, 200, "a running child is restarted too: {body}");
     assert_ne!(body["pid"].as_str().unwrap(), restarted);
-    let (status, _) = http(
+    let (status, _) = post(
         addr,
-        "POST",
         &format!("/api/supervisors/{}/children/nobody/terminate", sup.id()),
-        None,
     )
     .await;
     assert_eq!(status, 409);
-    let (status, _) = http(
+    let (status, _) = post(
         addr,
-        "POST",
         &format!("/api/supervisors/{}/children/open/terminate", open.id()),
-        None,
     )
     .await;
     assert_eq!(status, 409, "not a supervisor");
