@@ -63,6 +63,7 @@ pub mod genserver;
 pub mod mailbox;
 pub mod process;
 pub mod registry;
+pub mod statem;
 pub mod supervisor;
 pub mod task;
 pub mod testing;

@@ -52,6 +52,12 @@ impl<S: GenServer> ServerCtx<S> {
         self.stop = Some(reason);
     }
 
+    /// Whether a stop was asked for (by `stop`) and will happen once the
+    /// current handler returns.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.is_some()
+    }
+
     /// Turns exit signals into calls of the server's `#[info]` handler for
     /// [`Exit`] (`true`), or lets an abnormal one stop the server (`false`,
     /// the default). Returns the previous value. `Kill` ends the server
