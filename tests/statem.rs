@@ -373,3 +373,119 @@ async fn a_machine_is_inspected_and_supervised_as_a_server() {
         .await
         .unwrap();
 }
+
+// ---------------------------------------------------------------------
+// The same code lock, written with `#[statem]`.
+
+mod with_macro {
+    use std::time::Duration;
+
+    use fauxtp::prelude::*;
+    use fauxtp::statem::{keep, next, stop, EnterCtx, Transition};
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Door {
+        Locked,
+        Open,
+    }
+
+    /// The state timeout's event.
+    #[derive(Debug)]
+    pub struct Relock;
+
+    #[derive(Debug)]
+    pub struct CodeLock {
+        code: Vec<u8>,
+        typed: Vec<u8>,
+        opened: u32,
+    }
+
+    pub const OPEN_FOR: Duration = Duration::from_secs(10);
+
+    #[fauxtp::statem]
+    impl CodeLock {
+        fn init(code: Vec<u8>) -> (Door, Self) {
+            (
+                Door::Locked,
+                CodeLock {
+                    code,
+                    typed: Vec::new(),
+                    opened: 0,
+                },
+            )
+        }
+
+        #[enter(Door::Open)]
+        fn opened(&mut self, ctx: &mut EnterCtx<'_, Self>) {
+            self.opened += 1;
+            ctx.state_timeout(OPEN_FOR, Relock);
+        }
+
+        #[enter(Door::Locked)]
+        fn locked(&mut self) {
+            self.typed.clear();
+        }
+
+        /// Replies whether this press opened the door.
+        #[call(Door::Locked)]
+        #[postpone(Door::Open)]
+        fn button(&mut self, digit: u8) -> Transition<Door, bool> {
+            self.typed.push(digit);
+            if self.typed == self.code {
+                next(Door::Open).reply(true)
+            } else {
+                if !self.code.starts_with(&self.typed) {
+                    self.typed.clear();
+                }
+                keep().reply(false)
+            }
+        }
+
+        #[info(Door::Open)]
+        fn relock(&mut self, _relock: Relock) -> Transition<Door> {
+            next(Door::Locked)
+        }
+
+        #[call(_)]
+        fn times_opened(&mut self) -> Transition<Door, u32> {
+            keep().reply(self.opened)
+        }
+
+        #[cast(Door::Locked)]
+        fn retire(&mut self) -> Transition<Door> {
+            stop(ExitReason::Shutdown)
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_statem_macro_writes_the_code_lock() {
+    use with_macro::{CodeLock, CodeLockClient, OPEN_FOR};
+
+    let lock = CodeLock::start(vec![1, 2, 3]).await.unwrap();
+    assert_eq!(lock.button(1).await, Ok(false));
+    assert_eq!(lock.button(2).await, Ok(false));
+    assert_eq!(lock.button(3).await, Ok(true));
+    // Open: a press waits, postponed, until the door relocks; then it is
+    // handled (and the caller gets its reply).
+    let pending = tokio::spawn({
+        let lock = lock.clone();
+        // Longer than the door stays open.
+        async move { lock.button(1).timeout(OPEN_FOR * 2).await }
+    });
+    tokio::time::sleep(OPEN_FOR / 2).await;
+    assert!(!pending.is_finished());
+    tokio::time::sleep(OPEN_FOR).await;
+    assert_eq!(pending.await.unwrap(), Ok(false));
+    assert_eq!(lock.times_opened().await, Ok(1));
+    let state = fauxtp::sys::get_state(&lock).await.unwrap();
+    assert!(
+        state.starts_with("{ state: Locked, data: CodeLock {"),
+        "{state}"
+    );
+
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&lock);
+    lock.retire().unwrap();
+    assert_eq!(common::down(&mut me, watch).await, ExitReason::Shutdown);
+}

@@ -220,6 +220,10 @@ pub use fauxtp_macros::supervisor;
 /// guide `docs/genserver.md`.
 pub use fauxtp_macros::genserver;
 
+/// Turns an annotated `impl` block into a state machine with OTP's
+/// gen_statem semantics. See the [`statem`](mod@statem) module.
+pub use fauxtp_macros::statem;
+
 /// The names most programs need: `use fauxtp::prelude::*;`.
 pub mod prelude {
     pub use crate::genserver::{CallError, GenServer, ReplyTo, ServerCtx, StartError};

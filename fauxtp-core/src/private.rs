@@ -13,6 +13,11 @@ pub use crate::genserver::macro_support::{
     NoDebugText, NoStructOptions,
 };
 
+// `#[statem]`.
+pub use crate::statem::macro_support::{
+    statem_postpone, statem_reply, statem_step, statem_unhandled,
+};
+
 // `supervisor!`.
 pub use crate::supervisor::macro_support::{child_spec, name_start_error};
 

@@ -6,6 +6,7 @@ mod errors;
 mod genserver;
 mod pattern;
 mod receive;
+mod statem;
 mod supervisor;
 mod term;
 mod testing;
@@ -26,6 +27,13 @@ pub fn receive(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn genserver(attr: TokenStream, item: TokenStream) -> TokenStream {
     genserver::expand(attr.into(), item.into()).into()
+}
+
+/// State machines (OTP's gen_statem) from an annotated impl block;
+/// documented on `fauxtp::statem`.
+#[proc_macro_attribute]
+pub fn statem(attr: TokenStream, item: TokenStream) -> TokenStream {
+    statem::expand(attr.into(), item.into()).into()
 }
 
 /// Supervision trees declared as data; documented on `fauxtp::supervisor!`.

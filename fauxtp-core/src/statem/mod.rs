@@ -72,6 +72,7 @@
 
 mod context;
 mod machine;
+pub(crate) mod macro_support;
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -257,4 +258,68 @@ where
         StatemMsg::Event(request(reply))
     })
     .await
+}
+
+/// What a `#[statem]` handler returns: where the machine goes, and for a
+/// call, the reply. Build one with [`keep`], [`next`] or [`stop`], and
+/// give a call's reply with [`Transition::reply`]: a call handler returns
+/// `Transition<State, Reply>`, so one that forgets to reply does not
+/// compile.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "a transition does nothing unless the handler returns it"]
+pub struct Transition<S, R = ()> {
+    to: To<S>,
+    reply: R,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum To<S> {
+    Keep,
+    Next(S),
+    Stop(ExitReason),
+}
+
+/// Stay in the current state (gen_statem's `keep_state`).
+pub fn keep<S>() -> Transition<S> {
+    Transition {
+        to: To::Keep,
+        reply: (),
+    }
+}
+
+/// Go to `state` (gen_statem's `next_state`): a state change if it differs
+/// from the current one.
+pub fn next<S>(state: S) -> Transition<S> {
+    Transition {
+        to: To::Next(state),
+        reply: (),
+    }
+}
+
+/// Stop with `reason`; a call's reply is sent first (gen_statem's stop
+/// with reply).
+pub fn stop<S>(reason: ExitReason) -> Transition<S> {
+    Transition {
+        to: To::Stop(reason),
+        reply: (),
+    }
+}
+
+impl<S> Transition<S> {
+    /// The same transition, with the reply to the call being handled.
+    pub fn reply<R>(self, reply: R) -> Transition<S, R> {
+        Transition { to: self.to, reply }
+    }
+}
+
+impl<S, R> Transition<S, R> {
+    /// The step for the machine, and the reply.
+    pub(crate) fn into_parts<M: Statem<State = S>>(self) -> (Step<M>, R) {
+        let step = match self.to {
+            To::Keep => Step::Keep,
+            To::Next(state) => Step::Next(state),
+            To::Stop(reason) => Step::Stop(reason),
+        };
+        (step, self.reply)
+    }
 }
