@@ -489,3 +489,147 @@ async fn the_statem_macro_writes_the_code_lock() {
     lock.retire().unwrap();
     assert_eq!(common::down(&mut me, watch).await, ExitReason::Shutdown);
 }
+
+mod watcher {
+    use fauxtp::prelude::*;
+    use fauxtp::statem::{keep, next, StatemCtx, Transition};
+
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum Phase {
+        Idle,
+        Watching,
+    }
+
+    /// Inserted by `ping`: handled before anything else.
+    #[derive(Debug)]
+    pub struct Noted;
+
+    /// Watches one process at a time; answers `wait_down` when it ends.
+    #[derive(Debug)]
+    pub struct Watcher {
+        pub(super) notes: Vec<String>,
+        waiting: Option<ReplyTo<String>>,
+        report: Pid<String>,
+    }
+
+    #[fauxtp::statem]
+    impl Watcher {
+        fn init(report: Pid<String>) -> (Phase, Self) {
+            (
+                Phase::Idle,
+                Watcher {
+                    notes: Vec::new(),
+                    waiting: None,
+                    report,
+                },
+            )
+        }
+
+        #[call(Phase::Idle)]
+        fn watch(
+            &mut self,
+            target: AnyPid,
+            ctx: &mut StatemCtx<'_, Self>,
+        ) -> Transition<Phase, bool> {
+            ctx.monitor(target);
+            next(Phase::Watching).reply(true)
+        }
+
+        /// A deferred reply: answered when the watched process ends.
+        #[call(Phase::Watching)]
+        fn wait_down(&mut self, reply: ReplyTo<String>) -> Transition<Phase> {
+            self.waiting = Some(reply);
+            keep()
+        }
+
+        #[info(Phase::Watching)]
+        fn down(&mut self, down: Down) -> Transition<Phase> {
+            if let Some(reply) = self.waiting.take() {
+                reply.reply(down.reason.to_string());
+            }
+            next(Phase::Idle)
+        }
+
+        #[info(_)]
+        fn exit(&mut self, exit: Exit) -> Transition<Phase> {
+            self.notes.push(format!("exit {}", exit.reason));
+            keep()
+        }
+
+        #[call(_)]
+        fn trap(&mut self, ctx: &mut StatemCtx<'_, Self>) -> Transition<Phase> {
+            ctx.trap_exit(true);
+            keep()
+        }
+
+        #[call(_)]
+        async fn ping(&mut self, ctx: &mut StatemCtx<'_, Self>) -> Transition<Phase, usize> {
+            tokio::task::yield_now().await;
+            ctx.next_event(Noted);
+            keep().reply(self.notes.len())
+        }
+
+        #[info(_)]
+        fn noted(&mut self, _noted: Noted) -> Transition<Phase> {
+            self.notes.push("noted".into());
+            keep()
+        }
+
+        #[call(_)]
+        fn notes(&mut self) -> Transition<Phase, Vec<String>> {
+            keep().reply(self.notes.clone())
+        }
+
+        fn terminate(&mut self, reason: &ExitReason, state: &Phase) {
+            let _ = self.report.send(format!("terminate {reason} in {state:?}"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn statem_handlers_monitor_trap_exits_defer_replies_insert_events_and_terminate() {
+    use watcher::{Watcher, WatcherClient};
+
+    let mut me = Ctx::<String>::detached();
+    let machine = Watcher::start(me.pid()).await.unwrap();
+
+    // An async call inserts an event, handled before the next call.
+    assert_eq!(machine.ping().await, Ok(0));
+    assert_eq!(machine.notes().await, Ok(vec!["noted".to_owned()]));
+
+    // Monitors: a deferred reply answered on the down message.
+    let (release, hold) = tokio::sync::oneshot::channel::<()>();
+    let target = fauxtp::spawn(move |_: Ctx<()>| async move {
+        let _ = hold.await;
+        Err(ExitReason::error("done"))
+    });
+    assert_eq!(machine.watch(target.any()).await, Ok(true));
+    // `watch` is a call of the Idle state only: in another it is dropped,
+    // and its caller told at once.
+    let refused = machine.watch(target.any()).await.unwrap_err();
+    assert!(matches!(refused, CallError::NoReply { .. }), "{refused:?}");
+    let waiting = tokio::spawn({
+        let machine = machine.clone();
+        async move { machine.wait_down().await }
+    });
+    release.send(()).unwrap();
+    assert_eq!(
+        waiting.await.unwrap(),
+        Ok(ExitReason::error("done").to_string())
+    );
+    let state = fauxtp::sys::get_state(&machine).await.unwrap();
+    assert!(state.starts_with("{ state: Idle,"), "{state}");
+
+    // Trapped exits are info events.
+    machine.trap().await.unwrap();
+    me.exit(&machine, ExitReason::error("nudge"));
+    let notes = machine.notes().await.unwrap();
+    assert_eq!(notes.last().map(String::as_str), Some("exit nudge"));
+    assert!(machine.is_alive());
+
+    // terminate runs with the reason and the state.
+    fauxtp::genserver::stop(&machine, ExitReason::Shutdown, common::WAIT)
+        .await
+        .unwrap();
+    assert_eq!(common::next(&mut me).await, "terminate shutdown in Idle");
+}

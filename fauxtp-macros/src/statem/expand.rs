@@ -6,7 +6,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use super::model::{Arg, EventDef, Kind, Machine};
+use super::model::{Arg, EventDef, Kind, Machine, Signal};
 
 fn reply_field() -> Ident {
     Ident::new("reply", Span::mixed_site())
@@ -45,8 +45,9 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
     let event = Ident::new("event", site);
     let message = Ident::new("message", site);
 
+    let messages = || m.events.iter().filter(|e| e.signal.is_none());
     // The message enum.
-    let variants = m.events.iter().map(|e| {
+    let variants = messages().map(|e| {
         let variant = &e.variant;
         let doc = format!("The `{}` event of [`{name}`].", e.name);
         let fields = e.fields.iter().map(|(n, t)| quote!(#n: #t));
@@ -64,12 +65,12 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
             }
         }
     });
-    let debug_arms = m.events.iter().map(|e| {
+    let debug_arms = messages().map(|e| {
         let variant = &e.variant;
         let text = format!("{msg}::{variant}");
         quote!(Self::#variant { .. } => f.write_str(#text),)
     });
-    let froms = m.events.iter().filter(|e| e.kind == Kind::Info).map(|e| {
+    let froms = messages().filter(|e| e.kind == Kind::Info).map(|e| {
         let variant = &e.variant;
         let ty = &e.fields[0].1;
         quote! {
@@ -84,7 +85,25 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
 
     // The dispatch: postponing first, then the handlers, in order.
     let mut arms = Vec::new();
-    for e in &m.events {
+    let mut signal_arms = (Vec::new(), Vec::new());
+    for e in m.events.iter().filter(|e| e.signal.is_some()) {
+        let field = &e.fields[0].0;
+        for arm in &e.arms {
+            let pat = &arm.state;
+            let method = &arm.method;
+            let args = call_args(&arm.args, &ctx);
+            let await_ = arm.is_async.then(|| quote!(.await));
+            let tokens = quote! {
+                (#pat, #field) => ::fauxtp::__private::statem_step::<Self>(self.#method(#args) #await_),
+            };
+            match e.signal {
+                Some(Signal::Down) => signal_arms.0.push(tokens),
+                _ => signal_arms.1.push(tokens),
+            }
+        }
+    }
+    let (down_arms, exit_arms) = signal_arms;
+    for e in messages() {
         let variant = &e.variant;
         for pat in &e.postponed {
             arms.push(quote! {
@@ -97,12 +116,19 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
             let args = call_args(&arm.args, &ctx);
             let await_ = arm.is_async.then(|| quote!(.await));
             let bind = construct(&msg, e, true);
-            let body = match e.kind {
-                Kind::Call => {
+            let body = match (e.kind, &arm.deferred) {
+                (Kind::Call, Some(name)) => {
+                    let reply = reply_field();
+                    quote!({
+                        let #name = #reply;
+                        ::fauxtp::__private::statem_step::<Self>(self.#method(#args) #await_)
+                    })
+                }
+                (Kind::Call, None) => {
                     let reply = reply_field();
                     quote!(::fauxtp::__private::statem_reply::<Self, _>(self.#method(#args) #await_, #reply))
                 }
-                Kind::Cast | Kind::Info => {
+                (Kind::Cast | Kind::Info, _) => {
                     quote!(::fauxtp::__private::statem_step::<Self>(self.#method(#args) #await_))
                 }
             };
@@ -117,6 +143,17 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
         quote!(#pat => { self.#method(#args) #await_; })
     });
     let state_enter = !m.enters.is_empty();
+    let terminate = m.terminate.as_ref().map(|t| {
+        let method = &t.method;
+        let args = [quote!(reason), quote!(#state)];
+        let args = &args[..t.arity];
+        let await_ = t.is_async.then(|| quote!(.await));
+        quote! {
+            async fn terminate(&mut self, reason: &::fauxtp::ExitReason, #state: &#state_ty) {
+                self.#method(#(#args),*) #await_;
+            }
+        }
+    });
 
     // init
     let arg_types = m.init.fields.iter().map(|(_, ty)| ty);
@@ -141,7 +178,7 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
     // Client functions and start functions.
     let mut declarations = Vec::new();
     let mut definitions = Vec::new();
-    for e in &m.events {
+    for e in messages() {
         let fn_name = &e.name;
         let params: Vec<_> = e.fields.iter().map(|(n, t)| quote!(#n: #t)).collect();
         let build = construct(&msg, e, true);
@@ -223,8 +260,20 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
                 #event: ::fauxtp::statem::Event<#msg>,
                 #ctx: &mut ::fauxtp::statem::StatemCtx<'_, Self>,
             ) -> ::fauxtp::statem::Step<Self> {
-                let ::fauxtp::statem::Event::Msg(#message) = #event else {
-                    return ::fauxtp::statem::Step::Keep;
+                let #message = match #event {
+                    ::fauxtp::statem::Event::Msg(#message) => #message,
+                    ::fauxtp::statem::Event::Down(#message) => {
+                        return match (#state, #message) {
+                            #(#down_arms)*
+                            _ => ::fauxtp::statem::Step::Keep,
+                        };
+                    }
+                    ::fauxtp::statem::Event::Exit(#message) => {
+                        return match (#state, #message) {
+                            #(#exit_arms)*
+                            _ => ::fauxtp::statem::Step::Keep,
+                        };
+                    }
                 };
                 match (#state, #message) {
                     #(#arms)*
@@ -244,6 +293,8 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
                     _ => {}
                 }
             }
+
+            #terminate
 
             fn __debug_data(&self) -> ::core::option::Option<::std::string::String> {
                 #[allow(unused_imports)]

@@ -26,6 +26,23 @@ pub(crate) struct Machine {
     pub init: Init,
     pub events: Vec<EventDef>,
     pub enters: Vec<Enter>,
+    pub terminate: Option<Terminate>,
+}
+
+/// `fn terminate(&mut self, reason: &ExitReason, state: &State)`, with
+/// the trailing arguments optional.
+pub(crate) struct Terminate {
+    pub method: Ident,
+    pub is_async: bool,
+    pub arity: usize,
+}
+
+/// An `#[info]` event that is not a message: a monitor's down message or
+/// a trapped exit signal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Signal {
+    Down,
+    Exit,
 }
 
 pub(crate) enum Arg {
@@ -68,6 +85,8 @@ pub(crate) struct EventDef {
     pub arms: Vec<Arm>,
     /// States in which the event is postponed.
     pub postponed: Vec<Pat>,
+    /// For an `#[info]` handler of `Down` or `Exit`: no message variant.
+    pub signal: Option<Signal>,
 }
 
 /// One handler of an event, for the states its pattern matches.
@@ -76,6 +95,9 @@ pub(crate) struct Arm {
     pub method: Ident,
     pub is_async: bool,
     pub args: Vec<Arg>,
+    /// A call handler that takes the `ReplyTo` (this argument) and replies
+    /// when it will.
+    pub deferred: Option<Ident>,
 }
 
 pub(crate) struct Enter {
@@ -300,6 +322,7 @@ impl Machine {
         let mut postpones: Vec<(Ident, Pat, Span)> = Vec::new();
         let mut counter = 0usize;
         let mut init_seen = false;
+        let mut terminate = None;
         for impl_item in &mut item.items {
             let ImplItem::Fn(method) = impl_item else {
                 continue;
@@ -312,6 +335,9 @@ impl Machine {
                         *span,
                         "#[postpone] goes on an event handler (#[call], #[cast] or #[info]), beside its own attribute",
                     );
+                }
+                if name == "terminate" {
+                    terminate = terminate_of(method, errors);
                 }
                 if name == "init" {
                     init_seen = true;
@@ -384,13 +410,55 @@ impl Machine {
                 );
                 continue;
             };
-            let (args, fields) = params(method, errors);
+            let (args, mut fields) = params(method, errors);
             if kind == Kind::Info && fields.len() != 1 {
                 errors.push(
                     method.sig.ident.span(),
                     "an #[info] handler takes exactly one argument besides `self` and the context: the message it handles",
                 );
                 continue;
+            }
+            let signal = match fields.first() {
+                Some((_, ty)) if kind == Kind::Info && last_segment_is(ty, "Down") => {
+                    Some(Signal::Down)
+                }
+                Some((_, ty)) if kind == Kind::Info && last_segment_is(ty, "Exit") => {
+                    Some(Signal::Exit)
+                }
+                _ => None,
+            };
+            // A call that takes its `ReplyTo` replies when it will; its
+            // transition carries no reply.
+            let mut reply = reply;
+            let mut deferred = None;
+            if let Some(at) = fields
+                .iter()
+                .position(|(_, ty)| last_segment_is(ty, "ReplyTo"))
+            {
+                let (param, ty) = fields.remove(at);
+                if kind != Kind::Call {
+                    errors.push(
+                        param.span(),
+                        "only a #[call] gets a `ReplyTo`: the caller of a cast or an info message waits for nothing",
+                    );
+                    continue;
+                }
+                if !tokens_eq(&reply, &quote::quote!(())) {
+                    errors.push(
+                        param.span(),
+                        "a call that takes its `ReplyTo` replies through it: return `Transition<State>`, without a reply",
+                    );
+                    continue;
+                }
+                let Some(inner) = crate::types::first_type_arg(&ty) else {
+                    errors.push(
+                        ty.span(),
+                        "`ReplyTo` takes the reply's type: `ReplyTo<bool>`",
+                    );
+                    continue;
+                };
+                reply = inner;
+                deferred = Some(param);
             }
             let reply = (kind == Kind::Call).then_some(reply);
             method.sig.ident = renamed.clone();
@@ -399,6 +467,7 @@ impl Machine {
                 method: renamed,
                 is_async,
                 args,
+                deferred,
             };
             for (pat, span) in attrs.postpone {
                 postpones.push((name.clone(), pat, span));
@@ -450,6 +519,7 @@ impl Machine {
                     reply,
                     arms: vec![arm],
                     postponed: Vec::new(),
+                    signal,
                 }),
             }
         }
@@ -474,13 +544,24 @@ impl Machine {
             }
             return None;
         };
+        let state = state?;
+        if let Some(terminate) = &terminate {
+            for impl_item in &mut item.items {
+                if let ImplItem::Fn(method) = impl_item {
+                    if method.sig.ident == "terminate" {
+                        method.sig.ident = terminate.method.clone();
+                    }
+                }
+            }
+        }
         Some(Machine {
             item,
             ident,
-            state: state?,
+            state,
             init,
             events,
             enters,
+            terminate,
         })
     }
 }
@@ -513,4 +594,20 @@ fn init_of(method: &ImplItemFn, errors: &mut Errors) -> Option<(Init, Type)> {
         },
         state,
     ))
+}
+
+fn terminate_of(method: &ImplItemFn, errors: &mut Errors) -> Option<Terminate> {
+    let arity = method.sig.inputs.len().saturating_sub(1);
+    if !has_mut_self(method) || arity > 2 {
+        errors.push(
+            method.sig.ident.span(),
+            "`terminate` takes `&mut self`, then maybe `reason: &ExitReason` and `state: &State`",
+        );
+        return None;
+    }
+    Some(Terminate {
+        method: format_ident!("__statem_terminate", span = method.sig.ident.span()),
+        is_async: method.sig.asyncness.is_some(),
+        arity,
+    })
 }
