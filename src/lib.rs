@@ -16,6 +16,9 @@ pub mod processes {}
 #[doc = include_str!("../docs/genserver.md")]
 pub mod genserver {}
 
+#[doc = include_str!("../docs/statem.md")]
+pub mod statem {}
+
 #[doc = include_str!("../docs/messaging.md")]
 pub mod messaging {}
 

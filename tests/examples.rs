@@ -16,6 +16,10 @@ use fauxtp::testing::with_timeout;
 #[allow(dead_code)]
 mod cluster;
 
+#[path = "../examples/code_lock.rs"]
+#[allow(dead_code)]
+mod code_lock;
+
 #[path = "../examples/counter.rs"]
 #[allow(dead_code)]
 mod counter;
@@ -205,4 +209,20 @@ async fn cluster_talks_to_a_real_erlang_node_both_ways() {
     if let Err(error) = outcome {
         panic!("the cluster example failed: {error}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn code_lock_opens_relocks_and_handles_the_postponed_press() {
+    // On a paused clock: the door's two seconds pass at once.
+    let report = with_timeout(LIMIT, code_lock::run(Duration::from_secs(2)))
+        .await
+        .expect("the code lock example ends within 10 s");
+    assert_eq!(
+        report,
+        code_lock::Report {
+            presses: vec![false, false, false, true],
+            postponed_press: false,
+            opened: 1,
+        }
+    );
 }

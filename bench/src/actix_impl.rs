@@ -47,9 +47,10 @@ impl Framework for Actix {
             // (`Supervised::restarting`), which is a normal stop, not a crash.
             Workload::Restart => return None,
             // No listing of every live actor, and no observer.
-            Workload::ProcessList | Workload::ObserverRefresh | Workload::CallObserved => {
-                return None
-            }
+            Workload::ProcessList
+            | Workload::ObserverRefresh
+            | Workload::CallObserved
+            | Workload::StatemCall => return None,
             _ => {}
         }
         let system = actix::System::new();
@@ -67,7 +68,8 @@ impl Framework for Actix {
                 | Workload::Restart
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
-                | Workload::CallObserved => unreachable!("answered above"),
+                | Workload::CallObserved
+                | Workload::StatemCall => unreachable!("answered above"),
             }
         }))
     }

@@ -80,6 +80,7 @@ impl Framework for Fauxtp {
                 Workload::ProcessList => process_list(&sizes).await,
                 Workload::ObserverRefresh => observer_refresh(&sizes).await,
                 Workload::CallObserved => call_observed(&sizes).await,
+                Workload::StatemCall => statem_call(&sizes).await,
             }
         }))
     }
@@ -419,6 +420,44 @@ async fn call_observed(sizes: &Sizes) -> Outcome {
         return Err("the page never refreshed during the calls".into());
     }
     outcome
+}
+
+/// The counter as a state machine: one state, a call that replies.
+#[derive(Debug, Clone, PartialEq)]
+enum Counting {
+    On,
+}
+
+struct StatemCounter {
+    count: u64,
+}
+
+#[fauxtp::statem]
+impl StatemCounter {
+    fn init() -> (Counting, Self) {
+        (Counting::On, StatemCounter { count: 0 })
+    }
+
+    #[call(Counting::On)]
+    fn add(&mut self, n: u64) -> fauxtp::statem::Transition<Counting, u64> {
+        self.count += n;
+        fauxtp::statem::keep().reply(self.count)
+    }
+}
+
+async fn statem_call(sizes: &Sizes) -> Outcome {
+    use StatemCounterClient as _;
+    let counter = StatemCounter::start(())
+        .await
+        .map_err(|e| failed("start", e))?;
+    let started = std::time::Instant::now();
+    let mut last = 0;
+    for _ in 0..sizes.calls {
+        last = counter.add(1).await.map_err(|e| failed("call", e))?;
+    }
+    let elapsed = started.elapsed();
+    check("final count", last, sizes.calls)?;
+    Ok(per_item(elapsed, sizes.calls))
 }
 
 enum Ball {

@@ -33,10 +33,13 @@ pub enum Workload {
     /// The call loop of `CallLatency`, while an observer page refreshes
     /// once a second beside it (fauxtp's observer).
     CallObserved,
+    /// The call loop of `CallLatency`, to a `#[statem]` state machine that
+    /// replies and keeps its state (fauxtp's gen_statem).
+    StatemCall,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 13] = [
         Workload::CallLatency,
         Workload::CastThroughput,
         Workload::FanIn,
@@ -49,6 +52,7 @@ impl Workload {
         Workload::ProcessList,
         Workload::ObserverRefresh,
         Workload::CallObserved,
+        Workload::StatemCall,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,12 +69,13 @@ impl Workload {
             Workload::ProcessList => "process_list",
             Workload::ObserverRefresh => "observer_refresh",
             Workload::CallObserved => "call_observed",
+            Workload::StatemCall => "statem_call",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Workload::CallLatency | Workload::CallObserved => "ns/call",
+            Workload::CallLatency | Workload::CallObserved | Workload::StatemCall => "ns/call",
             Workload::CastThroughput | Workload::FanIn => "msgs/s",
             Workload::Spawn => "ns/process",
             Workload::Ring => "ns/hop",

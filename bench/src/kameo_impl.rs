@@ -45,9 +45,10 @@ impl Framework for Kameo {
             // comparable adapter could be written; it is left out for now.)
             Workload::Restart => return None,
             // No listing of every live actor, and no observer.
-            Workload::ProcessList | Workload::ObserverRefresh | Workload::CallObserved => {
-                return None
-            }
+            Workload::ProcessList
+            | Workload::ObserverRefresh
+            | Workload::CallObserved
+            | Workload::StatemCall => return None,
             _ => {}
         }
         let runtime = harness::multi_thread();
@@ -65,7 +66,8 @@ impl Framework for Kameo {
                 | Workload::Restart
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
-                | Workload::CallObserved => unreachable!("answered above"),
+                | Workload::CallObserved
+                | Workload::StatemCall => unreachable!("answered above"),
             }
         }))
     }

@@ -44,6 +44,7 @@ impl Framework for Ractor {
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
+                | Workload::StatemCall
         ) {
             return None;
         }
@@ -59,7 +60,8 @@ impl Framework for Ractor {
                 Workload::SelectiveReceive
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
-                | Workload::CallObserved => unreachable!("answered above"),
+                | Workload::CallObserved
+                | Workload::StatemCall => unreachable!("answered above"),
                 Workload::Restart => restart(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,

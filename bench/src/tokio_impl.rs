@@ -66,6 +66,7 @@ impl Framework for Tokio {
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
+                | Workload::StatemCall
         ) {
             // No supervision, no table of tasks, no observer in raw tokio.
             return None;
@@ -85,7 +86,8 @@ impl Framework for Tokio {
                 Workload::Restart
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
-                | Workload::CallObserved => unreachable!("returned above"),
+                | Workload::CallObserved
+                | Workload::StatemCall => unreachable!("returned above"),
             }
         }))
     }

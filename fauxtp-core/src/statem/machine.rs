@@ -156,10 +156,17 @@ impl<S: Statem> fmt::Debug for Machine<S> {
 
 impl<S: Statem> Machine<S> {
     /// Applies a handler's (or enter call's) actions.
-    fn apply(&mut self, actions: Actions<S::Msg>, pid: &Pid<StatemMsg<S::Msg>>) {
+    fn apply(&mut self, actions: Actions<S::Msg>, sctx: &ServerCtx<Self>) {
         for msg in actions.inserted.into_iter().rev() {
             self.pending.push_front(Event::Msg(msg));
         }
+        if actions.event_timeout.is_none()
+            && actions.state_timeout.is_none()
+            && actions.generic.is_empty()
+        {
+            return;
+        }
+        let pid = &sctx.pid();
         if let Some((after, msg)) = actions.event_timeout {
             self.timers.arm(pid, Kind::Event, after, msg);
         }
@@ -187,7 +194,7 @@ impl<S: Statem> Machine<S> {
         self.data
             .enter(old, &self.state, &mut EnterCtx::new(sctx, &mut actions))
             .await;
-        self.apply(actions, &sctx.pid());
+        self.apply(actions, sctx);
     }
 
     /// Handles `first`, then whatever it inserted or released, until
@@ -202,10 +209,9 @@ impl<S: Statem> Machine<S> {
                 .data
                 .handle_event(&self.state, event, &mut StatemCtx::new(sctx, &mut actions))
                 .await;
-            let pid = sctx.pid();
             match step {
-                Step::Keep => self.apply(actions, &pid),
-                Step::Next(next) if next == self.state => self.apply(actions, &pid),
+                Step::Keep => self.apply(actions, sctx),
+                Step::Next(next) if next == self.state => self.apply(actions, sctx),
                 Step::Next(next) => {
                     let old = std::mem::replace(&mut self.state, next);
                     self.timers.cancel(&Kind::State);
@@ -214,12 +220,12 @@ impl<S: Statem> Machine<S> {
                     for event in self.postponed.drain(..).rev() {
                         self.pending.push_front(event);
                     }
-                    self.apply(actions, &pid);
+                    self.apply(actions, sctx);
                     self.enter(&old, sctx).await;
                 }
                 Step::Postpone(event) => {
                     self.postponed.push_back(event);
-                    self.apply(actions, &pid);
+                    self.apply(actions, sctx);
                 }
                 Step::Stop(reason) => {
                     sctx.stop(reason);
@@ -248,8 +254,8 @@ impl<S: Statem> GenServer for Machine<S> {
             pending: VecDeque::new(),
             timers: Timers::default(),
         };
+        machine.apply(actions, sctx);
         let pid = sctx.pid();
-        machine.apply(actions, &pid);
         let initial = machine.state.clone();
         machine.enter(&initial, sctx).await;
         if !machine.pending.is_empty() {

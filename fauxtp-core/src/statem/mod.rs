@@ -323,3 +323,19 @@ impl<S, R> Transition<S, R> {
         (step, self.reply)
     }
 }
+
+impl<M: Send + 'static> Pid<StatemMsg<M>> {
+    /// Sends a state machine an event: any value its message type
+    /// converts from (an `#[info]` handler's type, say). `send` takes the
+    /// message type itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pid::send`]: the machine has ended (the message comes back).
+    pub fn send_event(
+        &self,
+        event: impl Into<M>,
+    ) -> Result<(), crate::process::SendError<StatemMsg<M>>> {
+        self.send(StatemMsg::Event(event.into()))
+    }
+}
