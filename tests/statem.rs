@@ -455,6 +455,12 @@ mod with_macro {
         fn retire(&mut self) -> Transition<Door> {
             stop(ExitReason::Shutdown)
         }
+
+        /// Stop with reply: the caller gets its answer, then the lock stops.
+        #[call(Door::Open)]
+        fn dismantle(&mut self) -> Transition<Door, &'static str> {
+            stop(ExitReason::Normal).reply("dismantled")
+        }
     }
 }
 
@@ -488,6 +494,13 @@ async fn the_statem_macro_writes_the_code_lock() {
     let watch = me.monitor(&lock);
     lock.retire().unwrap();
     assert_eq!(common::down(&mut me, watch).await, ExitReason::Shutdown);
+
+    // Stop with reply, from the open state.
+    let lock = CodeLock::start(vec![7]).await.unwrap();
+    let watch = me.monitor(&lock);
+    assert_eq!(lock.button(7).await, Ok(true));
+    assert_eq!(lock.dismantle().await, Ok("dismantled"));
+    assert_eq!(common::down(&mut me, watch).await, ExitReason::Normal);
 }
 
 mod watcher {
