@@ -61,6 +61,7 @@
 
 pub mod genserver;
 pub mod mailbox;
+pub mod pg;
 pub mod process;
 pub mod registry;
 pub mod statem;

@@ -183,6 +183,8 @@ struct Control {
     monitoring: Option<Box<HashMap<MonitorRef, AnyPid>>>,
     /// Suspended by `sys::suspend` (a GenServer).
     suspended: bool,
+    /// Has joined a process group (`pg`): the exit protocol takes it out.
+    in_groups: bool,
     /// The reason an exit signal asked this process to end with.
     pending_exit: Option<ExitReason>,
     /// The reason the process is ending with, known a moment before the
@@ -372,6 +374,17 @@ impl<S: ?Sized + Sink> Core<S> {
     /// Marks a GenServer suspended by `sys::suspend`, or resumed.
     pub(crate) fn set_suspended(&self, on: bool) {
         self.lock().suspended = on;
+    }
+
+    /// Marks the process as a member of some group; false if it has
+    /// ended (see `groups.rs` for the lock order).
+    pub(crate) fn enter_groups(&self) -> bool {
+        let mut c = self.lock();
+        if c.exited.is_some() {
+            return false;
+        }
+        c.in_groups = true;
+        true
     }
 
     /// Records a monitor this process holds.
@@ -668,7 +681,7 @@ impl AnyPid {
         core.record_reason(&reason);
         core.sink.drop_parked();
         let drop_after;
-        let (links, name, server_type) = {
+        let (links, name, server_type, in_groups) = {
             let mut c = core.lock();
             if c.exited.is_some() {
                 return;
@@ -681,13 +694,21 @@ impl AnyPid {
             // System requests still waiting go unanswered: their callers
             // find the reason (dropped below, outside the lock).
             drop_after = c.requests.take();
-            (std::mem::take(&mut c.links), c.name.take(), c.server_type)
+            (
+                std::mem::take(&mut c.links),
+                c.name.take(),
+                c.server_type,
+                c.in_groups,
+            )
         };
         drop(drop_after);
         super::table::remove(core.id);
         super::report::ended(self, &reason, name.as_deref(), server_type);
         if let Some(name) = name {
             super::names::release(&name, core.id);
+        }
+        if in_groups {
+            super::groups::forget(self);
         }
         // Links first, monitors last: whoever holds the down message knows
         // that the linked processes (a supervisor, say) have their exit

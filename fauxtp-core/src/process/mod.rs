@@ -54,6 +54,7 @@
 
 mod core;
 mod exit;
+pub(crate) mod groups;
 mod handle;
 pub(crate) mod hooks;
 mod info;
