@@ -21,6 +21,10 @@
 //!   with `tracing-subscriber`'s fmt layer (set `RUST_LOG` to see more, as
 //!   `RUST_LOG=fauxtp=debug`).
 //!
+//! - `main` runs the tree with `fauxtp::application`, which shuts the tree
+//!   down in order once the scenario is done (or on ctrl-c or SIGTERM); the
+//!   exit status says whether it stopped cleanly.
+//!
 //! The readers run while the writers write, so how many keys they find varies
 //! from run to run; the store's counts do not.
 //!
@@ -30,8 +34,10 @@ use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::time::Duration;
 
+use fauxtp::application::{self, Stopped};
 use fauxtp::prelude::*;
 use fauxtp::registry::{self, RegistryError};
+use fauxtp::supervisor::SupervisorMsg;
 
 /// The store's name: its `name` option below says the same.
 const STORE: &str = "kvstore";
@@ -214,8 +220,23 @@ pub struct Report {
 
 /// Runs the example: prints what happens, checks it, returns the figures.
 pub async fn run() -> Report {
-    println!("=== concurrent key-value store ===");
     let app = KvApp::start(()).await.expect("the kvstore tree starts");
+    let report = scenario(&app).await;
+    // Stop the tree: the clients first (last started, first stopped), then
+    // the store, then the supervisor. Its name goes with it.
+    genserver::stop(&app, ExitReason::Shutdown, WAIT)
+        .await
+        .expect("the tree stops");
+    assert!(
+        registry::whereis_any(STORE).is_none(),
+        "the store's name is released when it ends"
+    );
+    report
+}
+
+/// What the example does with a running tree.
+pub async fn scenario(app: &Pid<SupervisorMsg>) -> Report {
+    println!("=== concurrent key-value store ===");
     for child in app.which_children().await.expect("the tree answers") {
         match child.pid {
             Some(pid) => println!("  {:<9} {pid}", child.id),
@@ -287,16 +308,6 @@ pub async fn run() -> Report {
         after.keys
     );
 
-    // Stop the tree: the clients first (last started, first stopped), then
-    // the store, then the supervisor. Its name goes with it.
-    genserver::stop(&app, ExitReason::Shutdown, WAIT)
-        .await
-        .expect("the tree stops");
-    assert!(
-        registry::whereis_any(STORE).is_none(),
-        "the store's name is released when it ends"
-    );
-
     let report = Report {
         keys: stats.keys,
         reads: stats.reads,
@@ -313,7 +324,7 @@ pub async fn run() -> Report {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> Stopped {
     // Reports (crashes, restarts) to stderr; `RUST_LOG` filters them.
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -325,5 +336,12 @@ async fn main() {
     // message would say it a second time, so it is silenced.
     std::panic::set_hook(Box::new(|_| {}));
     fauxtp::process::capture_panic_locations();
-    run().await;
+    // The tree runs until the scenario is done (or ctrl-c), then stops in
+    // order; the exit status says whether it stopped cleanly.
+    let stopped = application::run_until(KvApp::start(()), |app| async move {
+        scenario(&app).await;
+    })
+    .await;
+    println!("{stopped}");
+    stopped
 }

@@ -6,8 +6,9 @@
 //! (http://127.0.0.1:9911/). The tree shows each child with its pid; the
 //! `flaky` worker gets a new pid each time it crashes, and its crashes are
 //! listed under "Recent crashes". Kill a writer from the page (or from the
-//! process table) and watch its supervisor start a new one. Ctrl-C stops
-//! the tree, in order, and the observer.
+//! process table) and watch its supervisor start a new one. Ctrl-C (or
+//! SIGTERM) stops the tree, in order, and the observer, through
+//! `fauxtp::application`.
 //!
 //! `cargo run --example observer -- --read-only` serves a page without
 //! actions.
@@ -15,6 +16,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use fauxtp::application::{self, Stopped};
 use fauxtp::observer::{Observer, ObserverError, ObserverOptions};
 use fauxtp::prelude::*;
 use fauxtp::registry;
@@ -174,14 +176,19 @@ pub async fn start(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn main() -> Result<Stopped, Box<dyn std::error::Error + Send + Sync>> {
     let read_only = std::env::args().any(|arg| arg == "--read-only");
+    // `--addr 127.0.0.1:0` listens elsewhere (the tests do).
+    let addr = std::env::args()
+        .skip_while(|arg| arg != "--addr")
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9911".to_owned());
     let options = ObserverOptions::new().read_only(read_only);
-    let (app, observer) = start("127.0.0.1:9911", options).await?;
+    let (app, observer) = start(&addr, options).await?;
     println!("observer on {} (ctrl-c to stop)", observer.url());
-    tokio::signal::ctrl_c().await?;
-    fauxtp::genserver::stop(&app, ExitReason::Shutdown, Duration::from_secs(5)).await?;
+    // Until ctrl-c or SIGTERM; then the tree stops in order.
+    let stopped = application::run(async { Ok(app) }).await;
     observer.shutdown().await;
-    println!("stopped");
-    Ok(())
+    println!("stopped: {stopped}");
+    Ok(stopped)
 }

@@ -59,6 +59,7 @@
 
 #![warn(missing_docs)]
 
+pub mod application;
 pub mod genserver;
 pub mod mailbox;
 pub mod pg;
