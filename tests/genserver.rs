@@ -1199,3 +1199,182 @@ fn a_call_times_out_on_a_thread_whose_previous_runtime_was_dropped() {
         }
     }
 }
+
+/// A server that continues after `init` and after a handler, and goes
+/// idle.
+#[derive(Debug)]
+struct Steps {
+    log: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Continue(&'static str);
+
+#[derive(Debug)]
+struct Idle;
+
+#[genserver]
+impl Steps {
+    fn init(ctx: &mut ServerCtx<Self>) -> Self {
+        ctx.continue_with(Continue("after init"));
+        Steps { log: Vec::new() }
+    }
+
+    #[cast]
+    fn note(&mut self, text: &'static str, ctx: &mut ServerCtx<Self>) {
+        self.log.push(text.to_owned());
+        ctx.continue_with(Continue("after note 1"));
+        ctx.continue_with(Continue("after note 2"));
+    }
+
+    /// Starts an idle timeout of `ms` milliseconds.
+    #[cast]
+    fn wait_idle(&mut self, ms: u64, ctx: &mut ServerCtx<Self>) {
+        self.log.push(format!("idle in {ms}ms"));
+        ctx.idle_timeout(Duration::from_millis(ms), Idle);
+    }
+
+    #[info]
+    fn continued(&mut self, step: Continue) {
+        self.log.push(step.0.to_owned());
+    }
+
+    #[info]
+    fn idle(&mut self, _idle: Idle) {
+        self.log.push("idle".to_owned());
+    }
+
+    #[call]
+    fn log(&self) -> Vec<String> {
+        self.log.clone()
+    }
+}
+
+#[tokio::test]
+async fn continue_with_runs_before_the_next_message() {
+    let steps = Steps::start(()).await.unwrap();
+    steps.note("first").unwrap();
+    steps.note("second").unwrap();
+    assert_eq!(
+        steps.log().await.unwrap(),
+        [
+            "after init",
+            "first",
+            "after note 1",
+            "after note 2",
+            "second",
+            "after note 1",
+            "after note 2"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_timeout_fires_when_nothing_comes_and_any_message_cancels_it() {
+    let steps = Steps::start(()).await.unwrap();
+    steps.wait_idle(100).unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let log = steps.log().await.unwrap();
+    assert_eq!(log[1..], ["idle in 100ms", "idle"]);
+    // A message before the deadline cancels it: the `log` call comes in
+    // time, and nothing fires after it.
+    steps.wait_idle(100).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(steps.log().await.unwrap().len(), 4);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        steps.log().await.unwrap()[3..],
+        ["idle in 100ms"],
+        "cancelled by the call"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sys_request_does_not_cancel_or_restart_an_idle_timeout() {
+    let steps = Steps::start(()).await.unwrap();
+    steps.wait_idle(100).unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    fauxtp::sys::get_status(&steps).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert_eq!(
+        steps.log().await.unwrap()[1..],
+        ["idle in 100ms", "idle"],
+        "fired at 100 ms, not 160"
+    );
+}
+
+/// A server that answers a call after a delay of its own.
+struct Slow {
+    delay: Duration,
+    pokes: u32,
+}
+
+#[genserver]
+impl Slow {
+    fn init(delay: Duration) -> Self {
+        Slow { delay, pokes: 0 }
+    }
+
+    #[call]
+    async fn answer(&mut self) -> Duration {
+        tokio::time::sleep(self.delay).await;
+        self.delay
+    }
+
+    #[cast]
+    fn poke(&mut self) {
+        self.pokes += 1;
+    }
+
+    #[call]
+    fn pokes(&self) -> u32 {
+        self.pokes
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn multi_call_answers_each_server_on_its_own() {
+    let fast = Slow::start(Duration::from_millis(10)).await.unwrap();
+    let slow = Slow::start(Duration::from_secs(60)).await.unwrap();
+    let gone = Slow::start(Duration::ZERO).await.unwrap();
+    genserver::stop(&gone, ExitReason::Normal, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let answers = genserver::multi_call([fast.clone(), slow.clone(), gone.clone()], |server| {
+        server.answer().timeout(Duration::from_secs(1))
+    })
+    .await;
+    // All at once: the whole takes as long as the longest wait (the 1 s
+    // timeout, rounded up to the timeouts' granule), not the sum.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0], (fast.clone(), Ok(Duration::from_millis(10))));
+    assert!(
+        matches!(answers[1].1, Err(CallError::Timeout { .. })),
+        "{answers:?}"
+    );
+    assert!(
+        matches!(answers[2].1, Err(CallError::NoProc { .. })),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn abcast_sends_to_every_server_and_says_which_are_gone() {
+    let a = Slow::start(Duration::ZERO).await.unwrap();
+    let b = Slow::start(Duration::ZERO).await.unwrap();
+    let gone = Slow::start(Duration::ZERO).await.unwrap();
+    genserver::stop(&gone, ExitReason::Normal, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let sent = genserver::abcast([a.clone(), gone.clone(), b.clone()], |server| server.poke());
+    assert!(sent[0].1.is_ok() && sent[2].1.is_ok());
+    assert!(sent[1].1.is_err());
+    assert_eq!(a.pokes().await, Ok(1));
+    assert_eq!(b.pokes().await, Ok(1));
+}

@@ -21,17 +21,57 @@ pub struct ServerCtx<S: GenServer> {
     pub(super) ctx: Ctx<S::Msg>,
     pub(super) stop: Option<ExitReason>,
     pub(super) trap_exit: bool,
-    /// Made at the first `spawn_task`: most servers never need one.
-    pub(super) tasks: Option<JoinSet<()>>,
     /// The process that started the server with `start_link`.
     pub(super) parent: Option<AnyPid>,
+    /// What few servers use, behind one pointer: every server's future
+    /// carries the slot, and a tokio task's size rounds up in steps of
+    /// 128 bytes.
+    pub(super) extras: Option<Box<Extras<S::Msg>>>,
+}
+
+/// The parts of a server's context that most servers never use.
+pub(super) struct Extras<M> {
+    /// Made at the first `spawn_task`.
+    pub(super) tasks: Option<JoinSet<()>>,
     /// With the `trace` option: the span `init`, the handlers and
-    /// `terminate` run in. Behind a pointer: most servers have none, and
-    /// every server carries the slot.
+    /// `terminate` run in.
     pub(super) span: Option<Arc<tracing::Span>>,
     /// While `sys::trace` or `sys` statistics are on: what replies are
     /// watched for (see [`sys::watch_reply`](super::sys)).
     pub(super) watch: Option<Arc<super::sys::ReplyWatch>>,
+    /// Set by `continue_with` and `idle_timeout`.
+    pub(super) after: Option<After<M>>,
+}
+
+impl<M> Default for Extras<M> {
+    fn default() -> Self {
+        Extras {
+            tasks: None,
+            span: None,
+            watch: None,
+            after: None,
+        }
+    }
+}
+
+/// What a handler asked to happen after it.
+pub(super) struct After<M> {
+    pub(super) continued: std::collections::VecDeque<M>,
+    /// Set by the handler running now.
+    pub(super) idle: Option<(std::time::Duration, M)>,
+    /// The idle timeout running: its deadline and message.
+    pub(super) armed: Option<(tokio::time::Instant, M)>,
+}
+
+impl<M> After<M> {
+    /// Starts the idle timeout the handler that just returned set; one
+    /// set before is over (a message came).
+    pub(super) fn arm(&mut self) {
+        self.armed = self
+            .idle
+            .take()
+            .map(|(after, msg)| (tokio::time::Instant::now() + after, msg));
+    }
 }
 
 impl<S: GenServer> ServerCtx<S> {
@@ -50,6 +90,63 @@ impl<S: GenServer> ServerCtx<S> {
     /// `terminate` runs, then the server ends with `reason`.
     pub fn stop(&mut self, reason: ExitReason) {
         self.stop = Some(reason);
+    }
+
+    /// Handles `msg` right after the current handler (or after `init`),
+    /// before any message in the mailbox: OTP's `{continue, Continue}` and
+    /// `handle_continue`. Several are handled in the order given.
+    ///
+    /// ```
+    /// use fauxtp::prelude::*;
+    ///
+    /// struct Load;
+    ///
+    /// struct Cache { loaded: bool }
+    ///
+    /// #[genserver]
+    /// impl Cache {
+    ///     fn init(ctx: &mut ServerCtx<Self>) -> Self {
+    ///         // `start` returns at once; the loading happens next.
+    ///         ctx.continue_with(Load);
+    ///         Cache { loaded: false }
+    ///     }
+    ///
+    ///     #[info]
+    ///     fn load(&mut self, _load: Load) { self.loaded = true; }
+    ///
+    ///     #[call]
+    ///     fn loaded(&self) -> bool { self.loaded }
+    /// }
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let cache = Cache::start(()).await.unwrap();
+    /// assert_eq!(cache.loaded().await, Ok(true));
+    /// # }
+    /// ```
+    pub fn continue_with(&mut self, msg: impl Into<S::Msg>) {
+        self.after_mut().continued.push_back(msg.into());
+    }
+
+    /// Delivers `msg` if no message arrives within `after` once the current
+    /// handler has returned: OTP's `{noreply, State, Timeout}`. Any message
+    /// cancels it, and so does the next handler unless it sets it again.
+    pub fn idle_timeout(&mut self, after: std::time::Duration, msg: impl Into<S::Msg>) {
+        self.after_mut().idle = Some((after, msg.into()));
+    }
+
+    fn after_mut(&mut self) -> &mut After<S::Msg> {
+        self.extras_mut().after.get_or_insert_with(|| After {
+            continued: std::collections::VecDeque::new(),
+            idle: None,
+            armed: None,
+        })
+    }
+
+    /// What `continue_with` and `idle_timeout` set, if either was used.
+    pub(super) fn after(&mut self) -> Option<&mut After<S::Msg>> {
+        self.extras
+            .as_mut()
+            .and_then(|extras| extras.after.as_mut())
     }
 
     /// Whether a stop was asked for (by `stop`) and will happen once the
@@ -135,23 +232,37 @@ impl<S: GenServer> ServerCtx<S> {
         ctx.take_signals_as_server(false);
         ctx.set_server_type(S::SERVER);
         let ctx_pid_any = ctx.pid().any();
+        let span = S::OPTIONS.trace.then(|| {
+            Arc::new(tracing::info_span!(
+                target: "fauxtp::genserver",
+                "genserver",
+                server = S::SERVER,
+                pid = %ctx_pid_any,
+                name = tracing::field::Empty,
+            ))
+        });
         ServerCtx {
             ctx,
             stop: None,
             trap_exit: false,
-            tasks: None,
-            span: S::OPTIONS.trace.then(|| {
-                Arc::new(tracing::info_span!(
-                    target: "fauxtp::genserver",
-                    "genserver",
-                    server = S::SERVER,
-                    pid = %ctx_pid_any,
-                    name = tracing::field::Empty,
-                ))
-            }),
             parent,
-            watch: None,
+            extras: span.map(|span| {
+                Box::new(Extras {
+                    span: Some(span),
+                    ..Extras::default()
+                })
+            }),
         }
+    }
+
+    /// The extras, made at first use.
+    pub(super) fn extras_mut(&mut self) -> &mut Extras<S::Msg> {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// The server's span, with the `trace` option.
+    pub(super) fn span(&self) -> Option<Arc<tracing::Span>> {
+        self.extras.as_ref().and_then(|extras| extras.span.clone())
     }
 
     /// Registers the server under `name`, if it has one.
@@ -166,7 +277,7 @@ impl<S: GenServer> ServerCtx<S> {
                 error,
             }
         })?;
-        if let Some(span) = &self.span {
+        if let Some(span) = self.span() {
             span.record("name", name);
         }
         Ok(())
@@ -175,7 +286,7 @@ impl<S: GenServer> ServerCtx<S> {
     /// Runs `init`: its state, or why it failed (an error, a panic, or
     /// `ctx.stop(reason)`, OTP's `{stop, Reason}`).
     pub(super) async fn init(&mut self, args: S::Args) -> Result<S, ExitReason> {
-        match CatchUnwind::new(InSpan::new(self.span.clone(), S::init(args, self))).await {
+        match CatchUnwind::new(InSpan::new(self.span(), S::init(args, self))).await {
             Ok(Ok(state)) => match self.stop.take() {
                 Some(reason) => Err(reason),
                 None => Ok(state),
@@ -211,7 +322,7 @@ impl<S: GenServer> ServerCtx<S> {
         // Before the state (and any `ReplyTo` it keeps) is dropped: their
         // callers read this reason.
         self.ctx.pid().record_ending(&reason);
-        if let Some(tasks) = &mut self.tasks {
+        if let Some(tasks) = self.extras.as_mut().and_then(|e| e.tasks.as_mut()) {
             tasks.abort_all();
         }
         match reason {

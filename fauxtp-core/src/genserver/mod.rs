@@ -64,6 +64,7 @@ mod call;
 mod call_timeout;
 mod context;
 pub(crate) mod macro_support;
+mod multi;
 mod server_loop;
 mod start;
 pub mod sys;
@@ -74,6 +75,7 @@ use std::time::Duration;
 
 pub use self::call::{Call, CallError, CallFuture, ReplyTo, DEFAULT_CALL_TIMEOUT};
 pub use self::context::ServerCtx;
+pub use self::multi::{abcast, multi_call};
 pub use self::server_loop::stop;
 pub use self::start::StartError;
 pub use self::tasks::{BackgroundTask, TaskDone};

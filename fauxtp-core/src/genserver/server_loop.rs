@@ -26,6 +26,9 @@ pub(super) async fn serve_loop<S: GenServer>(
     mut sctx: ServerCtx<S>,
 ) -> ProcessResult {
     let mut sys = SysState::new();
+    if let Some(after) = sctx.after() {
+        after.arm();
+    }
     let mut reason = loop {
         // A signal the server does not trap comes first, ahead of the
         // messages already queued (and cuts a wait for one short); so do
@@ -45,14 +48,20 @@ pub(super) async fn serve_loop<S: GenServer>(
             sctx.ctx.wait_control().await;
             continue;
         }
-        let Some(entry) = sctx.ctx.recv_or_stop().await else {
+        let entry = match sctx.after().is_some() {
+            false => sctx.ctx.recv_or_stop().await,
+            // Boxed: a wait with a deadline is much larger than a plain
+            // one, and every server's future would carry it.
+            true => Box::pin(next_after(&mut sctx)).await,
+        };
+        let Some(entry) = entry else {
             continue;
         };
         let started = match sys.watching() {
             true => sys.before(&entry, &sctx),
             false => None,
         };
-        let handled = CatchUnwind::new(InSpan::new(sctx.span.clone(), async {
+        let handled = CatchUnwind::new(InSpan::new(sctx.span(), async {
             match entry {
                 Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
                 Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
@@ -73,14 +82,45 @@ pub(super) async fn serve_loop<S: GenServer>(
         if let Some(reason) = sctx.stop.take() {
             break reason;
         }
+        if let Some(after) = sctx.after() {
+            after.arm();
+        }
     };
-    let span = sctx.span.clone();
+    let span = sctx.span();
     if let Err(payload) =
         CatchUnwind::new(InSpan::new(span, state.terminate(&reason, &mut sctx))).await
     {
         reason = caught(&*payload);
     }
     sctx.finish(reason)
+}
+
+/// For a server that has used `continue_with` or `idle_timeout`: the next
+/// message to continue with, or the next message of the mailbox, or the
+/// idle timeout's if it runs out first; `None` if a stop or `sys` request
+/// cut the wait short (the timeout keeps its deadline).
+async fn next_after<S: GenServer>(sctx: &mut ServerCtx<S>) -> Option<Envelope<S::Msg>> {
+    let after = sctx.after()?;
+    if let Some(msg) = after.continued.pop_front() {
+        return Some(Envelope::Message(msg));
+    }
+    let Some((deadline, _)) = after.armed.as_ref() else {
+        return sctx.ctx.recv_or_stop().await;
+    };
+    let deadline = *deadline;
+    match tokio::time::timeout_at(deadline, sctx.ctx.recv_or_stop()).await {
+        Ok(Some(entry)) => {
+            if let Some(after) = sctx.after() {
+                after.armed = None;
+            }
+            Some(entry)
+        }
+        Ok(None) => None,
+        Err(_) => sctx
+            .after()
+            .and_then(|after| after.armed.take())
+            .map(|(_, msg)| Envelope::Message(msg)),
+    }
 }
 
 impl<S: GenServer> ServerCtx<S> {

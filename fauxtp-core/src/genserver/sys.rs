@@ -194,12 +194,15 @@ impl SysState {
 
     /// Tells the server's context what its replies are watched for.
     fn rewatch<S: GenServer>(&self, sctx: &mut ServerCtx<S>) {
-        sctx.watch = self.watching().then(|| {
+        let watch = self.watching().then(|| {
             Arc::new(ReplyWatch {
                 trace: self.trace,
                 replies: self.stats.as_ref().map(|stats| stats.replies.clone()),
             })
         });
+        if watch.is_some() || sctx.extras.is_some() {
+            sctx.extras_mut().watch = watch;
+        }
     }
 }
 
@@ -211,7 +214,11 @@ pub(super) fn watch_reply<S: GenServer, R: Send + 'static>(
     reply: ReplyTo<R>,
     describe: fn(&R) -> String,
 ) -> ReplyTo<R> {
-    let Some(watch) = &sctx.watch else {
+    let Some(watch) = sctx
+        .extras
+        .as_ref()
+        .and_then(|extras| extras.watch.as_ref())
+    else {
         return reply;
     };
     let watch = watch.clone();

@@ -34,10 +34,10 @@ impl<S: GenServer> ServerCtx<S> {
         F: Future<Output = T> + Send + 'static,
         S::Msg: From<TaskDone<T>>,
     {
-        let tasks = self.tasks.get_or_insert_with(JoinSet::new);
+        let server = self.ctx.pid();
+        let tasks = self.extras_mut().tasks.get_or_insert_with(JoinSet::new);
         // Forget the tasks that have finished, so the set does not grow.
         while tasks.try_join_next().is_some() {}
-        let server = self.ctx.pid();
         let abort = tasks.spawn(async move {
             let result = CatchUnwind::new(work).await.map_err(|payload| {
                 caught(&*payload);
