@@ -48,6 +48,12 @@ impl Worker {
         ctx.stop(ExitReason::Normal);
     }
 
+    /// Stops with `{shutdown, why}`.
+    #[cast]
+    fn shut_down_with(&mut self, why: &'static str, ctx: &mut ServerCtx<Self>) {
+        ctx.stop(ExitReason::shutdown_with(why));
+    }
+
     async fn terminate(&mut self, reason: &ExitReason) {
         let _ = self.probe.send(Life::Down(self.id, reason.clone()));
     }
@@ -687,4 +693,23 @@ async fn the_live_tree_shows_each_level_with_its_restarts() {
         )),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_shutdown_with_a_value_is_a_clean_exit_for_a_transient_child() {
+    let mut probe = Ctx::<Life>::detached();
+    let spec =
+        SupervisorSpec::new(Strategy::OneForOne).child(worker("transient", &probe).transient());
+    let sup = Supervisor::start(spec).await.unwrap();
+    let transient = up(&mut probe, "transient").await;
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&transient);
+    transient.shut_down_with("drained").unwrap();
+    let reason = ExitReason::shutdown_with("drained");
+    gone(&mut probe, "transient", reason.clone()).await;
+    // Monitors see the value; the supervisor does not restart it.
+    assert_eq!(down(&mut me, watch).await, reason);
+    quiet(&mut probe).await;
+    let children = sup.which_children().await.unwrap();
+    assert_eq!(children[0].pid, None);
 }

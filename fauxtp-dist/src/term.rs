@@ -327,7 +327,8 @@ tuples! {
 }
 
 /// An exit reason as Erlang writes it: `normal`, `shutdown`, `killed`,
-/// `noproc`, `{error, Text}` and `{panic, Message}` (text as binaries). A
+/// `noproc`, `{shutdown, Text}`, `{error, Text}` and `{panic, Message}`
+/// (text as binaries). A
 /// process killed by `Kill` ended `killed`, as in Erlang.
 impl ToTerm for fauxtp::ExitReason {
     fn to_term(&self) -> Term {
@@ -340,6 +341,7 @@ impl ToTerm for fauxtp::ExitReason {
             ExitReason::NoProc => atom("noproc"),
             ExitReason::Error(e) => tuple(vec![atom("error"), text(e)]),
             ExitReason::Panic(p) => tuple(vec![atom("panic"), text(p)]),
+            ExitReason::ShutdownWith(v) => tuple(vec![atom("shutdown"), text(v)]),
             _ => atom("unknown"),
         }
     }
@@ -358,6 +360,18 @@ pub(crate) fn exit_reason(term: &Term) -> fauxtp::ExitReason {
             "noproc" => ExitReason::NoProc,
             other => ExitReason::error(other),
         },
+        // `{shutdown, Term}`: a clean stop with a value (a binary's text or
+        // an atom's name as it is, any other term as Erlang prints it).
+        Term::Tuple(t)
+            if t.elements.len() == 2
+                && matches!(&t.elements[0], Term::Atom(a) if a.name == "shutdown") =>
+        {
+            match &t.elements[1] {
+                Term::Binary(b) => ExitReason::shutdown_with(String::from_utf8_lossy(&b.bytes)),
+                Term::Atom(a) => ExitReason::shutdown_with(&a.name),
+                value => ExitReason::shutdown_with(value),
+            }
+        }
         other => ExitReason::error(other.to_string()),
     }
 }
@@ -385,6 +399,23 @@ mod tests {
         round_trip(Some(4i32));
         round_trip(None::<i32>);
         round_trip((1u8, String::from("a"), false));
+    }
+
+    #[test]
+    fn exit_reasons_map_to_erlangs_both_ways() {
+        use fauxtp::ExitReason;
+        for reason in [
+            ExitReason::Normal,
+            ExitReason::Shutdown,
+            ExitReason::shutdown_with("drained"),
+            ExitReason::NoProc,
+            ExitReason::Killed,
+        ] {
+            assert_eq!(exit_reason(&reason.to_term()), reason);
+        }
+        let drained = tuple(vec![atom("shutdown"), atom("drained")]);
+        assert_eq!(exit_reason(&drained), ExitReason::shutdown_with("drained"));
+        assert!(exit_reason(&drained).is_clean());
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub enum ExitReason {
     Error(Arc<str>),
     /// The process panicked; the text is the panic message.
     Panic(Arc<str>),
+    /// Asked to stop, with a value that says why (OTP's
+    /// `{shutdown, Term}`, the term as text): clean, as
+    /// [`Shutdown`](ExitReason::Shutdown) is (a transient child is not
+    /// restarted, no crash report), and visible to links and monitors.
+    ShutdownWith(Arc<str>),
 }
 
 impl ExitReason {
@@ -53,18 +58,35 @@ impl ExitReason {
         ExitReason::Error(text.to_string().into())
     }
 
+    /// A [`ShutdownWith`](ExitReason::ShutdownWith) reason: a clean stop
+    /// that says why.
+    ///
+    /// ```
+    /// use fauxtp::ExitReason;
+    /// let reason = ExitReason::shutdown_with("config reloaded");
+    /// assert!(reason.is_clean());
+    /// assert_eq!(reason.to_string(), "shutdown: config reloaded");
+    /// ```
+    pub fn shutdown_with(value: impl fmt::Display) -> Self {
+        ExitReason::ShutdownWith(value.to_string().into())
+    }
+
     /// True for [`Normal`](ExitReason::Normal) only: the one reason links do
     /// not propagate.
     pub fn is_normal(&self) -> bool {
         matches!(self, ExitReason::Normal)
     }
 
-    /// True for [`Normal`](ExitReason::Normal) and
-    /// [`Shutdown`](ExitReason::Shutdown): the reasons that mean "stopped on
-    /// purpose" (OTP does not restart a transient child for them, and does
-    /// not report them as crashes).
+    /// True for [`Normal`](ExitReason::Normal),
+    /// [`Shutdown`](ExitReason::Shutdown) and
+    /// [`ShutdownWith`](ExitReason::ShutdownWith): the reasons that mean
+    /// "stopped on purpose" (OTP does not restart a transient child for
+    /// them, and does not report them as crashes).
     pub fn is_clean(&self) -> bool {
-        matches!(self, ExitReason::Normal | ExitReason::Shutdown)
+        matches!(
+            self,
+            ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_)
+        )
     }
 }
 
@@ -78,6 +100,7 @@ impl fmt::Display for ExitReason {
             ExitReason::NoProc => f.write_str("noproc"),
             ExitReason::Error(text) => f.write_str(text),
             ExitReason::Panic(text) => write!(f, "panicked: {text}"),
+            ExitReason::ShutdownWith(value) => write!(f, "shutdown: {value}"),
         }
     }
 }
