@@ -713,3 +713,80 @@ async fn a_shutdown_with_a_value_is_a_clean_exit_for_a_transient_child() {
     let children = sup.which_children().await.unwrap();
     assert_eq!(children[0].pid, None);
 }
+
+/// A server that runs only while `enabled` is true when it starts
+/// (OTP's `ignore` from `init` otherwise).
+struct Optional {
+    _probe: Pid<Life>,
+}
+
+#[genserver]
+impl Optional {
+    fn init(
+        enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        probe: Pid<Life>,
+        ctx: &mut ServerCtx<Self>,
+    ) -> Self {
+        if !enabled.load(std::sync::atomic::Ordering::SeqCst) {
+            ctx.ignore();
+        }
+        Optional { _probe: probe }
+    }
+
+    #[cast]
+    fn fail(&mut self) -> Result<(), ExitReason> {
+        Err(ExitReason::error("failed"))
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason) {
+        let _ = self._probe.send(Life::Down("optional", reason.clone()));
+    }
+}
+
+#[tokio::test]
+async fn init_may_ignore_and_the_server_does_not_start() {
+    let probe = Ctx::<Life>::detached();
+    let off = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = Optional::start_named("supervisor-optional", (off, probe.pid())).await;
+    assert_eq!(
+        started.unwrap_err(),
+        fauxtp::StartError::Ignored { kind: "Optional" }
+    );
+    assert!(registry::whereis_any("supervisor-optional").is_none());
+    // No terminate: it never started.
+    let mut probe = probe;
+    quiet(&mut probe).await;
+}
+
+#[tokio::test]
+async fn a_child_that_ignores_is_kept_not_running_at_start_and_at_restart() {
+    use std::sync::atomic::Ordering;
+    let mut probe = Ctx::<Life>::detached();
+    let enabled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(Optional::child((enabled.clone(), probe.pid())).id("optional"))
+        .child(worker("worker", &probe));
+    let sup = Supervisor::start(spec).await.unwrap();
+    up(&mut probe, "worker").await;
+    let children = sup.which_children().await.unwrap();
+    assert_eq!(children[0].id, "optional");
+    assert_eq!(children[0].pid, None, "ignored: kept, not running");
+    assert_eq!(sup.count_children().await.unwrap().active, 1);
+
+    // Started by hand once enabled; when it crashes and its restart
+    // ignores, it is not running again, and the supervisor goes on.
+    enabled.store(true, Ordering::SeqCst);
+    let pid = sup.restart_child("optional").await.unwrap();
+    enabled.store(false, Ordering::SeqCst);
+    let optional: Pid<OptionalMsg> = pid.downcast().unwrap();
+    // Links are told before monitors: once the down message is here, the
+    // supervisor has the exit in its mailbox, ahead of the call below.
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&optional);
+    optional.fail().unwrap();
+    gone(&mut probe, "optional", failed()).await;
+    down(&mut me, watch).await;
+    let children = sup.which_children().await.unwrap();
+    assert_eq!(children[0].pid, None);
+    assert!(sup.is_alive());
+}

@@ -41,6 +41,8 @@ pub(super) struct Extras<M> {
     pub(super) watch: Option<Arc<super::sys::ReplyWatch>>,
     /// Set by `continue_with` and `idle_timeout`.
     pub(super) after: Option<After<M>>,
+    /// Set by `ignore` in `init`.
+    pub(super) ignored: bool,
 }
 
 impl<M> Default for Extras<M> {
@@ -50,6 +52,7 @@ impl<M> Default for Extras<M> {
             span: None,
             watch: None,
             after: None,
+            ignored: false,
         }
     }
 }
@@ -90,6 +93,20 @@ impl<S: GenServer> ServerCtx<S> {
     /// `terminate` runs, then the server ends with `reason`.
     pub fn stop(&mut self, reason: ExitReason) {
         self.stop = Some(reason);
+    }
+
+    /// In `init`: do not start (OTP's `ignore`). `start` returns
+    /// [`StartError::Ignored`], the process ends quietly (`terminate` does
+    /// not run), and a supervisor records the child as not running instead
+    /// of counting a failure: for a child that has nothing to do in this
+    /// configuration. Elsewhere it does nothing.
+    pub fn ignore(&mut self) {
+        self.extras_mut().ignored = true;
+    }
+
+    /// Whether `init` called [`ignore`](ServerCtx::ignore).
+    pub(super) fn ignored(&self) -> bool {
+        self.extras.as_ref().is_some_and(|extras| extras.ignored)
     }
 
     /// Handles `msg` right after the current handler (or after `init`),

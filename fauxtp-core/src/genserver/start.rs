@@ -24,6 +24,13 @@ pub enum StartError {
         /// Why `init` failed.
         reason: ExitReason,
     },
+    /// `init` asked not to start ([`ServerCtx::ignore`], OTP's `ignore`):
+    /// nothing runs, and a supervisor records the child as not running.
+    #[error("{kind} chose not to start (ignore)")]
+    Ignored {
+        /// The server type.
+        kind: &'static str,
+    },
     /// The name could not be registered (taken, say); nothing was started.
     #[error("{kind} could not be started under its name: {error}")]
     Name {
@@ -123,6 +130,12 @@ async fn start_in_caller<S: GenServer>(
         }
     });
     match init {
+        Ok(state) if sctx.ignored() => {
+            drop(state);
+            sctx.abandon_start(mode.name);
+            sctx.end_unstarted(ExitReason::Normal);
+            Err(StartError::Ignored { kind: S::SERVER })
+        }
         Ok(state) => {
             runner::spawn_started(pid.any(), serve_loop(state, sctx));
             Ok(pid)
@@ -164,6 +177,12 @@ async fn serve<S: GenServer>(
             return sctx.finish(reason);
         }
     };
+    if sctx.ignored() {
+        drop(state);
+        sctx.abandon_start(name.as_deref());
+        let _ = started.send(Err(StartError::Ignored { kind: S::SERVER }));
+        return sctx.finish(ExitReason::Normal);
+    }
     drop(name);
     let _ = started.send(Ok(()));
     serve_loop(state, sctx).await

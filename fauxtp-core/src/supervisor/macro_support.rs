@@ -16,6 +16,7 @@ pub fn name_start_error<T>(
             reason,
         },
         StartError::Name { error, .. } => StartError::Name { kind: tree, error },
+        StartError::Ignored { .. } => StartError::Ignored { kind: tree },
     })
 }
 

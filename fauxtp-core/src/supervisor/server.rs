@@ -145,6 +145,13 @@ impl Supervisor {
                     child.pid = Some(pid);
                     return Ok(());
                 }
+                // It chose not to run: recorded as not running (OTP's
+                // `undefined`), not a failure.
+                Err(StartError::Ignored { .. }) => {
+                    child.restarts += 1;
+                    child.pid = None;
+                    return Ok(());
+                }
                 Err(error) => {
                     report::start_failed(&me, &child.spec.id, &error);
                     let cause = format!("child `{}` failed to start: {error}", child.spec.id);
@@ -248,6 +255,17 @@ impl Supervisor {
                 });
                 Ok(pid)
             }
+            // Kept, not running (OTP's `{ok, undefined}`); the caller of
+            // `start_child` is told it was ignored.
+            Err(error @ StartError::Ignored { .. }) => {
+                let id = spec.id.clone();
+                self.children.push(Child {
+                    spec,
+                    pid: None,
+                    restarts: 0,
+                });
+                Err(SupervisorError::StartFailed { id, error })
+            }
             Err(error) => {
                 report::start_failed(&me, &spec.id, &error);
                 Err(SupervisorError::StartFailed { id: spec.id, error })
@@ -281,11 +299,19 @@ impl GenServer for Supervisor {
         };
         for child in spec.children {
             // The same checks as `start_child`: unique ids (a dynamic
-            // supervisor's made unique) and the `max_children` limit.
-            if let Err(error) = supervisor.start_new_child(child, ctx).await {
-                let all = 0..supervisor.children.len();
-                supervisor.stop_children(all, ctx).await;
-                return Err(ExitReason::error(error));
+            // supervisor's made unique) and the `max_children` limit. A
+            // child that chose not to start (ignore) is kept, not running.
+            match supervisor.start_new_child(child, ctx).await {
+                Ok(_)
+                | Err(SupervisorError::StartFailed {
+                    error: StartError::Ignored { .. },
+                    ..
+                }) => {}
+                Err(error) => {
+                    let all = 0..supervisor.children.len();
+                    supervisor.stop_children(all, ctx).await;
+                    return Err(ExitReason::error(error));
+                }
             }
         }
         Ok(supervisor)
