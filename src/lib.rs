@@ -28,6 +28,9 @@ pub mod supervision {}
 #[doc = include_str!("../docs/registry.md")]
 pub mod registry {}
 
+#[doc = include_str!("../docs/registry-keys.md")]
+pub mod registry_keys {}
+
 #[doc = include_str!("../docs/pg.md")]
 pub mod pg {}
 

@@ -185,6 +185,11 @@ struct Control {
     suspended: bool,
     /// Has joined a process group (`pg`): the exit protocol takes it out.
     in_groups: bool,
+    /// What tables outside the process layer (keyed registries) ask to run
+    /// when it ends. Boxed: most processes have none (a pointer, where the
+    /// vector is three words).
+    #[allow(clippy::box_collection)]
+    exit_hooks: Option<Box<Vec<ExitHook>>>,
     /// The reason an exit signal asked this process to end with.
     pending_exit: Option<ExitReason>,
     /// The reason the process is ending with, known a moment before the
@@ -221,6 +226,9 @@ struct Requests {
     /// `sys` requests, opaque here.
     system: Vec<SystemRequest>,
 }
+
+/// What the exit protocol runs for a table outside the process layer.
+pub(crate) type ExitHook = Box<dyn FnOnce(&AnyPid) + Send>;
 
 /// A request of `fauxtp::sys`, opaque to the process layer: the GenServer
 /// loop knows what it is.
@@ -374,6 +382,19 @@ impl<S: ?Sized + Sink> Core<S> {
     /// Marks a GenServer suspended by `sys::suspend`, or resumed.
     pub(crate) fn set_suspended(&self, on: bool) {
         self.lock().suspended = on;
+    }
+
+    /// Adds a hook that the exit protocol runs (with the process's pid)
+    /// after its name and groups are released and before its links and
+    /// monitors are told; gives it back if the process has ended. Callers
+    /// may hold their own table's lock: the hook runs without this one.
+    pub(crate) fn add_exit_hook(&self, hook: ExitHook) -> Result<(), ExitHook> {
+        let mut c = self.lock();
+        if c.exited.is_some() {
+            return Err(hook);
+        }
+        c.exit_hooks.get_or_insert_with(Box::default).push(hook);
+        Ok(())
     }
 
     /// Marks the process as a member of some group; false if it has
@@ -627,6 +648,11 @@ impl AnyPid {
 }
 
 impl AnyPid {
+    /// See `Core::add_exit_hook`.
+    pub(crate) fn add_exit_hook(&self, hook: ExitHook) -> Result<(), ExitHook> {
+        self.core.add_exit_hook(hook)
+    }
+
     /// Why the process ended, or is ending; `None` while it runs. A pid
     /// keeps its process's reason for as long as the pid is held: tools
     /// (an observer, a test) can say why a process they know of ended
@@ -681,7 +707,7 @@ impl AnyPid {
         core.record_reason(&reason);
         core.sink.drop_parked();
         let drop_after;
-        let (links, name, server_type, in_groups) = {
+        let (links, name, server_type, in_groups, hooks) = {
             let mut c = core.lock();
             if c.exited.is_some() {
                 return;
@@ -699,6 +725,7 @@ impl AnyPid {
                 c.name.take(),
                 c.server_type,
                 c.in_groups,
+                c.exit_hooks.take(),
             )
         };
         drop(drop_after);
@@ -709,6 +736,9 @@ impl AnyPid {
         }
         if in_groups {
             super::groups::forget(self);
+        }
+        for hook in hooks.into_iter().flat_map(|hooks| *hooks) {
+            hook(self);
         }
         // Links first, monitors last: whoever holds the down message knows
         // that the linked processes (a supervisor, say) have their exit

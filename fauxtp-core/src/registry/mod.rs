@@ -36,6 +36,14 @@
 //! never an overwrite. A name is released when its process ends: by the time
 //! a link or a monitor reports the exit, the name can be taken again (a
 //! restarted process can register the name its predecessor had).
+//!
+//! [`Registry`] is the other kind, Elixir's: tables of your own, by key,
+//! with a value per entry, unique or duplicate keys, for pub/sub and for
+//! many processes of one kind.
+
+mod keyed;
+
+pub use self::keyed::{KeyError, Keys, Registry};
 
 use std::any::type_name;
 
