@@ -156,3 +156,69 @@ async fn many_writers_on_many_partitions_lose_nothing() {
     }
     assert_eq!(reg.count(), 0);
 }
+
+/// A server to start under a key.
+struct Account {
+    balance: i64,
+}
+
+#[genserver]
+impl Account {
+    fn init(balance: i64) -> Self {
+        Account { balance }
+    }
+
+    #[call]
+    fn balance(&self) -> i64 {
+        self.balance
+    }
+
+    #[cast]
+    fn crash(&mut self) {
+        panic!("the account crashed");
+    }
+}
+
+#[tokio::test]
+async fn a_server_started_via_a_key_is_reachable_by_it() {
+    let accounts: Registry<u64, ()> = Registry::new(Keys::Unique);
+    let account = Account::start_via(accounts.via(7, ()), 100).await.unwrap();
+    let found: Pid<AccountMsg> = accounts.whereis(&7).unwrap();
+    assert_eq!(found, account);
+    assert_eq!(found.balance().await, Ok(100));
+    // The key is taken: a second start fails, and starts nothing.
+    let error = Account::start_via(accounts.via(7, ()), 5)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, fauxtp::StartError::Via { error: KeyError::Taken { owner }, .. } if *owner == account.any()),
+        "{error:?}"
+    );
+    assert_eq!(accounts.count(), 1);
+}
+
+#[tokio::test]
+async fn a_supervised_child_stays_reachable_by_its_key_across_restarts() {
+    use fauxtp::supervisor::{Strategy, Supervisor, SupervisorSpec};
+    let accounts: Registry<u64, ()> = Registry::new(Keys::Unique);
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(Account::child(50).id("account").via(accounts.via(9, ())));
+    let _sup = Supervisor::start(spec).await.unwrap();
+    let first: Pid<AccountMsg> = accounts.whereis(&9).unwrap();
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&first);
+    first.crash().unwrap();
+    common::down(&mut me, watch).await;
+    fauxtp::testing::wait_for(
+        || {
+            accounts
+                .whereis::<AccountMsg>(&9)
+                .is_ok_and(|pid| pid != first)
+        },
+        common::WAIT,
+    )
+    .await
+    .unwrap();
+    let second: Pid<AccountMsg> = accounts.whereis(&9).unwrap();
+    assert_eq!(second.balance().await, Ok(50));
+}

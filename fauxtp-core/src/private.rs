@@ -9,8 +9,8 @@ pub use crate::testing::support::{no_match, unexpected, Inspect};
 
 // `#[genserver]`.
 pub use crate::genserver::macro_support::{
-    answer, answer_now, merge_options, start_server, type_text, watch_reply, DebugRef, DebugText,
-    NoDebugText, NoStructOptions,
+    answer, answer_now, merge_options, start_server, start_server_via, type_text, watch_reply,
+    DebugRef, DebugText, NoDebugText, NoStructOptions,
 };
 
 // `#[statem]`.

@@ -283,7 +283,22 @@ impl<S: GenServer> ServerCtx<S> {
     }
 
     /// Registers the server under `name`, if it has one.
-    pub(super) fn register(&mut self, name: Option<&str>) -> Result<(), StartError> {
+    pub(super) fn register(
+        &mut self,
+        name: Option<&str>,
+        via: Option<&crate::registry::Via>,
+    ) -> Result<(), StartError> {
+        if let Some(via) = via {
+            let pid = self.pid().any();
+            via.register(&pid, std::any::type_name::<S::Msg>())
+                .map_err(|error| {
+                    self.abandon_start(None);
+                    StartError::Via {
+                        kind: S::SERVER,
+                        error,
+                    }
+                })?;
+        }
         let Some(name) = name else {
             return Ok(());
         };

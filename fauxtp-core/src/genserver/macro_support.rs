@@ -60,7 +60,32 @@ pub async fn start_server<S: GenServer>(
     name: Option<&str>,
     link: Option<AnyPid>,
 ) -> Result<Pid<S::Msg>, StartError> {
-    start::start_with::<S>(args, start::StartMode { name, link }).await
+    start::start_with::<S>(
+        args,
+        start::StartMode {
+            name,
+            link,
+            via: None,
+        },
+    )
+    .await
+}
+
+/// Starts a GenServer under a key of a keyed registry; what the generated
+/// `start_via` calls.
+pub async fn start_server_via<S: GenServer>(
+    args: S::Args,
+    via: crate::registry::Via,
+) -> Result<Pid<S::Msg>, StartError> {
+    start::start_with::<S>(
+        args,
+        start::StartMode {
+            name: S::OPTIONS.name,
+            link: None,
+            via: Some(via),
+        },
+    )
+    .await
 }
 
 /// Server options given on the state struct; the type's own associated

@@ -31,6 +31,15 @@ pub enum StartError {
         /// The server type.
         kind: &'static str,
     },
+    /// The key of a keyed registry ([`Registry::via`](crate::registry::Registry::via))
+    /// could not be taken; nothing was started.
+    #[error("{kind} could not be started under its registry key: {error}")]
+    Via {
+        /// The server type.
+        kind: &'static str,
+        /// What the registry said.
+        error: crate::registry::KeyError,
+    },
     /// The name could not be registered (taken, say); nothing was started.
     #[error("{kind} could not be started under its name: {error}")]
     Name {
@@ -45,6 +54,8 @@ pub enum StartError {
 pub(crate) struct StartMode<'a> {
     pub(crate) name: Option<&'a str>,
     pub(crate) link: Option<AnyPid>,
+    /// A key of a keyed registry to register under.
+    pub(crate) via: Option<crate::registry::Via>,
 }
 
 impl<'a> StartMode<'a> {
@@ -53,6 +64,7 @@ impl<'a> StartMode<'a> {
         StartMode {
             name: None,
             link: None,
+            via: None,
         }
     }
 
@@ -61,6 +73,7 @@ impl<'a> StartMode<'a> {
         StartMode {
             name: None,
             link: Some(parent),
+            via: None,
         }
     }
 
@@ -69,6 +82,7 @@ impl<'a> StartMode<'a> {
         StartMode {
             name: Some(name),
             link: None,
+            via: None,
         }
     }
 }
@@ -93,8 +107,9 @@ pub(crate) async fn start_with<S: GenServer>(
     let (started_tx, started) = oneshot::channel();
     let name = mode.name.map(str::to_owned);
     let parent = mode.link;
+    let via = mode.via;
     runner::start(ctx, move |ctx| {
-        serve::<S>(ctx, args, name, parent, started_tx)
+        serve::<S>(ctx, args, name, via, parent, started_tx)
     });
     match started.await {
         Ok(Ok(())) => Ok(pid),
@@ -117,7 +132,7 @@ async fn start_in_caller<S: GenServer>(
 ) -> Result<Pid<S::Msg>, StartError> {
     let pid = ctx.pid();
     let mut sctx = ServerCtx::<S>::new(ctx, mode.link);
-    if let Err(error) = sctx.register(mode.name) {
+    if let Err(error) = sctx.register(mode.name, mode.via.as_ref()) {
         sctx.end_unstarted(ExitReason::Normal);
         return Err(error);
     }
@@ -157,11 +172,12 @@ async fn serve<S: GenServer>(
     ctx: Ctx<S::Msg>,
     args: S::Args,
     name: Option<String>,
+    via: Option<crate::registry::Via>,
     parent: Option<AnyPid>,
     started: oneshot::Sender<Result<(), StartError>>,
 ) -> ProcessResult {
     let mut sctx = ServerCtx::<S>::new(ctx, parent);
-    if let Err(error) = sctx.register(name.as_deref()) {
+    if let Err(error) = sctx.register(name.as_deref(), via.as_ref()) {
         let _ = started.send(Err(error));
         return Ok(());
     }

@@ -185,7 +185,31 @@ where
         pid: &Pid<M>,
         value: V,
     ) -> Result<(), KeyError> {
-        let pid = pid.any();
+        self.register_any(key, pid.any(), std::any::type_name::<M>(), value)
+    }
+
+    /// A key of this registry (with its entry's value) to start a server
+    /// under: Elixir's `{:via, Registry, {registry, key}}`. Give it to
+    /// `Server::start_via`, or to a child spec's
+    /// [`via`](crate::supervisor::ChildSpec::via): the server registers
+    /// under the key at each start, so after a restart the key leads to the
+    /// new process.
+    pub fn via(&self, key: K, value: V) -> Via {
+        let registry = self.clone();
+        Via {
+            register: Arc::new(move |pid: &AnyPid, message_type| {
+                registry.register_any(key.clone(), pid.clone(), message_type, value.clone())
+            }),
+        }
+    }
+
+    fn register_any(
+        &self,
+        key: K,
+        pid: AnyPid,
+        message_type: &'static str,
+        value: V,
+    ) -> Result<(), KeyError> {
         let (index, mut part) = self.partition(&key);
         if self.inner.kind == Keys::Unique {
             if let Some(owner) = part
@@ -219,7 +243,7 @@ where
         entries.push(Entry {
             pid,
             value,
-            message_type: std::any::type_name::<M>(),
+            message_type,
         });
         Ok(())
     }
@@ -323,6 +347,33 @@ where
             }
         }
         keys
+    }
+}
+
+/// A key of a keyed [`Registry`] to start a server under (see
+/// [`Registry::via`]).
+#[derive(Clone)]
+pub struct Via {
+    register: Arc<ViaRegister>,
+}
+
+/// Registers a pid (with its message type's name) under a via's key.
+type ViaRegister = dyn Fn(&AnyPid, &'static str) -> Result<(), KeyError> + Send + Sync;
+
+impl Via {
+    /// Registers `pid` (whose messages are `message_type`) under the key.
+    pub(crate) fn register(
+        &self,
+        pid: &AnyPid,
+        message_type: &'static str,
+    ) -> Result<(), KeyError> {
+        (self.register)(pid, message_type)
+    }
+}
+
+impl std::fmt::Debug for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Via")
     }
 }
 

@@ -43,7 +43,7 @@
 
 mod keyed;
 
-pub use self::keyed::{KeyError, Keys, Registry};
+pub use self::keyed::{KeyError, Keys, Registry, Via};
 
 use std::any::type_name;
 

@@ -198,6 +198,7 @@ pub async fn start<S: Statem>(args: S::Args) -> Result<StatemPid<S>, StartError>
         genserver::StartMode {
             name: S::OPTIONS.name,
             link: None,
+            via: None,
         },
     )
     .await
@@ -217,6 +218,7 @@ pub async fn start_link<S: Statem>(
         genserver::StartMode {
             name: S::OPTIONS.name,
             link: Some(ctx.self_pid()),
+            via: None,
         },
     )
     .await
@@ -233,6 +235,7 @@ pub async fn start_named<S: Statem>(name: &str, args: S::Args) -> Result<StatemP
         genserver::StartMode {
             name: Some(name),
             link: None,
+            via: None,
         },
     )
     .await

@@ -17,6 +17,7 @@ pub fn name_start_error<T>(
         },
         StartError::Name { error, .. } => StartError::Name { kind: tree, error },
         StartError::Ignored { .. } => StartError::Ignored { kind: tree },
+        StartError::Via { error, .. } => StartError::Via { kind: tree, error },
     })
 }
 

@@ -65,6 +65,8 @@ pub struct Launch {
     pub parent: AnyPid,
     /// The name to register the child under.
     pub name: Option<String>,
+    /// The key of a keyed registry to register the child under.
+    pub via: Option<crate::registry::Via>,
 }
 
 /// A start function can hand its `Launch` to anything that links to "the
@@ -97,6 +99,7 @@ pub struct ChildSpec {
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildKind,
     pub(crate) name: Option<String>,
+    pub(crate) via: Option<crate::registry::Via>,
 }
 
 impl ChildSpec {
@@ -115,6 +118,7 @@ impl ChildSpec {
             shutdown: default_shutdown(kind),
             kind,
             name: None,
+            via: None,
         }
     }
 
@@ -134,6 +138,16 @@ impl ChildSpec {
                 // child that crashes at once is a crash, not a name error.
                 let ctx = Ctx::<M>::child_of(Some(&launch.parent));
                 let pid = ctx.pid();
+                if let Some(via) = &launch.via {
+                    if let Err(error) = via.register(&pid.any(), std::any::type_name::<M>()) {
+                        drop(ctx);
+                        pid.any().terminate(ExitReason::Normal);
+                        return Err(StartError::Via {
+                            kind: "process",
+                            error,
+                        });
+                    }
+                }
                 if let Some(name) = &launch.name {
                     if let Err(error) = registry::register(name, &pid) {
                         drop(ctx);
@@ -214,6 +228,14 @@ impl ChildSpec {
         self
     }
 
+    /// Registers the child under a key of a keyed registry at each start
+    /// (see [`Registry::via`](crate::registry::Registry::via)); after a
+    /// restart the key leads to the new process.
+    pub fn via(mut self, via: crate::registry::Via) -> Self {
+        self.via = Some(via);
+        self
+    }
+
     /// The child's id.
     pub fn child_id(&self) -> &str {
         &self.id
@@ -224,6 +246,7 @@ impl ChildSpec {
         (self.start)(Launch {
             parent: parent.clone(),
             name: self.name.clone(),
+            via: self.via.clone(),
         })
         .await
     }
@@ -260,6 +283,7 @@ pub trait Supervise: GenServer {
                         // The spec's name, or the server's own `name` option.
                         name: launch.name.as_deref().or(Self::OPTIONS.name),
                         link: Some(launch.parent),
+                        via: launch.via,
                     },
                 )
                 .await?;

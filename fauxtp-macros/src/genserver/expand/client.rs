@@ -16,7 +16,7 @@ pub(super) fn start_functions(server: &Server) -> TokenStream {
     let result = quote!(::core::result::Result<::fauxtp::Pid<#msg>, ::fauxtp::StartError>);
     let default_name = quote!(<Self as ::fauxtp::GenServer>::OPTIONS.name);
     // Without `init` there is no `GenServer` impl: stubs (see the module).
-    let (args, start, start_link, start_named) = match server.init {
+    let (args, start, start_link, start_named, start_via) = match server.init {
         Some(_) => (
             quote!(<Self as ::fauxtp::GenServer>::Args),
             quote!(::fauxtp::__private::start_server::<Self>(args, #default_name, ::core::option::Option::None).await),
@@ -32,11 +32,13 @@ pub(super) fn start_functions(server: &Server) -> TokenStream {
                 )
                 .await
             ),
+            quote!(::fauxtp::__private::start_server_via::<Self>(args, via).await),
         ),
         None => {
             let stub = quote!(::core::unreachable!("#[genserver] reported an error"));
             (
                 quote!(impl ::core::marker::Send),
+                stub.clone(),
                 stub.clone(),
                 stub.clone(),
                 stub,
@@ -56,6 +58,11 @@ pub(super) fn start_functions(server: &Server) -> TokenStream {
         "Starts a [`{name}`] server registered as `name` (see `start`); the name is freed when it ends. \
          A taken name is returned as `StartError::Name` and nothing is started."
     );
+    let doc_via = format!(
+        "Starts a [`{name}`] server registered under a key of a keyed registry \
+         (`registry.via(key, value)`, Elixir's `{{:via, Registry, ...}}`); the entry goes when it ends. \
+         A taken key is returned as `StartError::Via` and nothing is started."
+    );
     quote! {
         impl #impl_generics #self_ty #where_clause {
             #[doc = #doc_start]
@@ -74,6 +81,12 @@ pub(super) fn start_functions(server: &Server) -> TokenStream {
             #[allow(unused_variables)]
             pub async fn start_named(name: &str, args: #args) -> #result {
                 #start_named
+            }
+
+            #[doc = #doc_via]
+            #[allow(unused_variables)]
+            pub async fn start_via(via: ::fauxtp::registry::Via, args: #args) -> #result {
+                #start_via
             }
         }
     }
