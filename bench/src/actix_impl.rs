@@ -50,7 +50,9 @@ impl Framework for Actix {
             Workload::ProcessList
             | Workload::ObserverRefresh
             | Workload::CallObserved
-            | Workload::StatemCall => return None,
+            | Workload::StatemCall
+            | Workload::RegistryOnePartition
+            | Workload::RegistryPartitioned => return None,
             _ => {}
         }
         let system = actix::System::new();
@@ -69,7 +71,9 @@ impl Framework for Actix {
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
-                | Workload::StatemCall => unreachable!("answered above"),
+                | Workload::StatemCall
+                | Workload::RegistryOnePartition
+                | Workload::RegistryPartitioned => unreachable!("answered above"),
             }
         }))
     }

@@ -81,6 +81,8 @@ impl Framework for Fauxtp {
                 Workload::ObserverRefresh => observer_refresh(&sizes).await,
                 Workload::CallObserved => call_observed(&sizes).await,
                 Workload::StatemCall => statem_call(&sizes).await,
+                Workload::RegistryOnePartition => registry_writers(1).await,
+                Workload::RegistryPartitioned => registry_writers(8).await,
             }
         }))
     }
@@ -458,6 +460,41 @@ async fn statem_call(sizes: &Sizes) -> Outcome {
     let elapsed = started.elapsed();
     check("final count", last, sizes.calls)?;
     Ok(per_item(elapsed, sizes.calls))
+}
+
+/// 8 tasks at once, each registering its own keys in one shared keyed
+/// registry of `partitions` partitions.
+async fn registry_writers(partitions: usize) -> Outcome {
+    use fauxtp::registry::{Keys, Registry};
+    const WRITERS: u64 = 8;
+    const KEYS: u64 = 20_000;
+    let registry: Registry<u64, u64> = Registry::with_partitions(Keys::Unique, partitions);
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(WRITERS as usize + 1));
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let registry = registry.clone();
+        let start = start.clone();
+        writers.push(tokio::spawn(async move {
+            let me = Ctx::<()>::detached();
+            start.wait().await;
+            for n in 0..KEYS {
+                registry
+                    .register(writer * KEYS + n, &me.pid(), n)
+                    .map_err(|e| failed("register", e))?;
+            }
+            Ok::<_, String>(me)
+        }));
+    }
+    start.wait().await;
+    let started = std::time::Instant::now();
+    let mut owners = Vec::new();
+    for writer in writers {
+        owners.push(writer.await.map_err(|e| failed("writer", e))??);
+    }
+    let elapsed = started.elapsed();
+    check("registered", registry.count() as u64, WRITERS * KEYS)?;
+    drop(owners);
+    Ok(per_item(elapsed, WRITERS * KEYS))
 }
 
 enum Ball {

@@ -36,10 +36,15 @@ pub enum Workload {
     /// The call loop of `CallLatency`, to a `#[statem]` state machine that
     /// replies and keeps its state (fauxtp's gen_statem).
     StatemCall,
+    /// 8 tasks at once, each registering 20,000 keys of a keyed registry
+    /// with one partition (fauxtp's `Registry`).
+    RegistryOnePartition,
+    /// The same with 8 partitions.
+    RegistryPartitioned,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 13] = [
+    pub const ALL: [Workload; 15] = [
         Workload::CallLatency,
         Workload::CastThroughput,
         Workload::FanIn,
@@ -53,6 +58,8 @@ impl Workload {
         Workload::ObserverRefresh,
         Workload::CallObserved,
         Workload::StatemCall,
+        Workload::RegistryOnePartition,
+        Workload::RegistryPartitioned,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +77,8 @@ impl Workload {
             Workload::ObserverRefresh => "observer_refresh",
             Workload::CallObserved => "call_observed",
             Workload::StatemCall => "statem_call",
+            Workload::RegistryOnePartition => "registry_1_partition",
+            Workload::RegistryPartitioned => "registry_8_partitions",
         }
     }
 
@@ -85,6 +94,7 @@ impl Workload {
             Workload::PingPong => "round trips/s",
             Workload::ProcessList => "ms/list of 100k",
             Workload::ObserverRefresh => "ms/refresh of 100k",
+            Workload::RegistryOnePartition | Workload::RegistryPartitioned => "ns/register",
         }
     }
 

@@ -48,7 +48,9 @@ impl Framework for Kameo {
             Workload::ProcessList
             | Workload::ObserverRefresh
             | Workload::CallObserved
-            | Workload::StatemCall => return None,
+            | Workload::StatemCall
+            | Workload::RegistryOnePartition
+            | Workload::RegistryPartitioned => return None,
             _ => {}
         }
         let runtime = harness::multi_thread();
@@ -67,7 +69,9 @@ impl Framework for Kameo {
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
-                | Workload::StatemCall => unreachable!("answered above"),
+                | Workload::StatemCall
+                | Workload::RegistryOnePartition
+                | Workload::RegistryPartitioned => unreachable!("answered above"),
             }
         }))
     }

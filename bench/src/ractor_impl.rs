@@ -45,6 +45,8 @@ impl Framework for Ractor {
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
                 | Workload::StatemCall
+                | Workload::RegistryOnePartition
+                | Workload::RegistryPartitioned
         ) {
             return None;
         }
@@ -61,7 +63,9 @@ impl Framework for Ractor {
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
-                | Workload::StatemCall => unreachable!("answered above"),
+                | Workload::StatemCall
+                | Workload::RegistryOnePartition
+                | Workload::RegistryPartitioned => unreachable!("answered above"),
                 Workload::Restart => restart(&sizes).await,
                 Workload::Memory => memory(&sizes).await,
                 Workload::PingPong => pingpong(&sizes).await,

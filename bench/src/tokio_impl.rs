@@ -67,6 +67,8 @@ impl Framework for Tokio {
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
                 | Workload::StatemCall
+                | Workload::RegistryOnePartition
+                | Workload::RegistryPartitioned
         ) {
             // No supervision, no table of tasks, no observer in raw tokio.
             return None;
@@ -87,7 +89,9 @@ impl Framework for Tokio {
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
-                | Workload::StatemCall => unreachable!("returned above"),
+                | Workload::StatemCall
+                | Workload::RegistryOnePartition
+                | Workload::RegistryPartitioned => unreachable!("returned above"),
             }
         }))
     }
