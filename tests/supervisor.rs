@@ -790,3 +790,65 @@ async fn a_child_that_ignores_is_kept_not_running_at_start_and_at_restart() {
     assert_eq!(children[0].pid, None);
     assert!(sup.is_alive());
 }
+
+// ------------------------------------------------ significant children
+
+#[tokio::test]
+async fn any_significant_child_ending_for_good_stops_the_supervisor() {
+    use fauxtp::supervisor::AutoShutdown;
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .auto_shutdown(AutoShutdown::AnySignificant)
+        .child(worker("helper", &probe))
+        .child(worker("job", &probe).transient().significant());
+    let sup = Supervisor::start(spec).await.unwrap();
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&sup);
+    up(&mut probe, "helper").await;
+    let job = up(&mut probe, "job").await;
+
+    // A crash is restarted, as for any transient child.
+    job.fail().unwrap();
+    gone(&mut probe, "job", failed()).await;
+    let job = up(&mut probe, "job").await;
+    assert!(sup.is_alive());
+
+    // A clean end is for good: the supervisor stops the rest and ends.
+    job.quit().unwrap();
+    gone(&mut probe, "job", ExitReason::Normal).await;
+    gone(&mut probe, "helper", ExitReason::Shutdown).await;
+    assert_eq!(down(&mut me, watch).await, ExitReason::Shutdown);
+}
+
+#[tokio::test]
+async fn all_significant_children_must_end_before_the_supervisor_stops() {
+    use fauxtp::supervisor::AutoShutdown;
+    let mut probe = Ctx::<Life>::detached();
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .auto_shutdown(AutoShutdown::AllSignificant)
+        .child(worker("a", &probe).temporary().significant())
+        .child(worker("b", &probe).temporary().significant());
+    let sup = Supervisor::start(spec).await.unwrap();
+    let mut me = Ctx::<()>::detached();
+    let watch = me.monitor(&sup);
+    let a = up(&mut probe, "a").await;
+    let b = up(&mut probe, "b").await;
+    a.quit().unwrap();
+    gone(&mut probe, "a", ExitReason::Normal).await;
+    assert_eq!(sup.count_children().await.unwrap().active, 1);
+    b.fail().unwrap();
+    gone(&mut probe, "b", failed()).await;
+    assert_eq!(down(&mut me, watch).await, ExitReason::Shutdown);
+}
+
+#[tokio::test]
+async fn a_significant_permanent_child_is_refused() {
+    let probe = Ctx::<Life>::detached();
+    let spec =
+        SupervisorSpec::new(Strategy::OneForOne).child(worker("forever", &probe).significant());
+    let error = Supervisor::start(spec).await.unwrap_err();
+    assert!(
+        error.to_string().contains("significant and permanent"),
+        "{error}"
+    );
+}

@@ -83,6 +83,21 @@ pub struct SupervisorSpec {
     children: Vec<ChildSpec>,
     dynamic: bool,
     max_children: Option<usize>,
+    auto_shutdown: AutoShutdown,
+}
+
+/// When a supervisor stops by itself because its significant children
+/// have ended (OTP 24's `auto_shutdown`; see
+/// [`ChildSpec::significant`](crate::supervisor::ChildSpec::significant)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AutoShutdown {
+    /// Never (the default).
+    #[default]
+    Never,
+    /// As soon as one significant child has ended for good.
+    AnySignificant,
+    /// Once every significant child has ended for good.
+    AllSignificant,
 }
 
 impl SupervisorSpec {
@@ -96,6 +111,7 @@ impl SupervisorSpec {
             children: Vec::new(),
             dynamic: false,
             max_children: None,
+            auto_shutdown: AutoShutdown::Never,
         }
     }
 
@@ -129,6 +145,15 @@ impl SupervisorSpec {
     /// `start_child` beyond it fails with [`SupervisorError::MaxChildren`].
     pub fn max_children(mut self, max: usize) -> Self {
         self.max_children = Some(max);
+        self
+    }
+
+    /// Stops the supervisor (and its other children, in order, with reason
+    /// `shutdown`) when any or all of its significant children have ended
+    /// and are not restarted (OTP 24's `auto_shutdown`). A tree that does a
+    /// job and ends with it.
+    pub fn auto_shutdown(mut self, when: AutoShutdown) -> Self {
+        self.auto_shutdown = when;
         self
     }
 }

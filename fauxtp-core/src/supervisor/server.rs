@@ -7,8 +7,8 @@ use tokio::time::Instant;
 use super::intensity::RestartIntensity;
 use super::{report, shutdown};
 use super::{
-    ChildCounts, ChildInfo, ChildKind, ChildNode, ChildSpec, Restart, Strategy, Supervise,
-    SupervisorError, SupervisorMsg, SupervisorNode, SupervisorSpec,
+    AutoShutdown, ChildCounts, ChildInfo, ChildKind, ChildNode, ChildSpec, Restart, Strategy,
+    Supervise, SupervisorError, SupervisorMsg, SupervisorNode, SupervisorSpec,
 };
 use crate::genserver::{self, GenServer, Options, ServerCtx, StartError, StartMode};
 use crate::process::{AnyPid, Exit, ExitReason, Pid, ProcessContext};
@@ -19,6 +19,7 @@ pub struct Supervisor {
     intensity: RestartIntensity,
     dynamic: bool,
     max_children: Option<usize>,
+    auto_shutdown: AutoShutdown,
     /// In start order.
     children: Vec<Child>,
     /// Makes the ids of a dynamic supervisor's children unique.
@@ -181,8 +182,14 @@ impl Supervisor {
             Restart::Temporary => false,
         };
         if !restart {
+            let significant = self.children[index].spec.significant;
             if self.dynamic || self.children[index].spec.restart == Restart::Temporary {
                 self.children.remove(index);
+            }
+            if significant && self.shuts_down_now() {
+                let all = 0..self.children.len();
+                self.stop_children(all, ctx).await;
+                ctx.stop(ExitReason::Shutdown);
             }
             return;
         }
@@ -213,6 +220,19 @@ impl Supervisor {
                 return self.give_up(ctx, cause).await;
             }
             i += 1;
+        }
+    }
+
+    /// Whether a significant child ending for good now stops the
+    /// supervisor (its `auto_shutdown`).
+    fn shuts_down_now(&self) -> bool {
+        match self.auto_shutdown {
+            AutoShutdown::Never => false,
+            AutoShutdown::AnySignificant => true,
+            AutoShutdown::AllSignificant => !self
+                .children
+                .iter()
+                .any(|c| c.spec.significant && c.pid.is_some()),
         }
     }
 
@@ -294,9 +314,20 @@ impl GenServer for Supervisor {
             intensity: RestartIntensity::new(spec.max_restarts, spec.max_seconds),
             dynamic: spec.dynamic,
             max_children: spec.max_children,
+            auto_shutdown: spec.auto_shutdown,
             children: Vec::with_capacity(spec.children.len()),
             started: 0,
         };
+        if let Some(child) = spec
+            .children
+            .iter()
+            .find(|c| c.significant && c.restart == Restart::Permanent)
+        {
+            return Err(ExitReason::error(format!(
+                "child `{}` is significant and permanent: a significant child must be transient or temporary",
+                child.id
+            )));
+        }
         for child in spec.children {
             // The same checks as `start_child`: unique ids (a dynamic
             // supervisor's made unique) and the `max_children` limit. A

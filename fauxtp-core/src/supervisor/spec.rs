@@ -100,6 +100,7 @@ pub struct ChildSpec {
     pub(crate) kind: ChildKind,
     pub(crate) name: Option<String>,
     pub(crate) via: Option<crate::registry::Via>,
+    pub(crate) significant: bool,
 }
 
 impl ChildSpec {
@@ -119,6 +120,7 @@ impl ChildSpec {
             kind,
             name: None,
             via: None,
+            significant: false,
         }
     }
 
@@ -233,6 +235,16 @@ impl ChildSpec {
     /// restart the key leads to the new process.
     pub fn via(mut self, via: crate::registry::Via) -> Self {
         self.via = Some(via);
+        self
+    }
+
+    /// Makes the child significant (OTP 24): when it ends and is not
+    /// restarted, its supervisor may stop by itself, as its
+    /// [`auto_shutdown`](crate::supervisor::SupervisorSpec::auto_shutdown)
+    /// says. Only a transient or temporary child may be significant: a
+    /// supervisor with a significant permanent child does not start.
+    pub fn significant(mut self) -> Self {
+        self.significant = true;
         self
     }
 
