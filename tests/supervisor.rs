@@ -852,3 +852,41 @@ async fn a_significant_permanent_child_is_refused() {
         "{error}"
     );
 }
+
+// -------------------------------------------- trees with arguments
+
+supervisor! {
+    /// A tree whose children take what `start` is given.
+    Configured(prefix: &'static str, probe: Pid<Life>) {
+        strategy: one_for_one,
+        children: [
+            first: Worker::child((prefix, probe.clone())),
+            second: Worker::child(("second", probe)),
+        ],
+    }
+}
+
+supervisor! {
+    /// A tree of one argument, nested with it.
+    Outer(probe: Pid<Life>) {
+        children: [
+            inner: Configured::child(("inner", probe)),
+        ],
+    }
+}
+
+#[tokio::test]
+async fn a_tree_takes_run_time_arguments_for_its_children() {
+    let mut probe = Ctx::<Life>::detached();
+    let tree = Configured::start(("configured", probe.pid()))
+        .await
+        .unwrap();
+    up(&mut probe, "configured").await;
+    up(&mut probe, "second").await;
+    assert_eq!(tree.which_children().await.unwrap().len(), 2);
+
+    let outer = Outer::start(probe.pid()).await.unwrap();
+    up(&mut probe, "inner").await;
+    up(&mut probe, "second").await;
+    assert_eq!(outer.which_children().await.unwrap()[0].id, "inner");
+}

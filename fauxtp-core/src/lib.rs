@@ -211,6 +211,10 @@ macro_rules! assert_no_message {
 /// # Ok(()) }
 /// ```
 ///
+/// A tree may take arguments, in scope in its children's expressions:
+/// `supervisor! { App(port: u16) { children: [..] } }`, started with
+/// `App::start(8080)` (a tuple for several).
+///
 /// The keys: `strategy` (default `one_for_one`), `intensity: MAX per
 /// DURATION` (default `3 per 5s`; durations `500ms`, `5s`, `1m`) and
 /// `children`, a list of `id: spec` in start order, where each spec is a

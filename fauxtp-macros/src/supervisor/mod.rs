@@ -23,7 +23,7 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         Err(error) => {
             errors.add(error);
             parse::head(input)
-                .map(|(attrs, vis, name)| expand::stub(&attrs, &vis, &name))
+                .map(|(attrs, vis, name, args)| expand::stub(&attrs, &vis, &name, &args))
                 .unwrap_or_default()
         }
     };

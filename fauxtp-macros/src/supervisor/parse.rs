@@ -3,12 +3,18 @@
 use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{braced, bracketed, token, Attribute, Expr, Ident, LitInt, Token, Visibility};
+use syn::{
+    braced, bracketed, parenthesized, token, Attribute, Expr, Ident, LitInt, PatType, Token,
+    Visibility,
+};
 
 pub(crate) struct Input {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub name: Ident,
+    /// `App(config: Config, port: u16)`: what `start` takes, in scope in
+    /// the children's expressions.
+    pub args: Vec<PatType>,
     pub brace: token::Brace,
     pub entries: Vec<Entry>,
 }
@@ -45,6 +51,7 @@ impl Parse for Input {
                 "supervisor! starts with the tree's name: `supervisor! { pub App { strategy: ..., children: [...] } }`",
             )
         })?;
+        let args = args(input)?;
         let content;
         let brace = braced!(content in input);
         let entries = Punctuated::<Entry, Token![,]>::parse_terminated(&content)?;
@@ -52,6 +59,7 @@ impl Parse for Input {
             attrs,
             vis,
             name,
+            args,
             brace,
             entries: entries.into_iter().collect(),
         })
@@ -122,16 +130,46 @@ impl Parse for Child {
     }
 }
 
+/// `(name: Type, ...)` after the tree's name, if there is one.
+fn args(input: ParseStream) -> syn::Result<Vec<PatType>> {
+    if !input.peek(token::Paren) {
+        return Ok(Vec::new());
+    }
+    let content;
+    parenthesized!(content in input);
+    let args = Punctuated::<PatType, Token![,]>::parse_terminated_with(&content, |input| {
+        let pat = syn::Pat::parse_single(input)?;
+        let colon = input.parse::<Token![:]>().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "a tree's arguments are written `name: Type`, as `App(config: Config)`",
+            )
+        })?;
+        let ty = input.parse()?;
+        Ok(PatType {
+            attrs: Vec::new(),
+            pat: Box::new(pat),
+            colon_token: colon,
+            ty: Box::new(ty),
+        })
+    })?;
+    Ok(args.into_iter().collect())
+}
+
 /// The start of a tree that does not parse as a whole: its attributes,
-/// visibility and name, for the stub the failed expansion still writes.
-pub(crate) fn head(input: TokenStream) -> Option<(Vec<Attribute>, Visibility, Ident)> {
+/// visibility, name and arguments, for the stub the failed expansion still
+/// writes.
+pub(crate) fn head(
+    input: TokenStream,
+) -> Option<(Vec<Attribute>, Visibility, Ident, Vec<PatType>)> {
     let parser = |input: ParseStream| {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis = input.parse()?;
         let name = input.parse()?;
+        let args = args(input).unwrap_or_default();
         // The rest is what failed; it is reported already.
         input.parse::<TokenStream>()?;
-        Ok((attrs, vis, name))
+        Ok((attrs, vis, name, args))
     };
     syn::parse::Parser::parse2(parser, input).ok()
 }
