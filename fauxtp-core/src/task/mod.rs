@@ -24,11 +24,17 @@
 //! # }
 //! ```
 
+mod supervisor;
+
+use std::future::Future;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::process::{runner, spawn_linked_to, unwind, AnyPid, Ctx, ExitReason, Pid};
+use crate::process::{runner, spawn_linked_to, unwind, AnyPid, Ctx, ExitReason, ProcessResult};
+
+pub use self::supervisor::{StreamOptions, TaskStream, TaskSupervisor};
 
 /// Why a task gave no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,7 +65,7 @@ pub enum TaskError {
 #[derive(Debug)]
 #[must_use = "a task's result is lost unless it is joined"]
 pub struct Task<T> {
-    pid: Pid<()>,
+    pid: AnyPid,
     result: oneshot::Receiver<Result<T, ExitReason>>,
 }
 
@@ -79,6 +85,28 @@ impl<T: Send + 'static> Drop for Delivery<T> {
     }
 }
 
+/// A task process's body: runs `work` and sends its value to `done` (or,
+/// if it panics, the panic's reason once caught).
+pub(crate) fn body<T, F>(
+    work: F,
+    done: oneshot::Sender<Result<T, ExitReason>>,
+) -> impl FnOnce(Ctx<()>) -> std::pin::Pin<Box<dyn Future<Output = ProcessResult> + Send>>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    move |_: Ctx<()>| {
+        Box::pin(async move {
+            let mut delivery = Delivery(Some(done));
+            let value = work.await;
+            if let Some(done) = delivery.0.take() {
+                let _ = done.send(Ok(value));
+            }
+            Ok(())
+        })
+    }
+}
+
 /// How long [`Task::join`] waits, as Elixir's `Task.await`: 5 seconds.
 pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -94,24 +122,56 @@ impl<T: Send + 'static> Task<T> {
         F: std::future::Future<Output = T> + Send + 'static,
     {
         let (done, result) = oneshot::channel();
-        let body = move |_: Ctx<()>| async move {
-            let mut delivery = Delivery(Some(done));
-            let value = work.await;
-            if let Some(done) = delivery.0.take() {
-                let _ = done.send(Ok(value));
-            }
-            Ok(())
-        };
+        let body = body(work, done);
         let pid = match runner::current_pid() {
             Some(owner) => spawn_linked_to(&owner, body),
             None => crate::process::spawn(body),
         };
+        Task {
+            pid: pid.any(),
+            result,
+        }
+    }
+
+    /// A task from its process and its result slot.
+    pub(crate) fn from_parts(
+        pid: AnyPid,
+        result: oneshot::Receiver<Result<T, ExitReason>>,
+    ) -> Self {
         Task { pid, result }
     }
 
     /// The task's process.
     pub fn pid(&self) -> AnyPid {
-        self.pid.any()
+        self.pid.clone()
+    }
+
+    /// The outcome, if the task has one.
+    pub(crate) fn poll_result(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
+        match std::pin::Pin::new(&mut self.result).poll(cx) {
+            Poll::Ready(outcome) => Poll::Ready(outcome_of(outcome)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Waits at most `timeout` for the result, and leaves the task running
+    /// if it has none by then (Elixir's `Task.yield`): `None` then, and the
+    /// task can be joined, yielded again or shut down.
+    pub async fn yield_timeout(&mut self, timeout: Duration) -> Option<Result<T, TaskError>> {
+        match tokio::time::timeout(timeout, &mut self.result).await {
+            Ok(outcome) => Some(outcome_of(outcome)),
+            Err(_elapsed) => None,
+        }
+    }
+
+    /// Stops the task (Elixir's `Task.shutdown(task, :brutal_kill)`): its
+    /// result if it had one already, `None` otherwise.
+    pub fn shutdown(mut self) -> Option<Result<T, TaskError>> {
+        if let Ok(outcome) = self.result.try_recv() {
+            return Some(outcome_of(Ok(outcome)));
+        }
+        self.abort();
+        None
     }
 
     /// Waits for the result, at most [`DEFAULT_JOIN_TIMEOUT`] (5 s, as
@@ -133,12 +193,7 @@ impl<T: Send + 'static> Task<T> {
             tokio::time::timeout(timeout, &mut self.result).await
         };
         match outcome {
-            Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(ExitReason::Panic(message)))) => {
-                Err(TaskError::Panicked(message.to_string()))
-            }
-            // Killed (aborted, or linked to a process that ended).
-            Ok(Ok(Err(_))) | Ok(Err(_)) => Err(TaskError::Cancelled),
+            Ok(outcome) => outcome_of(outcome),
             Err(_elapsed) => {
                 self.abort();
                 Err(TaskError::TimedOut(timeout))
@@ -149,6 +204,18 @@ impl<T: Send + 'static> Task<T> {
     /// Cancels the task (it is killed at its next `.await`); a later `join`
     /// returns [`TaskError::Cancelled`] (unless it finished first).
     pub fn abort(&self) {
-        self.pid.any().kill();
+        self.pid.kill();
+    }
+}
+
+/// What a task's result slot gave, as the task's result.
+fn outcome_of<T>(
+    outcome: Result<Result<T, ExitReason>, oneshot::error::RecvError>,
+) -> Result<T, TaskError> {
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(ExitReason::Panic(message))) => Err(TaskError::Panicked(message.to_string())),
+        // Killed (aborted, or linked to a process that ended).
+        Ok(Err(_)) | Err(_) => Err(TaskError::Cancelled),
     }
 }
