@@ -1,170 +1,119 @@
-//! A publish/subscribe broker whose subscribers may end at any time.
+//! Publish/subscribe on a keyed registry, with subscribers that may end at
+//! any time and be of any message type.
 //!
-//! A rendering of the Python library's `examples/04_pubsub_system.py`:
+//! A rendering of the Python library's `examples/04_pubsub_system.py`, on
+//! `fauxtp::registry::Registry` (Elixir's `Registry`, as Elixir programs do
+//! pub/sub):
 //!
-//! - The `Broker` GenServer, registered as `"pubsub-broker"`, keeps the
-//!   subscribers of each topic and routes each published message to them,
-//!   counting deliveries per topic. Publishing is a call, so the publisher
-//!   learns how many subscribers it reached.
-//! - Subscribers are GenServers that subscribe themselves in `init` and take
-//!   deliveries in an `#[info]` handler (a plain message, not a request).
-//! - The broker monitors every subscriber. When one ends, for any reason, the
-//!   down message reaches the broker's `#[info]` handler for `Down`, which
-//!   drops it from every topic. Here one subscriber leaves after its first
-//!   message without unsubscribing, and another is killed, which runs no
-//!   `terminate`, so it could not have unsubscribed itself. The monitor
-//!   removes both, by design rather than by luck.
+//! - `PubSub` holds a registry of duplicate keys: a topic is a key, each
+//!   subscription an entry. An entry's value is how to deliver to that
+//!   subscriber, made when it subscribes from any pid whose message type
+//!   converts from `Published`. So subscribers need not share one type:
+//!   here three are GenServers, one is a plain process.
+//! - Publishing is `Registry::dispatch`: every entry of the topic, outside
+//!   the registry's lock. It counts deliveries per topic.
+//! - Subscribers never unsubscribe. A subscriber's entries go when it
+//!   ends, in its exit protocol, before its monitors hear of it: one leaves
+//!   after its first message, and another is killed (which runs no
+//!   `terminate`, so it could not have unsubscribed if it had wanted to).
+//!   Waiting for a monitor's down message is enough to know they are gone.
 //!
 //! `cargo run --example pubsub`
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fauxtp::prelude::*;
-use fauxtp::registry;
-
-/// The broker's name; its `name` option below says the same.
-const BROKER: &str = "pubsub-broker";
+use fauxtp::registry::{Keys, Registry};
 
 /// How long `main` waits for any one reply.
 const WAIT: Duration = Duration::from_secs(1);
 
 /// A message on a topic, as subscribers receive it.
 #[derive(Debug, Clone)]
-struct Published {
+pub struct Published {
     topic: String,
     text: String,
 }
 
-/// The broker's figures, as its `stats` call reports them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct BrokerStats {
-    /// Subscribers per topic (topics left without subscribers are dropped).
-    subscribers: BTreeMap<String, usize>,
-    /// Deliveries per topic.
-    routed: BTreeMap<String, usize>,
-    /// Subscribers removed because their monitor fired.
-    removed: usize,
+/// Delivers a message to one subscriber; false if it has ended.
+type Deliver = Arc<dyn Fn(Published) -> bool + Send + Sync>;
+
+/// Topics and their subscribers, and what was delivered. A handle: clones
+/// share it.
+#[derive(Clone)]
+pub struct PubSub {
+    topics: Registry<String, Deliver>,
+    routed: Arc<Mutex<BTreeMap<String, usize>>>,
 }
 
-#[genserver(name = "pubsub-broker")]
-struct Broker {
-    topics: BTreeMap<String, Vec<Pid<SubscriberMsg>>>,
-    /// The subscribers the broker monitors, one monitor each.
-    watched: HashSet<AnyPid>,
-    routed: BTreeMap<String, usize>,
-    removed: usize,
-    /// Calls to `forgotten`, waiting for a subscriber's end.
-    waiting: Vec<(AnyPid, ReplyTo<()>)>,
-}
-
-#[genserver]
-impl Broker {
-    fn init() -> Self {
-        println!("[broker] starting");
-        Broker {
-            topics: BTreeMap::new(),
-            watched: HashSet::new(),
-            routed: BTreeMap::new(),
-            removed: 0,
-            waiting: Vec::new(),
+impl PubSub {
+    fn new() -> Self {
+        PubSub {
+            topics: Registry::new(Keys::Duplicate),
+            routed: Arc::default(),
         }
     }
 
-    #[call]
-    fn subscribe(
-        &mut self,
-        topic: String,
-        subscriber: Pid<SubscriberMsg>,
-        ctx: &mut ServerCtx<Self>,
-    ) {
-        // One monitor per subscriber, however many topics it takes.
-        if self.watched.insert(subscriber.any()) {
-            ctx.monitor(&subscriber);
-        }
-        println!("[broker] {subscriber} subscribed to {topic:?}");
-        self.topics.entry(topic).or_default().push(subscriber);
+    /// Subscribes `subscriber`, of any message type that converts from
+    /// `Published`, to `topic`.
+    fn subscribe<M>(&self, topic: &str, subscriber: &Pid<M>) -> Result<(), ExitReason>
+    where
+        M: From<Published> + Send + 'static,
+    {
+        let pid = subscriber.clone();
+        let deliver: Deliver = Arc::new(move |message| pid.send(message).is_ok());
+        self.topics
+            .register(topic.to_owned(), subscriber, deliver)
+            .map_err(ExitReason::error)?;
+        println!("[pubsub] {subscriber} subscribed to {topic:?}");
+        Ok(())
     }
 
-    /// Sends `text` to every subscriber of `topic`; replies how many it
+    /// Sends `text` to every subscriber of `topic`; returns how many it
     /// reached.
-    #[call]
-    fn publish(&mut self, topic: String, text: String) -> usize {
+    fn publish(&self, topic: &str, text: &str) -> usize {
         let message = Published {
-            topic: topic.clone(),
-            text,
+            topic: topic.to_owned(),
+            text: text.to_owned(),
         };
         let mut reached = 0;
-        for subscriber in self.topics.get(&topic).into_iter().flatten() {
-            // A send fails only if the subscriber has ended; its down message
-            // is on its way and will remove it, so it just does not count.
-            if subscriber.send(message.clone()).is_ok() {
-                reached += 1;
+        self.topics.dispatch(&topic.to_owned(), |entries| {
+            for (_, deliver) in entries {
+                if deliver(message.clone()) {
+                    reached += 1;
+                }
             }
-        }
-        println!(
-            "[broker] {topic:?} {:?}: {reached} subscriber(s)",
-            message.text
-        );
-        *self.routed.entry(topic).or_default() += reached;
+        });
+        println!("[pubsub] {topic:?} {text:?}: {reached} subscriber(s)");
+        *self
+            .routed
+            .lock()
+            .unwrap()
+            .entry(topic.to_owned())
+            .or_default() += reached;
         reached
     }
 
-    /// A subscriber ended: drop it from every topic, and drop the topics it
-    /// leaves empty.
-    #[info]
-    fn subscriber_down(&mut self, down: Down) {
-        self.watched.remove(&down.pid);
-        for subscribers in self.topics.values_mut() {
-            subscribers.retain(|subscriber| *subscriber != down.pid);
-        }
-        self.topics.retain(|_, subscribers| !subscribers.is_empty());
-        self.removed += 1;
-        println!(
-            "[broker] {} ended ({}): removed from every topic",
-            down.pid, down.reason
-        );
-        let (gone, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
-            .into_iter()
-            .partition(|(pid, _)| *pid == down.pid);
-        self.waiting = still;
-        for (_, reply) in gone {
-            reply.reply(());
-        }
-    }
-
-    /// Replies once `subscriber` holds no subscription (at once if it holds
-    /// none): how a caller waits until the broker has seen a subscriber end.
-    #[call]
-    fn forgotten(&mut self, subscriber: AnyPid, reply: ReplyTo<()>) {
-        if self.watched.contains(&subscriber) {
-            self.waiting.push((subscriber, reply));
-        } else {
-            reply.reply(());
-        }
-    }
-
-    #[call]
-    fn stats(&self) -> BrokerStats {
-        BrokerStats {
-            subscribers: self
-                .topics
-                .iter()
-                .map(|(topic, subscribers)| (topic.clone(), subscribers.len()))
-                .collect(),
-            routed: self.routed.clone(),
-            removed: self.removed,
-        }
+    /// Subscribers per topic, for the topics that have any.
+    fn subscribers(&self, topics: &[&str]) -> BTreeMap<String, usize> {
+        topics
+            .iter()
+            .map(|topic| (topic.to_string(), self.topics.lookup(&topic.to_string()).len()))
+            .filter(|(_, count)| *count > 0)
+            .collect()
     }
 }
 
 /// Who a subscriber is and what it wants.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 struct Interest {
     name: &'static str,
     topics: &'static [&'static str],
     /// Leaves after this many messages, without unsubscribing.
     quota: Option<usize>,
+    pubsub: PubSub,
 }
 
 struct Subscriber {
@@ -175,12 +124,10 @@ struct Subscriber {
 
 #[genserver]
 impl Subscriber {
-    /// Subscribes to its topics before it serves anything. If the broker is
-    /// not there, `?` fails the start, and `start` returns the reason.
-    async fn init(interest: Interest, ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        let broker: Pid<BrokerMsg> = registry::whereis(BROKER)?;
+    /// Subscribes to its topics before it serves anything.
+    fn init(interest: Interest, ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
         for topic in interest.topics {
-            broker.subscribe(String::from(*topic), ctx.pid()).await?;
+            interest.pubsub.subscribe(topic, &ctx.pid())?;
         }
         Ok(Subscriber {
             name: interest.name,
@@ -211,28 +158,25 @@ impl Subscriber {
     }
 }
 
+/// The messages of the plain-process subscriber: deliveries, and a
+/// request for how many it has had.
+#[derive(Debug)]
+pub enum CounterMsg {
+    Delivered(Published),
+    Count(ReplyTo<usize>),
+}
+
+impl From<Published> for CounterMsg {
+    fn from(message: Published) -> Self {
+        CounterMsg::Delivered(message)
+    }
+}
+
 async fn start_subscriber(interest: Interest) -> Pid<SubscriberMsg> {
+    let name = interest.name;
     Subscriber::start(interest)
         .await
-        .unwrap_or_else(|error| panic!("subscriber {} starts: {error}", interest.name))
-}
-
-async fn publish(broker: &Pid<BrokerMsg>, topic: &str, text: &str) -> usize {
-    broker
-        .publish(topic.to_owned(), text.to_owned())
-        .timeout(WAIT)
-        .await
-        .expect("the broker answers")
-}
-
-/// Waits until the broker has removed `subscriber`: an event, bounded by a
-/// timeout, rather than a sleep in the hope that it has.
-async fn forgotten(broker: &Pid<BrokerMsg>, subscriber: &Pid<SubscriberMsg>) {
-    broker
-        .forgotten(subscriber.any())
-        .timeout(WAIT)
-        .await
-        .expect("the broker sees a subscriber's end within 1 s");
+        .unwrap_or_else(|error| panic!("subscriber {name} starts: {error}"))
 }
 
 /// What the example checks.
@@ -242,92 +186,113 @@ pub struct Report {
     pub routed: BTreeMap<String, usize>,
     /// Subscribers per topic at the end.
     pub subscribers: BTreeMap<String, usize>,
-    /// Subscribers the broker removed because their monitor fired.
+    /// Subscribers whose entries went with them, without unsubscribing.
     pub removed: usize,
     /// Messages each subscriber still running at the end received.
     pub analytics: usize,
     /// (see `analytics`)
     pub dashboard: usize,
+    /// (see `analytics`; a plain process, not a GenServer)
+    pub counter: usize,
 }
 
 /// Runs the example: prints what happens, checks it, returns the figures.
 pub async fn run() -> Report {
-    println!("=== pub/sub with monitors ===");
-    let broker = Broker::start(()).await.expect("the broker starts");
+    println!("=== pub/sub on a keyed registry ===");
+    let pubsub = PubSub::new();
+    let interest = |name, topics, quota| Interest {
+        name,
+        topics,
+        quota,
+        pubsub: pubsub.clone(),
+    };
+    let analytics = start_subscriber(interest("analytics", &["events", "metrics"], None)).await;
+    let logger = start_subscriber(interest("logger", &["events", "errors"], None)).await;
+    let dashboard = start_subscriber(interest("dashboard", &["metrics"], None)).await;
+    let auditor = start_subscriber(interest("auditor", &["events"], Some(1))).await;
+    // A subscriber of another message type: a plain process that counts.
+    let counter = fauxtp::spawn(|mut ctx: Ctx<CounterMsg>| async move {
+        let mut count = 0;
+        loop {
+            match ctx.recv().await {
+                Envelope::Message(CounterMsg::Delivered(_)) => count += 1,
+                Envelope::Message(CounterMsg::Count(reply)) => {
+                    reply.reply(count);
+                }
+                _ => return Ok(()),
+            }
+        }
+    });
+    pubsub
+        .subscribe("metrics", &counter)
+        .expect("the counter subscribes");
 
-    let analytics = start_subscriber(Interest {
-        name: "analytics",
-        topics: &["events", "metrics"],
-        quota: None,
-    })
-    .await;
-    let logger = start_subscriber(Interest {
-        name: "logger",
-        topics: &["events", "errors"],
-        quota: None,
-    })
-    .await;
-    let dashboard = start_subscriber(Interest {
-        name: "dashboard",
-        topics: &["metrics"],
-        quota: None,
-    })
-    .await;
-    let auditor = start_subscriber(Interest {
-        name: "auditor",
-        topics: &["events"],
-        quota: Some(1),
-    })
-    .await;
-
+    let mut me = Ctx::<()>::detached();
     println!("\n-> publishing");
-    assert_eq!(publish(&broker, "events", "user logged in").await, 3);
+    let auditor_watch = me.monitor(&auditor);
+    assert_eq!(pubsub.publish("events", "user logged in"), 3);
 
-    // The auditor leaves after its first message, without a word to the
-    // broker. The broker's monitor tells it.
-    forgotten(&broker, &auditor).await;
-    assert_eq!(publish(&broker, "metrics", "cpu 45%").await, 2);
-    assert_eq!(publish(&broker, "events", "job completed").await, 2);
+    // The auditor leaves after its first message, without a word to anyone.
+    // Once its down message is here, its entries are gone.
+    let left = receive!(me, {
+        Down(d) if d.monitor == auditor_watch => d.reason,
+        after WAIT => panic!("the auditor did not leave"),
+    });
+    println!("   the auditor left ({left})");
+    assert_eq!(pubsub.publish("metrics", "cpu 45%"), 3);
+    assert_eq!(pubsub.publish("events", "job completed"), 2);
 
     // The logger is killed: `Kill` cannot be trapped and runs no
-    // `terminate`. Only the broker's monitor can tell it.
+    // `terminate`. Its entries go all the same.
     genserver::stop(&logger, ExitReason::Kill, WAIT)
         .await
         .expect("the logger was running");
-    forgotten(&broker, &logger).await;
-    assert_eq!(publish(&broker, "errors", "connection timeout").await, 0);
-    assert_eq!(publish(&broker, "metrics", "cpu 52%").await, 2);
+    assert_eq!(pubsub.publish("errors", "connection timeout"), 0);
+    assert_eq!(pubsub.publish("metrics", "cpu 52%"), 3);
 
-    // Deliveries are sent before `publish` replies, so they are in each
-    // subscriber's mailbox before these calls: the inboxes are complete.
-    let stats = broker.stats().await.expect("the broker answers");
+    // Deliveries are sent before `publish` returns, so they are in each
+    // subscriber's mailbox before these calls: the counts are complete.
     let analytics_inbox = analytics.inbox().await.expect("analytics answers");
     let dashboard_inbox = dashboard.inbox().await.expect("the dashboard answers");
-    println!("\n-> broker: routed {:?}", stats.routed);
-    println!("   subscribers now {:?}", stats.subscribers);
+    let counted = fauxtp::Call::new(&counter, "count", CounterMsg::Count)
+        .await
+        .expect("the counter answers");
+    let subscribers = pubsub.subscribers(&["events", "metrics", "errors"]);
+    let routed = pubsub.routed.lock().unwrap().clone();
+    println!("\n-> routed {routed:?}");
+    println!("   subscribers now {subscribers:?}");
     println!("   analytics received {analytics_inbox:?}");
     println!("   dashboard received {dashboard_inbox:?}");
+    println!("   the counter received {counted}");
+    let removed = [&auditor, &logger]
+        .iter()
+        .filter(|gone| pubsub.topics.keys(gone.any()).is_empty())
+        .count();
 
-    // Stop what is left; the broker, stopped last, sees the two go.
     for subscriber in [&analytics, &dashboard] {
         genserver::stop(subscriber, ExitReason::Shutdown, WAIT)
             .await
             .expect("the subscriber stops");
     }
-    genserver::stop(&broker, ExitReason::Shutdown, WAIT)
+    genserver::stop(&counter, ExitReason::Shutdown, WAIT)
         .await
-        .expect("the broker stops");
+        .expect("the counter stops");
+    assert_eq!(pubsub.topics.count(), 0, "every entry went with its process");
 
     let report = Report {
-        routed: stats.routed,
-        subscribers: stats.subscribers,
-        removed: stats.removed,
+        routed,
+        subscribers,
+        removed,
         analytics: analytics_inbox.len(),
         dashboard: dashboard_inbox.len(),
+        counter: counted,
     };
     let total: usize = report.routed.values().sum();
     // The logger got two events and the auditor one before they went.
-    assert_eq!(total, report.analytics + report.dashboard + 3);
+    assert_eq!(
+        total,
+        report.analytics + report.dashboard + report.counter + 3
+    );
     assert_eq!(report.removed, 2, "the auditor and the logger");
     assert_eq!(
         report.subscribers.keys().collect::<Vec<_>>(),

@@ -174,11 +174,12 @@ async fn pubsub_routes_per_topic_and_forgets_dead_subscribers() {
     assert_eq!(
         report,
         pubsub::Report {
-            routed: counts(&[("errors", 0), ("events", 5), ("metrics", 4)]),
-            subscribers: counts(&[("events", 1), ("metrics", 2)]),
+            routed: counts(&[("errors", 0), ("events", 5), ("metrics", 6)]),
+            subscribers: counts(&[("events", 1), ("metrics", 3)]),
             removed: 2,
             analytics: 4,
             dashboard: 2,
+            counter: 2,
         }
     );
 }
