@@ -100,7 +100,12 @@ impl PubSub {
     fn subscribers(&self, topics: &[&str]) -> BTreeMap<String, usize> {
         topics
             .iter()
-            .map(|topic| (topic.to_string(), self.topics.lookup(&topic.to_string()).len()))
+            .map(|topic| {
+                (
+                    topic.to_string(),
+                    self.topics.lookup(&topic.to_string()).len(),
+                )
+            })
             .filter(|(_, count)| *count > 0)
             .collect()
     }
@@ -277,7 +282,11 @@ pub async fn run() -> Report {
     genserver::stop(&counter, ExitReason::Shutdown, WAIT)
         .await
         .expect("the counter stops");
-    assert_eq!(pubsub.topics.count(), 0, "every entry went with its process");
+    assert_eq!(
+        pubsub.topics.count(),
+        0,
+        "every entry went with its process"
+    );
 
     let report = Report {
         routed,
