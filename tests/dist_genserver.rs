@@ -218,3 +218,34 @@ async fn a_name_is_taken_while_its_server_lives() {
         .unwrap();
     node.register("counter", &other).unwrap();
 }
+
+#[tokio::test]
+async fn a_supervised_server_is_reachable_by_its_registered_name_across_restarts() {
+    use fauxtp::supervisor::{Strategy, Supervisor, SupervisorSpec};
+    let node = erlang::node("dist-gs").await;
+    // Not registered with the node: the name is fauxtp's registry's, given
+    // by the supervisor at each (re)start.
+    let spec = SupervisorSpec::new(Strategy::OneForOne).child(
+        Counter::child(None)
+            .id("counter")
+            .named("supervised_counter"),
+    );
+    let _tree = Supervisor::start(spec).await.unwrap();
+    let code = format!(
+        "s = {{:supervised_counter, :\"{node}\"}}; \
+         IO.inspect(GenServer.call(s, {{:add, 5}})); \
+         IO.inspect(try do GenServer.call(s, :crash) catch :exit, _ -> :crashed end); \
+         again = fn again, n -> \
+           try do GenServer.call(s, :get) catch :exit, _ -> \
+             if n > 0, do: (Process.sleep(10); again.(again, n - 1)), else: :gave_up \
+           end \
+         end; \
+         IO.inspect(again.(again, 200))",
+        node = node.name()
+    );
+    let mut elixir = Beam::elixir(&unique("ex"), "dist-gs", &code);
+    assert_eq!(elixir.line().await, "5");
+    assert_eq!(elixir.line().await, ":crashed");
+    // The restarted server, with a fresh count.
+    assert_eq!(elixir.line().await, "0");
+}

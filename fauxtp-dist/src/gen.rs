@@ -6,6 +6,10 @@
 //! the part of `net_kernel` that `net_adm:ping` needs. The node's own calls
 //! to other nodes write their requests with [`call_request`].
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use fauxtp::prelude::*;
 use fauxtp::{AnyPid, ReplyTo};
 
@@ -129,6 +133,13 @@ pub trait RemoteServer: Send + Sized + 'static {
 pub mod __private {
     use crate::term::Term;
 
+    /// Records that servers of message type `M` answer other nodes, so
+    /// that one registered in fauxtp's registry is reachable as
+    /// `{Name, Node}` (called at each start of such a server).
+    pub fn remember<M: super::RemoteServer>() {
+        super::remember::<M>();
+    }
+
     /// A request's handler name and arguments: `get` is `("get", [])`,
     /// `{add, 7}` is `("add", [7])`.
     pub fn request_parts(request: &Term) -> Option<(&str, &[Term])> {
@@ -141,6 +152,39 @@ pub mod __private {
             _ => None,
         }
     }
+}
+
+/// Makes a [`Registered`] of a pid, if its messages are of the type this
+/// maker was made for.
+type Maker = fn(&AnyPid, ErlPid) -> Option<Arc<dyn Registered>>;
+
+/// The message types of the `#[genserver(remote)]` servers started so far,
+/// with how to make a [`Registered`] of a pid of each.
+static REMOTE_TYPES: std::sync::LazyLock<Mutex<HashMap<TypeId, Maker>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn make<M: RemoteServer>(pid: &AnyPid, erl_pid: ErlPid) -> Option<Arc<dyn Registered>> {
+    let pid = pid.downcast::<M>()?;
+    Some(Arc::new(RegisteredServer { pid, erl_pid }))
+}
+
+fn remember<M: RemoteServer>() {
+    let mut types = REMOTE_TYPES.lock().unwrap_or_else(|e| e.into_inner());
+    types.entry(TypeId::of::<M>()).or_insert(make::<M>);
+}
+
+/// The server `pid`, if it is one of the `#[genserver(remote)]` servers,
+/// as other nodes call it (its pid there is `erl_pid`).
+pub(crate) fn remote_server(pid: &AnyPid, erl_pid: ErlPid) -> Option<Arc<dyn Registered>> {
+    let makers: Vec<Maker> = REMOTE_TYPES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .copied()
+        .collect();
+    makers
+        .into_iter()
+        .find_map(|make| make(pid, erl_pid.clone()))
 }
 
 /// A server other nodes can call by name, with its message type erased.

@@ -1,5 +1,6 @@
 //! The names other nodes call local servers by: `{Name, 'this@node'}`.
-//! They are the node's, not fauxtp's registry's.
+//! The node's own names come first; then fauxtp's registry, for any
+//! `#[genserver(remote)]` server registered there.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,17 +61,23 @@ impl Node {
 }
 
 impl Inner {
-    /// The live server registered as `name`, if there is one.
+    /// The live server called `name` here: one registered with the node,
+    /// or else whatever `#[genserver(remote)]` server fauxtp's registry
+    /// has under that name now (so a server restarted under its name is
+    /// reachable again as soon as it is registered, as in Erlang).
     pub(super) fn registered(&self, name: &str) -> Option<Arc<dyn Registered>> {
-        let mut state = self.lock();
-        let names = &mut state.names.by_name;
-        match names.get(name) {
-            Some(entry) if entry.pid().is_alive() => Some(entry.clone()),
-            Some(_) => {
-                names.remove(name);
-                None
+        {
+            let mut state = self.lock();
+            let names = &mut state.names.by_name;
+            match names.get(name) {
+                Some(entry) if entry.pid().is_alive() => return Some(entry.clone()),
+                Some(_) => {
+                    names.remove(name);
+                }
+                None => {}
             }
-            None => None,
         }
+        let pid = fauxtp::registry::whereis_any(name)?;
+        crate::gen::remote_server(&pid, self.erl_pid(pid.id()))
     }
 }

@@ -80,6 +80,14 @@ pub(super) fn gen_server_impl(server: &Server, init: &Init) -> TokenStream {
         quote!(::core::result::Result::Ok(#build))
     };
 
+    // A `remote` server makes its type known to the node, so that it is
+    // reachable by its registered name from other nodes.
+    let remember = server
+        .options
+        .remote
+        .is_some()
+        .then(|| quote!(::fauxtp::dist::__private::remember::<#msg>();));
+
     // dispatch
     let arms = server
         .handlers
@@ -169,6 +177,7 @@ pub(super) fn gen_server_impl(server: &Server, init: &Init) -> TokenStream {
                 #args_var: Self::Args,
                 #ctx: &mut ::fauxtp::ServerCtx<Self>,
             ) -> ::core::result::Result<Self, ::fauxtp::ExitReason> {
+                #remember
                 #unpack
                 #init_result
             }
