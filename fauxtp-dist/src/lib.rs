@@ -63,6 +63,7 @@
 
 mod connection;
 mod control;
+pub mod epmd;
 mod error;
 mod frame;
 mod gen;

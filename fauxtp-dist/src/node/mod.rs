@@ -91,6 +91,8 @@ struct NodeState {
     names: names::Names,
     /// The epmd connection, kept open: closing it unregisters the node.
     epmd_registration: Option<TcpStream>,
+    /// The port mapper this node runs, when no epmd did.
+    own_epmd: Option<crate::epmd::PortMapper>,
     accept: Option<AbortHandle>,
 }
 
@@ -111,13 +113,16 @@ impl NodeState {
 impl Node {
     /// Starts a node named `name` (`"rust@localhost"`): listens on a port
     /// of 127.0.0.1 chosen by the system, and registers with the epmd of
-    /// this host (which must run: `epmd -daemon`) as a hidden node.
+    /// this host as a hidden node. If no epmd runs, the node runs fauxtp's
+    /// own port mapper for as long as it runs (see
+    /// [`NodeOptions::start_epmd`]).
     ///
     /// # Errors
     ///
     /// [`DistError::InvalidName`] for a name that is not `name@host`,
     /// [`DistError::Listen`] if the node cannot listen, and
-    /// [`DistError::Epmd`] if epmd does not run or refuses the name.
+    /// [`DistError::Epmd`] if no epmd answers (and none could be started)
+    /// or it refuses the name.
     pub async fn start(name: &str, cookie: Cookie) -> Result<Node, DistError> {
         Node::start_with(name, cookie, NodeOptions::default()).await
     }
@@ -144,7 +149,11 @@ impl Node {
             addr: listen,
             source,
         })?;
-        let epmd = setup::local_epmd();
+        let epmd = setup::local_epmd(options.epmd_port);
+        let own_epmd = match options.start_epmd {
+            true => setup::epmd_if_none(epmd).await,
+            false => None,
+        };
         let (registration, creation) =
             setup::register(epmd, node_name.name(), listening.port(), options.published).await?;
         let mut local = LocalNode::new(node_name, creation);
@@ -168,6 +177,7 @@ impl Node {
         {
             let mut state = inner.lock();
             state.epmd_registration = Some(registration);
+            state.own_epmd = own_epmd;
             state.accept = Some(accept.abort_handle());
         }
         Ok(Node { inner })

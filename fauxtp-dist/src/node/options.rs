@@ -36,6 +36,14 @@ pub struct NodeOptions {
     /// default. Another one exposes the node to whoever can reach it and
     /// has the cookie (there is no TLS).
     pub listen: IpAddr,
+    /// The port of epmd, here and on other hosts: 4369 by default (as
+    /// Erlang's `ERL_EPMD_PORT`).
+    pub epmd_port: u16,
+    /// If no epmd answers on this host, run fauxtp's own port mapper
+    /// ([`PortMapper`](crate::epmd::PortMapper)) for as long as the node
+    /// runs, so that a Rust-only cluster needs no Erlang install. On by
+    /// default.
+    pub start_epmd: bool,
 }
 
 impl Default for NodeOptions {
@@ -43,6 +51,8 @@ impl Default for NodeOptions {
         NodeOptions {
             published: false,
             listen: Ipv4Addr::LOCALHOST.into(),
+            epmd_port: 4369,
+            start_epmd: true,
         }
     }
 }
@@ -62,6 +72,19 @@ impl NodeOptions {
     /// Listens on `address` instead of 127.0.0.1.
     pub fn listen_on(mut self, address: IpAddr) -> NodeOptions {
         self.listen = address;
+        self
+    }
+
+    /// Uses epmd on `port` instead of 4369, on this host and on others.
+    pub fn epmd_port(mut self, port: u16) -> NodeOptions {
+        self.epmd_port = port;
+        self
+    }
+
+    /// Whether to run fauxtp's own port mapper when no epmd answers (on by
+    /// default).
+    pub fn start_epmd(mut self, on: bool) -> NodeOptions {
+        self.start_epmd = on;
         self
     }
 }

@@ -20,8 +20,6 @@ use crate::connection;
 use crate::error::DistError;
 use crate::outgoing::Outgoing;
 
-/// epmd's well-known port.
-const EPMD_PORT: u16 = 4369;
 /// How long connecting to a node (epmd lookup, TCP, handshake) may take,
 /// as OTP's `net_setuptime` (7 s).
 pub(super) const SETUP_TIMEOUT: Duration = Duration::from_secs(7);
@@ -34,9 +32,19 @@ pub(super) fn node_name(name: &str) -> Result<NodeName, DistError> {
     })
 }
 
-/// The epmd of this host.
-pub(super) fn local_epmd() -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, EPMD_PORT))
+/// The epmd of this host, on `port`.
+pub(super) fn local_epmd(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Starts fauxtp's own port mapper at `epmd` if nothing answers there. If
+/// another program binds it first (two nodes starting at once), that one
+/// serves, and nothing is started here.
+pub(super) async fn epmd_if_none(epmd: SocketAddr) -> Option<crate::epmd::PortMapper> {
+    if TcpStream::connect(epmd).await.is_ok() {
+        return None;
+    }
+    crate::epmd::PortMapper::serve(epmd).await.ok()
 }
 
 /// Registers `name` at `port` with epmd; the stream must stay open.
