@@ -410,7 +410,12 @@ impl Machine {
                 );
                 continue;
             };
+            let before_params = errors.count();
             let (args, mut fields) = params(method, errors);
+            if errors.count() > before_params {
+                // An argument that is not a plain name: reported already.
+                continue;
+            }
             if kind == Kind::Info && fields.len() != 1 {
                 errors.push(
                     method.sig.ident.span(),

@@ -144,10 +144,14 @@ pub(super) fn classify(kind: Kind, method: &ImplItemFn, errors: &mut Errors) -> 
     let what = format!("#[{}] handler", kind.attr());
     check_receiver(sig, &what, errors);
     check::reserved_name(kind, &sig.ident, errors);
+    let before_params = errors.count();
     let Params {
         mut args,
         mut fields,
     } = params(sig, errors);
+    // An argument that is not a plain name is reported already, and left
+    // out of `fields`: counting them again would report it twice.
+    let bad_params = errors.count() > before_params;
     let returns = match &sig.output {
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some((**ty).clone()),
@@ -205,6 +209,10 @@ pub(super) fn classify(kind: Kind, method: &ImplItemFn, errors: &mut Errors) -> 
                         "a {what} returns nothing, or `Result<(), E>` whose error stops the server"
                     ),
                 );
+            }
+            if bad_params {
+                // Left out: its message's type is not known.
+                return None;
             }
             if fields.len() != 1 {
                 let expected = if kind == Kind::Info {
