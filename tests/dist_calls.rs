@@ -161,3 +161,37 @@ async fn two_fauxtp_nodes_call_each_other_through_epmd() {
     b.ping(a.name()).await.unwrap();
     assert_eq!(a.connected(), vec![b.name().to_owned()]);
 }
+
+#[tokio::test]
+async fn erlang_calls_an_exposed_rust_function_with_erpc_and_rpc() {
+    use fauxtp::dist::term::Term;
+    use fauxtp::dist::{FromTerm, ToTerm};
+    let node = erlang::node("dist-calls").await;
+    node.expose("math", "add", |args: &[Term]| match args {
+        [a, b] => match (i64::from_term(a), i64::from_term(b)) {
+            (Ok(a), Ok(b)) => Ok((a + b).to_term()),
+            _ => Err("badarg".to_owned().to_term()),
+        },
+        _ => Err("badarity".to_owned().to_term()),
+    })
+    .unwrap();
+    node.expose("math", "boom", |_: &[Term]| panic!("kaboom"))
+        .unwrap();
+    // An `Err` is an `error` exception with that reason; an unknown
+    // function is `undef`; a panic is `{panic, Message}`.
+    let eval = format!(
+        "N = '{node}', \
+         A = erpc:call(N, math, add, [1, 2]), \
+         B = rpc:call(N, math, add, [40, 2]), \
+         C = try erpc:call(N, math, add, [x, 2]) catch error:{{exception, R1, _}} -> R1 end, \
+         D = try erpc:call(N, math, nosuch, []) catch error:{{exception, R2, _}} -> R2 end, \
+         E = try erpc:call(N, math, boom, []) catch error:{{exception, R3, _}} -> R3 end, \
+         io:format(\"~p ~p ~p ~p ~p~n\", [A, B, C, D, E]), halt().",
+        node = node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-calls", &eval);
+    assert_eq!(
+        erl.line().await,
+        "3 42 <<\"badarg\">> undef {panic,<<\"kaboom\">>}"
+    );
+}

@@ -99,17 +99,21 @@ async fn a_node_that_does_not_run_is_a_typed_error() {
 }
 
 #[tokio::test]
-async fn erpc_and_spawn_from_erlang_get_a_clean_notsup() {
+async fn erpc_of_a_function_the_node_does_not_expose_is_undef_and_spawn_is_refused() {
     let node = erlang::node("dist-ping").await;
-    // A fauxtp node does not advertise spawn requests, so OTP refuses them
-    // itself, without sending anything.
+    // A fauxtp node runs no Erlang code: erpc reaches only the functions
+    // it exposes (`Node::expose`), and a spawn of anything else is refused.
     let eval = format!(
-        "{{'EXIT', {{Reason, _}}}} = (catch erpc:call('{}', erlang, node, [], 2000)), \
-         io:format(\"~p~n\", [Reason]), halt().",
+        "N = '{}', \
+         R = try erpc:call(N, erlang, node, [], 2000) catch error:{{exception, E, _}} -> E end, \
+         S = try erlang:spawn_request(N, erlang, node, [], [monitor]) of \
+               Id -> receive {{spawn_reply, Id, error, Why}} -> Why; {{'DOWN', Id, _, _, Why}} -> Why after 2000 -> timeout end \
+             catch error:W -> W end, \
+         io:format(\"~p ~p~n\", [R, S]), halt().",
         node.name()
     );
     let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
-    assert_eq!(erl.line().await, "{erpc,notsup}");
+    assert_eq!(erl.line().await, "undef notsup");
 }
 
 #[tokio::test]

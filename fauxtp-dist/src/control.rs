@@ -18,6 +18,8 @@ mod op {
     pub const MONITOR_P: i32 = 19;
     pub const DEMONITOR_P: i32 = 20;
     pub const MONITOR_P_EXIT: i32 = 21;
+    pub const SPAWN_REQUEST: i32 = 29;
+    pub const SPAWN_REPLY: i32 = 31;
     pub const ALIAS_SEND: i32 = 33;
     pub const UNLINK_ID: i32 = 35;
     pub const UNLINK_ID_ACK: i32 = 36;
@@ -94,6 +96,23 @@ pub(crate) enum Control {
         id: Term,
         from: Pid,
         to: Pid,
+    },
+    /// `spawn_request` from another node: `{M, F, Arity}`, the arguments
+    /// in the message.
+    SpawnRequest {
+        id: Reference,
+        from: Pid,
+        module: Atom,
+        function: Atom,
+        options: Term,
+    },
+    /// The answer to a `spawn_request`: the new pid, or an error atom.
+    SpawnReply {
+        id: Reference,
+        to: Pid,
+        /// 1: linked, 2: monitored.
+        flags: i32,
+        result: Term,
     },
     /// An operation fauxtp does not handle (yet); kept for the log line.
     Other {
@@ -202,6 +221,27 @@ impl Control {
                     Control::UnlinkIdAck { id, from, to }
                 }
             }
+            op::SPAWN_REQUEST => {
+                let id = reference(next()?).ok_or_else(|| fail("not a reference"))?;
+                let from = pid(next()?).ok_or_else(|| fail("from is not a pid"))?;
+                let _group_leader = next()?;
+                let Term::Tuple(Tuple { elements: mfa }) = next()? else {
+                    return Err(fail("not {Module, Function, Arity}"));
+                };
+                let mut mfa = mfa.into_iter();
+                let module = mfa.next().and_then(atom).ok_or_else(|| fail("no module"))?;
+                let function = mfa
+                    .next()
+                    .and_then(atom)
+                    .ok_or_else(|| fail("no function"))?;
+                Control::SpawnRequest {
+                    id,
+                    from,
+                    module,
+                    function,
+                    options: next()?,
+                }
+            }
             op => Control::Other { op },
         };
         Ok(control)
@@ -264,6 +304,32 @@ impl Control {
             Control::UnlinkIdAck { id, from, to } => {
                 vec![code(op::UNLINK_ID_ACK), id, from.into(), to.into()]
             }
+            Control::SpawnRequest {
+                id,
+                from,
+                module,
+                function,
+                options,
+            } => vec![
+                code(op::SPAWN_REQUEST),
+                id.into(),
+                from.clone().into(),
+                from.into(),
+                Term::from(Tuple::from(vec![module.into(), function.into(), code(0)])),
+                options,
+            ],
+            Control::SpawnReply {
+                id,
+                to,
+                flags,
+                result,
+            } => vec![
+                code(op::SPAWN_REPLY),
+                id.into(),
+                to.into(),
+                code(flags),
+                result,
+            ],
             Control::Other { op } => vec![code(op)],
         };
         Term::from(Tuple::from(elements))

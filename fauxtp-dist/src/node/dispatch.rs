@@ -52,6 +52,8 @@ impl Dispatch for Inner {
                 ),
                 (Some(_), None) => {}
             },
+            request @ Control::SpawnRequest { .. } => self.spawn_request(out, request, payload),
+            Control::SpawnReply { .. } => {}
             Control::AliasSend { alias, .. } => tracing::warn!(
                 peer,
                 alias = %Term::from(alias),

@@ -23,6 +23,7 @@ mod monitors;
 mod names;
 mod options;
 mod pids;
+mod rpc;
 mod setup;
 
 use std::collections::HashMap;
@@ -89,6 +90,8 @@ struct NodeState {
     node_monitors: monitors::NodeMonitors,
     /// The servers other nodes can reach by name.
     names: names::Names,
+    /// The functions other nodes may call with erpc.
+    functions: rpc::Functions,
     /// The epmd connection, kept open: closing it unregisters the node.
     epmd_registration: Option<TcpStream>,
     /// The port mapper this node runs, when no epmd did.
@@ -157,7 +160,9 @@ impl Node {
         let (registration, creation) =
             setup::register(epmd, node_name.name(), listening.port(), options.published).await?;
         let mut local = LocalNode::new(node_name, creation);
-        local.flags |= DistributionFlags::DIST_MONITOR | DistributionFlags::DIST_MONITOR_NAME;
+        local.flags |= DistributionFlags::DIST_MONITOR
+            | DistributionFlags::DIST_MONITOR_NAME
+            | DistributionFlags::SPAWN;
         if options.published {
             local.flags |= DistributionFlags::PUBLISHED;
         }
@@ -229,7 +234,9 @@ impl Inner {
                 accept.abort();
             }
             state.epmd_registration = None;
+            state.own_epmd = None;
             state.names.clear();
+            state.functions.clear();
             (
                 std::mem::take(&mut state.peers),
                 std::mem::take(&mut state.calls),
