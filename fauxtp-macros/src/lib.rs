@@ -4,6 +4,7 @@
 mod duration;
 mod errors;
 mod genserver;
+mod handler_args;
 mod pattern;
 mod receive;
 mod statem;

@@ -6,7 +6,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use super::model::{Arg, EventDef, Kind, Machine, Signal};
+use super::model::{EventDef, Kind, Machine, Signal};
+use crate::handler_args::call_args;
 
 fn reply_field() -> Ident {
     Ident::new("reply", Span::mixed_site())
@@ -22,14 +23,6 @@ fn construct(msg: &Ident, event: &EventDef, reply: bool) -> TokenStream {
         Kind::Cast if event.fields.is_empty() => quote!(#msg::#variant),
         Kind::Call | Kind::Cast => quote!(#msg::#variant { #(#names,)* #reply }),
     }
-}
-
-fn call_args(args: &[Arg], ctx: &Ident) -> TokenStream {
-    let args = args.iter().map(|arg| match arg {
-        Arg::Field(name) => quote!(#name),
-        Arg::Ctx => quote!(#ctx),
-    });
-    quote!(#(#args),*)
 }
 
 pub(crate) fn machine(m: &Machine) -> TokenStream {

@@ -45,10 +45,7 @@ pub(crate) enum Signal {
     Exit,
 }
 
-pub(crate) enum Arg {
-    Field(Ident),
-    Ctx,
-}
+pub(crate) use crate::handler_args::Arg;
 
 pub(crate) struct Init {
     pub fields: Vec<(Ident, Type)>,
@@ -196,26 +193,13 @@ fn is_statem_ctx(ty: &Type) -> bool {
 
 /// The arguments after the receiver: the context, and named fields.
 fn params(method: &ImplItemFn, errors: &mut Errors) -> (Vec<Arg>, Vec<(Ident, Type)>) {
-    let mut args = Vec::new();
-    let mut fields = Vec::new();
-    for input in &method.sig.inputs {
-        let FnArg::Typed(typed) = input else { continue };
-        if is_statem_ctx(&typed.ty) {
-            args.push(Arg::Ctx);
-            continue;
-        }
-        match &*typed.pat {
-            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                args.push(Arg::Field(p.ident.clone()));
-                fields.push((p.ident.clone(), (*typed.ty).clone()));
-            }
-            other => errors.push(
-                other.span(),
-                "a handler argument becomes a field of the message: give it a plain name (`digit: u8`)",
-            ),
-        }
-    }
-    (args, fields)
+    let params = crate::handler_args::params(
+        &method.sig,
+        is_statem_ctx,
+        "a handler argument becomes a field of the message: give it a plain name (`digit: u8`)",
+        errors,
+    );
+    (params.args, params.fields)
 }
 
 fn has_mut_self(method: &ImplItemFn) -> bool {

@@ -10,14 +10,7 @@ use super::message::construct;
 use super::{msg_ident, msg_type, options_value, self_type, type_params};
 use crate::genserver::model::{reply_field, Arg, Handler, HandlerKind, Hook, Init, Reply, Server};
 
-/// The arguments of a call to a user function, in the user's order.
-fn call_args(args: &[Arg], ctx: &Ident) -> TokenStream {
-    let args = args.iter().map(|arg| match arg {
-        Arg::Field(name) => quote!(#name),
-        Arg::Ctx => quote!(#ctx),
-    });
-    quote!(#(#args),*)
-}
+use crate::handler_args::call_args;
 
 /// `Self::name(self, args)`, awaited if async.
 fn invoke(ident: &Ident, is_async: bool, args: &[Arg], ctx: &Ident, receiver: bool) -> TokenStream {

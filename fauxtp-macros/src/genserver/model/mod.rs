@@ -34,13 +34,7 @@ pub(crate) struct Server {
     pub exit: Option<Hook>,
 }
 
-/// How one argument of a user function is supplied by the generated code.
-pub(crate) enum Arg {
-    /// A field of the message variant (or the init args), by name.
-    Field(Ident),
-    /// The server context.
-    Ctx,
-}
+pub(crate) use crate::handler_args::Arg;
 
 pub(crate) struct Init {
     pub fields: Vec<(Ident, Type)>,

@@ -6,10 +6,11 @@
 use proc_macro2::Span;
 use quote::format_ident;
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ImplItem, ImplItemFn, Pat, ReturnType, Signature, Type};
+use syn::{Ident, ImplItem, ImplItemFn, ReturnType, Signature, Type};
 
-use super::{check, Arg, Handler, HandlerKind, Hook, Init, Reply};
+use super::{check, Handler, HandlerKind, Hook, Init, Reply};
 use crate::errors::Errors;
+use crate::handler_args::Params;
 use crate::types::{first_type_arg, is_ctx, last_segment_is};
 
 /// The handler attributes.
@@ -90,35 +91,14 @@ pub(super) fn take_kind(item: &mut ImplItem, errors: &mut Errors) -> Option<(Kin
 }
 
 /// The arguments of a method after its receiver, sorted into the context
-/// and the rest (`(name, type)`), in order.
-struct Params {
-    args: Vec<Arg>,
-    fields: Vec<(Ident, Type)>,
-}
-
+/// and the rest.
 fn params(sig: &Signature, errors: &mut Errors) -> Params {
-    let mut args = Vec::new();
-    let mut fields = Vec::new();
-    for input in &sig.inputs {
-        let FnArg::Typed(typed) = input else {
-            continue;
-        };
-        if is_ctx(&typed.ty) {
-            args.push(Arg::Ctx);
-            continue;
-        }
-        match &*typed.pat {
-            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                args.push(Arg::Field(p.ident.clone()));
-                fields.push((p.ident.clone(), (*typed.ty).clone()));
-            }
-            other => errors.push(
-                other.span(),
-                "a handler argument becomes a field of the message: give it a plain name (`point: (i32, i32)`), and destructure it in the body",
-            ),
-        }
-    }
-    Params { args, fields }
+    crate::handler_args::params(
+        sig,
+        is_ctx,
+        "a handler argument becomes a field of the message: give it a plain name (`point: (i32, i32)`), and destructure it in the body",
+        errors,
+    )
 }
 
 /// Checks the receiver: handlers take the state by reference.
