@@ -155,3 +155,34 @@ async fn a_published_node_is_listed_in_nodes() {
     let mut erl = Beam::erl(&unique("e"), "dist-ping", &eval);
     assert_eq!(erl.line().await, format!("[{}] []", node.name()));
 }
+
+#[tokio::test]
+async fn long_names_with_an_address_work_both_ways() {
+    erlang::ensure_epmd();
+    let rust_name = format!("rust_long_{}@127.0.0.1", std::process::id());
+    let node = fauxtp::dist::Node::start(&rust_name, fauxtp::dist::Cookie::new("dist-long"))
+        .await
+        .unwrap();
+    let erl_name = format!("e_long_{}@127.0.0.1", std::process::id());
+    let eval = format!(
+        "pong = net_adm:ping('{rust_name}'), io:format(\"ok~n\"), \
+         receive stop -> ok after 10000 -> ok end, halt()."
+    );
+    let mut erl = tokio::process::Command::new("erl")
+        .args(["-noshell", "-name", &erl_name, "-setcookie", "dist-long"])
+        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+        .args(["-eval", &eval])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("erl runs");
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(erl.stdout.take().unwrap()));
+    let line = tokio::time::timeout(erlang::WAIT, lines.next_line())
+        .await
+        .expect("erl pings")
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, "ok");
+    node.ping(&erl_name).await.unwrap();
+}
