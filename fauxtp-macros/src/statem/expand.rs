@@ -335,3 +335,52 @@ pub(crate) fn machine(m: &Machine) -> TokenStream {
         }
     }
 }
+
+/// What a block whose `init` is missing or wrong still gets: a `Statem`
+/// impl and start functions that are never run (the crate does not
+/// compile), so that the reported error is the only one.
+pub(crate) fn stub(ident: &Ident) -> TokenStream {
+    let name = ident.to_string();
+    let never = quote!(::core::unreachable!("#[statem] reported an error"));
+    quote! {
+        #[automatically_derived]
+        impl ::fauxtp::statem::Statem for #ident {
+            type State = ();
+            type Args = ();
+            type Msg = ();
+            const NAME: &'static str = #name;
+
+            async fn init(
+                _: (),
+                _: &mut ::fauxtp::statem::StatemCtx<'_, Self>,
+            ) -> ::core::result::Result<((), Self), ::fauxtp::ExitReason> {
+                #never
+            }
+
+            async fn handle_event(
+                &mut self,
+                _: &(),
+                _: ::fauxtp::statem::Event<()>,
+                _: &mut ::fauxtp::statem::StatemCtx<'_, Self>,
+            ) -> ::fauxtp::statem::Step<Self> {
+                #never
+            }
+        }
+
+        impl #ident {
+            /// Never runs: `#[statem]` reported an error.
+            #[allow(unused_variables)]
+            pub async fn start(
+                args: impl ::core::marker::Send,
+            ) -> ::core::result::Result<::fauxtp::statem::StatemPid<Self>, ::fauxtp::StartError> {
+                #never
+            }
+
+            /// Never runs: `#[statem]` reported an error.
+            #[allow(unused_variables)]
+            pub fn child(args: impl ::core::marker::Send) -> ::fauxtp::supervisor::ChildSpec {
+                #never
+            }
+        }
+    }
+}

@@ -25,7 +25,15 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
                 // Handlers with a mistake are left out of the model: the
                 // rest is written, so that no other error follows from them.
                 Some(machine) => expand::machine(&machine),
-                None => strip(given_back).into_token_stream(),
+                // The block, and a stand-in `Statem` impl with its start
+                // functions, so that code naming them (the block's own
+                // `StatemCtx<'_, Self>`, `main`) shows no errors of its own.
+                None => {
+                    let stub = type_ident(&given_back).map(|ident| expand::stub(&ident));
+                    let mut out = strip(given_back).into_token_stream();
+                    out.extend(stub);
+                    out
+                }
             }
         }
         Ok(other) => {
@@ -60,4 +68,14 @@ fn strip(mut block: syn::ItemImpl) -> syn::ItemImpl {
         seen.insert(method.sig.ident.to_string())
     });
     block
+}
+
+/// The name of the type an impl block is for, if it is a plain path.
+fn type_ident(block: &syn::ItemImpl) -> Option<syn::Ident> {
+    match &*block.self_ty {
+        syn::Type::Path(path) if path.qself.is_none() && block.generics.params.is_empty() => {
+            path.path.segments.last().map(|s| s.ident.clone())
+        }
+        _ => None,
+    }
 }
