@@ -186,3 +186,58 @@ async fn long_names_with_an_address_work_both_ways() {
     assert_eq!(line, "ok");
     node.ping(&erl_name).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_peer_that_freezes_is_found_gone_within_net_ticktime() {
+    use fauxtp::dist::{Cookie, Node, NodeDown, NodeOptions};
+    use fauxtp::prelude::*;
+    use std::time::Duration;
+
+    erlang::ensure_epmd();
+    let options = NodeOptions::new().net_ticktime(Duration::from_secs(2));
+    let node = Node::start_with(&unique("rust"), Cookie::new("dist-tick"), options)
+        .await
+        .unwrap();
+    let erl_name = unique("e");
+    let mut erl = tokio::process::Command::new("erl")
+        .args(["-noshell", "-sname", &erl_name, "-setcookie", "dist-tick"])
+        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+        .args(["-kernel", "net_ticktime", "2"])
+        .args([
+            "-eval",
+            "io:format(\"up~n\"), receive stop -> ok after 60000 -> ok end, halt().",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("erl runs");
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(erl.stdout.take().unwrap()));
+    let up = tokio::time::timeout(erlang::WAIT, lines.next_line())
+        .await
+        .expect("erl starts")
+        .unwrap()
+        .unwrap();
+    assert_eq!(up, "up");
+    node.ping(&erl_name).await.unwrap();
+    let mut me = Ctx::<NodeDown>::detached();
+    node.monitor_node(&erl_name, &me.pid()).await;
+
+    // Frozen: the connection stays open, but nothing comes any more.
+    let frozen = std::process::Command::new("kill")
+        .args(["-STOP", &erl.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(frozen.success());
+    let started = tokio::time::Instant::now();
+    fauxtp::assert_receives!(me, NodeDown { node: down } if down == erl_name, erlang::WAIT);
+    // Four silent ticks of half a second, and the one that notices.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &erl.id().unwrap().to_string()])
+        .status();
+}

@@ -17,10 +17,6 @@ use crate::control::Control;
 use crate::frame::{self, Frame, Split};
 use crate::outgoing::Outgoing;
 
-/// How often a connection that sent nothing sends a tick. OTP sends one
-/// every quarter of `net_ticktime` (60 s).
-const TICK: Duration = Duration::from_secs(15);
-
 /// What a connection's task needs of the node it serves. The node
 /// implements it; the task holds it weakly, so a node that is dropped ends
 /// its connections.
@@ -62,6 +58,7 @@ pub(crate) async fn run<N: Dispatch>(
     node: Weak<N>,
     peer: String,
     out: Outgoing,
+    tick: Duration,
 ) {
     // However the task ends (an error, a panic, an abort), the node hears
     // of it, so that it never keeps a connection nobody serves.
@@ -74,7 +71,9 @@ pub(crate) async fn run<N: Dispatch>(
     // Bytes to write; the first `written` of them are written.
     let mut output: Vec<u8> = Vec::new();
     let mut written = 0;
-    let mut ticks = tokio::time::interval_at(Instant::now() + TICK, TICK);
+    // A connection that sent nothing sends a tick every `tick`: a quarter
+    // of `net_ticktime`, as OTP does.
+    let mut ticks = tokio::time::interval_at(Instant::now() + tick, tick);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     // Whether anything came, or went, since the last tick; how many ticks
     // in a row found nothing come.
@@ -258,8 +257,8 @@ fn receive(
 /// How many bytes a read takes at most.
 const READ_CHUNK: usize = 64 * 1024;
 /// How many ticks in a row may pass with nothing heard before the
-/// connection counts as lost: 60 to 75 s of silence, about OTP's
-/// `net_ticktime` (60 s, which OTP also applies with some slack).
+/// connection counts as lost: one to one and a quarter `net_ticktime` of
+/// silence, as OTP applies it, with some slack.
 const SILENT_TICKS: u32 = 4;
 
 /// Tells the node that a connection's task has ended.

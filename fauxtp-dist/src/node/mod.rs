@@ -64,6 +64,8 @@ struct Inner {
     cookie: Cookie,
     epmd: SocketAddr,
     listening: SocketAddr,
+    /// How often a silent connection ticks: a quarter of `net_ticktime`.
+    tick: std::time::Duration,
     next_id: AtomicU32,
     next_ref: AtomicU64,
     state: Mutex<NodeState>,
@@ -172,6 +174,7 @@ impl Node {
             cookie,
             epmd,
             listening,
+            tick: options.net_ticktime / 4,
             next_id: AtomicU32::new(1),
             next_ref: AtomicU64::new(1),
             state: Mutex::new(NodeState::default()),

@@ -44,6 +44,11 @@ pub struct NodeOptions {
     /// runs, so that a Rust-only cluster needs no Erlang install. On by
     /// default.
     pub start_epmd: bool,
+    /// How long a connection may stay silent before the peer counts as
+    /// gone (OTP's `net_ticktime`, 60 s by default): a tick goes out every
+    /// quarter of it, and four silent ticks in a row end the connection.
+    /// Both sides should agree, as Erlang's nodes do.
+    pub net_ticktime: std::time::Duration,
 }
 
 impl Default for NodeOptions {
@@ -53,6 +58,7 @@ impl Default for NodeOptions {
             listen: Ipv4Addr::LOCALHOST.into(),
             epmd_port: 4369,
             start_epmd: true,
+            net_ticktime: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -78,6 +84,13 @@ impl NodeOptions {
     /// Uses epmd on `port` instead of 4369, on this host and on others.
     pub fn epmd_port(mut self, port: u16) -> NodeOptions {
         self.epmd_port = port;
+        self
+    }
+
+    /// Sets `net_ticktime` (at least 4 ms): how fast a peer that froze,
+    /// or whose network went away, is found gone.
+    pub fn net_ticktime(mut self, ticktime: std::time::Duration) -> NodeOptions {
+        self.net_ticktime = ticktime.max(std::time::Duration::from_millis(4));
         self
     }
 

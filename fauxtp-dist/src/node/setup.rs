@@ -197,6 +197,7 @@ impl Inner {
             Arc::downgrade(self),
             name.clone(),
             out.clone(),
+            self.tick,
         ));
         let peer = Connection {
             id,
