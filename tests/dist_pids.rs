@@ -10,6 +10,7 @@ use erlang::{unique, Beam, WAIT};
 use fauxtp::dist::term::{atom, Pid as ErlPid, Term};
 use fauxtp::dist::{FromTerm, Node, Remote, RemoteDown};
 use fauxtp::prelude::*;
+use fauxtp::testing::wait_for;
 
 const COOKIE: &str = "dist-pids";
 
@@ -263,4 +264,61 @@ async fn unlinked_processes_no_longer_share_their_exits() {
     node.ping(&erl.name).await.unwrap();
     assert!(survivor.is_alive());
     assert_no_message!(me, Duration::from_millis(50));
+}
+
+/// How many monitors `worker` (an Erlang process that answers `{count,
+/// From}`) is watched by, as its node sees it.
+async fn monitored_by(node: &Node, worker: &ErlPid, me: &mut Ctx<Term>) -> u32 {
+    let ask = (atom("count"), node.pid_of(&me.pid()));
+    node.send_to(worker, ask).await.unwrap();
+    let reply = receive!(me, {
+        reply => reply,
+        after WAIT => panic!("the worker did not answer"),
+    });
+    <(Term, u32)>::from_term(&reply).unwrap().1
+}
+
+/// A process that holds monitors and never ends by itself.
+fn holder() -> Pid<RemoteDown> {
+    fauxtp::spawn(|mut ctx: Ctx<RemoteDown>| async move {
+        loop {
+            receive!(ctx, { _ => {} });
+        }
+    })
+}
+
+#[tokio::test]
+async fn monitors_go_with_the_process_that_made_them() {
+    let node = erlang::node(COOKIE).await;
+    let mut me = Ctx::<Term>::detached();
+    let erl = erlang_shell(
+        "Count = fun Count() -> receive {count, From} -> \
+             {monitored_by, L} = process_info(self(), monitored_by), \
+             From ! {count, length(L)}, Count() end end, Count()",
+    )
+    .await;
+    let worker = meet(&node, &erl, &mut me).await;
+    let owner = holder();
+    node.monitor(&worker, &owner).await.unwrap();
+    node.monitor(&worker, &owner).await.unwrap();
+    assert_eq!(node.stats().monitors, 2);
+    assert_eq!(monitored_by(&node, &worker, &mut me).await, 2);
+
+    // The owner ends without taking them off: both go, here and there.
+    me.exit(owner, ExitReason::Kill);
+    wait_for(|| node.stats().monitors == 0, WAIT).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while monitored_by(&node, &worker, &mut me).await != 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still monitored");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // One made for a process that has ended goes at once.
+    let ended = holder();
+    me.exit(ended.clone(), ExitReason::Kill);
+    let mut watch = Ctx::<()>::detached();
+    let down = watch.monitor(&ended);
+    assert_receives!(watch, Down(d) if d.monitor == down, WAIT);
+    node.monitor(&worker, &ended).await.unwrap();
+    wait_for(|| node.stats().monitors == 0, WAIT).await.unwrap();
 }

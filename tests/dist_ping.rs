@@ -127,6 +127,11 @@ async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
     node.ping(&erl.name).await.unwrap();
     node.monitor_node(&erl.name, &me.pid()).await;
     node.monitor_node(&erl.name, &me.pid()).await;
+    // One taken off never fires.
+    let removed = node.monitor_node(&erl.name, &me.pid()).await;
+    assert!(node.demonitor_node(&removed));
+    assert!(!node.demonitor_node(&removed));
+    assert_eq!(node.stats().node_monitors, 2);
     let gone = erl.name.clone();
     drop(erl);
     // One nodedown per monitor.
@@ -139,6 +144,29 @@ async fn a_node_monitor_delivers_nodedown_when_the_connection_goes() {
     let nobody = unique("nobody");
     node.monitor_node(&nobody, &me.pid()).await;
     fauxtp::assert_receives!(me, NodeDown { node: down } if down == nobody, WAIT);
+}
+
+#[tokio::test]
+async fn node_monitors_go_with_the_process_that_made_them() {
+    use fauxtp::dist::NodeDown;
+    use fauxtp::prelude::*;
+
+    let node = erlang::node("dist-ping").await;
+    let erl = erlang_node("dist-ping").await;
+    node.ping(&erl.name).await.unwrap();
+    let owner = fauxtp::spawn(|mut ctx: Ctx<NodeDown>| async move {
+        loop {
+            receive!(ctx, { _ => {} });
+        }
+    });
+    node.monitor_node(&erl.name, &owner).await;
+    node.monitor_node(&erl.name, &owner).await;
+    assert_eq!(node.stats().node_monitors, 2);
+    let me = Ctx::<()>::detached();
+    me.exit(owner, ExitReason::Kill);
+    fauxtp::testing::wait_for(|| node.stats().node_monitors == 0, WAIT)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -74,7 +74,9 @@ mod watches;
 
 pub use error::DistError;
 pub use gen::{RemoteCaller, RemoteServer};
-pub use node::{Cookie, Node, NodeDown, NodeOptions, Remote, RemoteDown, RemoteMonitor};
+pub use node::{
+    Cookie, Node, NodeDown, NodeMonitor, NodeOptions, NodeStats, Remote, RemoteDown, RemoteMonitor,
+};
 pub use term::{FromTerm, TermError, ToTerm};
 
 /// Derives [`ToTerm`](trait@ToTerm) for a struct or an enum, the way OTP

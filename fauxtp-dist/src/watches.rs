@@ -1,6 +1,7 @@
 //! Inbound monitors and links: the ones other nodes' processes hold on
 //! this node's processes, and the node's watcher process, which fires them
-//! when a local process ends.
+//! when a local process ends (and takes off the node's outbound monitors
+//! made for a local process that ended, `InboundWatches::when_ends`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,7 +41,13 @@ struct Table {
     by_ref: HashMap<(u64, Reference), MonitorRef>,
     watched: HashMap<MonitorRef, InboundMonitor>,
     links: HashMap<MonitorRef, InboundLink>,
+    /// What is undone when a local process ends: the node's bookkeeping
+    /// held for it (see [`InboundWatches::when_ends`]).
+    cleanups: HashMap<MonitorRef, Cleanup>,
 }
+
+/// Bookkeeping undone when the local process it was kept for ends.
+pub(crate) type Cleanup = Box<dyn FnOnce() + Send>;
 
 /// What the node's watcher process is told besides its down messages.
 pub(crate) enum WatcherMsg {
@@ -158,6 +165,32 @@ impl InboundWatches {
                 reference,
             },
         );
+    }
+
+    /// How many inbound monitors and links there are.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let table = self.lock();
+        (table.watched.len(), table.links.len())
+    }
+
+    /// Runs `cleanup` on the watcher when the local process `owner` ends
+    /// (at once if it has): the node's outbound monitors and node monitors
+    /// go with the process they were made for. Returns the watch, for
+    /// [`forget_end`](InboundWatches::forget_end).
+    pub(crate) fn when_ends(&self, owner: &AnyPid, cleanup: Cleanup) -> MonitorRef {
+        let mut table = self.lock();
+        let monitor = fauxtp::__private::monitor_for(&self.watcher.any(), owner);
+        table.cleanups.insert(monitor, cleanup);
+        monitor
+    }
+
+    /// Takes off a watch of [`when_ends`](InboundWatches::when_ends): its
+    /// bookkeeping went another way (the monitor fired or was removed).
+    pub(crate) fn forget_end(&self, owner: &AnyPid, watch: MonitorRef) {
+        let mut table = self.lock();
+        if table.cleanups.remove(&watch).is_some() {
+            fauxtp::__private::demonitor_for(owner, watch);
+        }
     }
 
     /// The monitor `reference`, made over `out`, is taken off: it never
@@ -297,6 +330,9 @@ fn spawn_watcher(table: Arc<Mutex<Table>>) -> Pid<WatcherMsg> {
                     } else if let Some(link) = t.links.remove(&down.monitor) {
                         drop(t);
                         link.fire(&down.reason);
+                    } else if let Some(cleanup) = t.cleanups.remove(&down.monitor) {
+                        drop(t);
+                        cleanup();
                     }
                     // Otherwise its entry was removed: a demonitor, an
                     // unlink or a lost connection came first.

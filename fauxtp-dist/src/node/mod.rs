@@ -42,7 +42,7 @@ use crate::outgoing::Outgoing;
 use crate::watches::InboundWatches;
 
 pub use calls::Remote;
-pub use monitors::{NodeDown, RemoteDown, RemoteMonitor};
+pub use monitors::{NodeDown, NodeMonitor, RemoteDown, RemoteMonitor};
 pub use options::{Cookie, NodeOptions};
 
 /// A fauxtp node in an Erlang cluster.
@@ -55,6 +55,22 @@ pub use options::{Cookie, NodeOptions};
 #[derive(Clone)]
 pub struct Node {
     inner: Arc<Inner>,
+}
+
+/// What a node is keeping track of, from [`Node::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct NodeStats {
+    /// Connections to other nodes.
+    pub connections: usize,
+    /// Monitors local processes hold on other nodes' processes.
+    pub monitors: usize,
+    /// Monitors on connections to nodes.
+    pub node_monitors: usize,
+    /// Monitors other nodes' processes hold on local ones.
+    pub inbound_monitors: usize,
+    /// Links between local processes and other nodes' processes.
+    pub inbound_links: usize,
 }
 
 /// What the handles of one node share.
@@ -206,6 +222,25 @@ impl Node {
         let mut nodes: Vec<String> = self.inner.lock().peers.keys().cloned().collect();
         nodes.sort();
         nodes
+    }
+
+    /// How much the node is keeping track of right now: its monitors and
+    /// links, in and out. Each entry goes when its connection goes, when
+    /// it fires or is removed, or when the local process it was made for
+    /// ends, so these figures follow the live processes, not the traffic.
+    pub fn stats(&self) -> NodeStats {
+        let (monitors, node_monitors) = {
+            let state = self.inner.lock();
+            (state.monitors.len(), state.node_monitors.len())
+        };
+        let (inbound_monitors, inbound_links) = self.inner.inbound.counts();
+        NodeStats {
+            connections: self.connected().len(),
+            monitors,
+            node_monitors,
+            inbound_monitors,
+            inbound_links,
+        }
     }
 
     /// Stops the node: closes its connections and its listener, and

@@ -255,7 +255,7 @@ impl Inner {
         let monitors = state.monitors.connection_lost(id);
         drop(state);
         self.inbound.connection_lost(id);
-        monitors::no_connection(monitors);
-        monitors::node_down(node, node_monitors);
+        monitors::no_connection(self, monitors);
+        monitors::node_down(self, node, node_monitors);
     }
 }
