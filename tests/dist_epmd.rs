@@ -91,3 +91,64 @@ async fn without_an_epmd_and_without_starting_one_the_node_says_so() {
         .unwrap_err();
     assert!(matches!(error, DistError::Epmd { .. }), "{error}");
 }
+
+/// Sends `bytes` to the port mapper at `port` and returns all it answers
+/// before it closes the connection (which it must do within `WAIT`).
+async fn exchange(port: u16, bytes: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(bytes).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("the port mapper closes the connection")
+        .unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn garbage_sent_to_the_port_mapper_is_dropped_and_it_keeps_serving() {
+    let port = free_port();
+    let _epmd = PortMapper::serve(([127, 0, 0, 1], port).into())
+        .await
+        .unwrap();
+    let options = NodeOptions::new().epmd_port(port).start_epmd(false);
+    let node = Node::start_with(&unique("rust"), Cookie::new("dist-epmd"), options.clone())
+        .await
+        .unwrap();
+
+    // A registration too short to read, an unknown request, an empty one,
+    // a name that is not UTF-8, an empty name: closed, nothing answered
+    // but a refusal.
+    assert_eq!(exchange(port, &[0, 5, 120, 1, 2, 3, 4]).await, b"");
+    assert_eq!(exchange(port, &[0, 1, 99]).await, b"");
+    assert_eq!(exchange(port, &[0, 0]).await, b"");
+    let mut bad_name = vec![0, 15, 120, 0, 1, 77, 0, 0, 6, 0, 5, 0, 1, 0xff, 0, 0];
+    bad_name[1] = (bad_name.len() - 2) as u8;
+    assert_eq!(exchange(port, &bad_name).await, b"");
+    let empty_name = [0, 13, 120, 0, 1, 77, 0, 0, 6, 0, 5, 0, 0, 0, 0];
+    assert_eq!(exchange(port, &empty_name).await, [118, 1, 0, 0, 0, 0]);
+    // A lookup of a name nobody has: not found.
+    let mut unknown = vec![0, 0, 122];
+    unknown.extend(vec![b'x'; 1000]);
+    let len = (unknown.len() - 2) as u16;
+    unknown[..2].copy_from_slice(&len.to_be_bytes());
+    assert_eq!(exchange(port, &unknown).await, [119, 1]);
+    // A request that never comes whole: dropped after a while.
+    assert_eq!(exchange(port, &[0, 200, 120, 1]).await, b"");
+
+    // It still serves: the names, and a second node that finds the first.
+    let names = exchange(port, &[0, 1, 110]).await;
+    let listed = String::from_utf8_lossy(&names[4..]).into_owned();
+    let short = node.name().split('@').next().unwrap();
+    assert!(
+        listed.contains(&format!("name {short} at port")),
+        "{listed}"
+    );
+    let other = Node::start_with(&unique("rust"), Cookie::new("dist-epmd"), options)
+        .await
+        .unwrap();
+    other.ping(node.name()).await.unwrap();
+}

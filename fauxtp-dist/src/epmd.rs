@@ -18,6 +18,10 @@
 //! `net_adm:names/0` ask). A name that is taken is refused. Requests of
 //! other kinds (`KILL_REQ`, `STOP_REQ`, `DUMP_REQ`) are refused by closing
 //! the connection: this mapper is stopped by dropping its handle.
+//!
+//! Whatever a client sends, the mapper keeps serving the others: a
+//! request that cannot be read (malformed, or not whole within 5 s) closes
+//! that client's connection, with a log line.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +38,9 @@ const ALIVE2_X_RESP: u8 = 118;
 const PORT_PLEASE2_REQ: u8 = 122;
 const PORT2_RESP: u8 = 119;
 const NAMES_REQ: u8 = 110;
+
+/// How long a client has to send its request whole.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A registered node, as `ALIVE2_REQ` describes it.
 #[derive(Debug, Clone)]
@@ -81,12 +88,21 @@ impl PortMapper {
         let table = Arc::new(Mutex::new(Table::default()));
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, say: wait instead of
+                        // spinning.
+                        tracing::warn!(%error, "the port mapper cannot accept");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
                 };
                 let table = table.clone();
                 tokio::spawn(async move {
-                    let _ = serve_one(stream, table, local.port()).await;
+                    if let Err(error) = serve_one(stream, table, local.port()).await {
+                        tracing::debug!(%peer, %error, "a port mapper client went");
+                    }
                 });
             }
         });
@@ -116,25 +132,22 @@ async fn serve_one(
     nodes: Arc<Mutex<Table>>,
     epmd_port: u16,
 ) -> std::io::Result<()> {
-    let len = stream.read_u16().await? as usize;
-    if len == 0 {
-        return Ok(());
-    }
-    let mut request = vec![0; len];
-    stream.read_exact(&mut request).await?;
+    let request = tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut stream))
+        .await
+        .map_err(|_| malformed("no whole request in time"))??;
     let Some((&tag, body)) = request.split_first() else {
-        return Ok(());
+        return Err(malformed("an empty request"));
     };
     match tag {
         ALIVE2_REQ => {
             let Some((name, mut entry)) = parse_alive(body) else {
-                return Ok(());
+                return Err(malformed("a registration that cannot be read"));
             };
             let creation = {
                 let mut table = table(&nodes);
                 table.next += 1;
                 entry.serial = table.next;
-                if table.nodes.contains_key(&name) {
+                if name.is_empty() || table.nodes.contains_key(&name) {
                     None
                 } else {
                     table.nodes.insert(name.clone(), entry.clone());
@@ -197,10 +210,23 @@ async fn serve_one(
             }
             stream.write_all(&reply).await?;
         }
-        // Anything else: not served.
-        _ => {}
+        other => return Err(malformed(&format!("request {other}, which is not served"))),
     }
     stream.shutdown().await
+}
+
+/// Reads one length-prefixed request.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let len = stream.read_u16().await? as usize;
+    let mut request = vec![0; len];
+    stream.read_exact(&mut request).await?;
+    Ok(request)
+}
+
+/// A request the mapper drops, logged once.
+fn malformed(what: &str) -> std::io::Error {
+    tracing::warn!("the port mapper dropped a client: {what}");
+    std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned())
 }
 
 /// `ALIVE2_REQ`'s body: the node's name and its entry.
