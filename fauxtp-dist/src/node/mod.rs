@@ -172,7 +172,7 @@ impl Node {
         })?;
         let epmd = setup::local_epmd(options.epmd_port);
         let own_epmd = match options.start_epmd {
-            true => setup::epmd_if_none(epmd).await,
+            true => setup::epmd_if_none(epmd, options.listen).await,
             false => None,
         };
         let (registration, creation) =

@@ -34,7 +34,8 @@ pub struct NodeOptions {
     pub published: bool,
     /// The address the node listens on for other nodes: 127.0.0.1 by
     /// default. Another one exposes the node to whoever can reach it and
-    /// has the cookie (there is no TLS).
+    /// has the cookie (there is no TLS yet); a port mapper the node starts
+    /// then listens on every address, on the epmd port.
     pub listen: IpAddr,
     /// The port of epmd, here and on other hosts: 4369 by default (as
     /// Erlang's `ERL_EPMD_PORT`).

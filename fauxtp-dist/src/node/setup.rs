@@ -40,11 +40,24 @@ pub(super) fn local_epmd(port: u16) -> SocketAddr {
 /// Starts fauxtp's own port mapper at `epmd` if nothing answers there. If
 /// another program binds it first (two nodes starting at once), that one
 /// serves, and nothing is started here.
-pub(super) async fn epmd_if_none(epmd: SocketAddr) -> Option<crate::epmd::PortMapper> {
+///
+/// A node that listens on loopback only gets a port mapper on loopback;
+/// one that listens on another address is for other hosts, whose nodes
+/// look it up on its host's port mapper, so that one listens on every
+/// address, as epmd does.
+pub(super) async fn epmd_if_none(
+    epmd: SocketAddr,
+    listen: std::net::IpAddr,
+) -> Option<crate::epmd::PortMapper> {
     if TcpStream::connect(epmd).await.is_ok() {
         return None;
     }
-    crate::epmd::PortMapper::serve(epmd).await.ok()
+    let on = match listen {
+        ip if ip.is_loopback() => epmd,
+        std::net::IpAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, epmd.port())),
+        std::net::IpAddr::V6(_) => SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, epmd.port())),
+    };
+    crate::epmd::PortMapper::serve(on).await.ok()
 }
 
 /// Registers `name` at `port` with epmd; the stream must stay open.
