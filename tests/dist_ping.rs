@@ -196,22 +196,8 @@ async fn long_names_with_an_address_work_both_ways() {
         "pong = net_adm:ping('{rust_name}'), io:format(\"ok~n\"), \
          receive stop -> ok after 10000 -> ok end, halt()."
     );
-    let mut erl = tokio::process::Command::new("erl")
-        .args(["-noshell", "-name", &erl_name, "-setcookie", "dist-long"])
-        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
-        .args(["-eval", &eval])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("erl runs");
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(erl.stdout.take().unwrap()));
-    let line = tokio::time::timeout(erlang::WAIT, lines.next_line())
-        .await
-        .expect("erl pings")
-        .unwrap()
-        .unwrap();
-    assert_eq!(line, "ok");
+    let mut erl = Beam::erl(&erl_name, "dist-long", &eval);
+    assert_eq!(erl.line().await, "ok");
     node.ping(&erl_name).await.unwrap();
 }
 
@@ -227,33 +213,20 @@ async fn a_peer_that_freezes_is_found_gone_within_net_ticktime() {
         .await
         .unwrap();
     let erl_name = unique("e");
-    let mut erl = tokio::process::Command::new("erl")
-        .args(["-noshell", "-sname", &erl_name, "-setcookie", "dist-tick"])
-        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
-        .args(["-kernel", "net_ticktime", "2"])
-        .args([
-            "-eval",
-            "io:format(\"up~n\"), receive stop -> ok after 60000 -> ok end, halt().",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("erl runs");
-    let mut lines =
-        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(erl.stdout.take().unwrap()));
-    let up = tokio::time::timeout(erlang::WAIT, lines.next_line())
-        .await
-        .expect("erl starts")
-        .unwrap()
-        .unwrap();
-    assert_eq!(up, "up");
+    let mut erl = Beam::erl_with(
+        &erl_name,
+        "dist-tick",
+        &["-kernel", "net_ticktime", "2"],
+        "io:format(\"up~n\"), receive stop -> ok after 60000 -> ok end, halt().",
+    );
+    assert_eq!(erl.line().await, "up");
     node.ping(&erl_name).await.unwrap();
     let mut me = Ctx::<NodeDown>::detached();
     node.monitor_node(&erl_name, &me.pid()).await;
 
     // Frozen: the connection stays open, but nothing comes any more.
     let frozen = std::process::Command::new("kill")
-        .args(["-STOP", &erl.id().unwrap().to_string()])
+        .args(["-STOP", &erl.os_pid().to_string()])
         .status()
         .unwrap();
     assert!(frozen.success());
@@ -266,6 +239,6 @@ async fn a_peer_that_freezes_is_found_gone_within_net_ticktime() {
         started.elapsed()
     );
     let _ = std::process::Command::new("kill")
-        .args(["-CONT", &erl.id().unwrap().to_string()])
+        .args(["-CONT", &erl.os_pid().to_string()])
         .status();
 }

@@ -87,11 +87,18 @@ impl Beam {
         Beam::erl_with(name, cookie, &["-pa", modules()], eval)
     }
 
-    fn erl_with(name: &str, cookie: &str, extra: &[&str], eval: &str) -> Beam {
+    /// [`erl`](Beam::erl) with more arguments for `erl` (`-kernel
+    /// net_ticktime 2`, say). A name whose host has a dot is a long name
+    /// (`-name`).
+    pub fn erl_with(name: &str, cookie: &str, extra: &[&str], eval: &str) -> Beam {
         ensure_epmd();
+        let long = name
+            .split_once('@')
+            .is_some_and(|(_, host)| host.contains('.'));
         let mut command = Command::new("erl");
         command
-            .args(["-noshell", "-sname", name, "-setcookie", cookie])
+            .args(["-noshell", if long { "-name" } else { "-sname" }, name])
+            .args(["-setcookie", cookie])
             .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
             .args(extra)
             .args(["-eval", eval]);
@@ -128,6 +135,11 @@ impl Beam {
             child,
             lines: BufReader::new(stdout).lines(),
         }
+    }
+
+    /// The operating system's id of the node's process.
+    pub fn os_pid(&self) -> u32 {
+        self.child.id().expect("the node runs")
     }
 
     /// The next line the node prints, within [`WAIT`].
