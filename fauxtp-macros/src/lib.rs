@@ -5,6 +5,7 @@ mod duration;
 mod errors;
 mod genserver;
 mod handler_args;
+mod names;
 mod pattern;
 mod receive;
 mod statem;

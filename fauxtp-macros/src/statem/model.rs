@@ -16,6 +16,7 @@ use syn::{
 };
 
 use crate::errors::Errors;
+use crate::names::{impl_type, variant_name};
 use crate::types::last_segment_is;
 
 pub(crate) struct Machine {
@@ -256,36 +257,13 @@ fn init_state(output: &ReturnType) -> Option<(Type, bool)> {
     }
 }
 
-fn camel(ident: &Ident) -> Ident {
-    let text: String = ident
-        .to_string()
-        .trim_start_matches("r#")
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect();
-    Ident::new(&text, ident.span())
-}
-
 fn tokens_eq(a: &impl ToTokens, b: &impl ToTokens) -> bool {
     a.to_token_stream().to_string() == b.to_token_stream().to_string()
 }
 
 impl Machine {
     pub(crate) fn from_impl(mut item: ItemImpl, errors: &mut Errors) -> Option<Machine> {
-        let ident = match &*item.self_ty {
-            Type::Path(path) if path.qself.is_none() => {
-                path.path.segments.last().map(|s| s.ident.clone())
-            }
-            _ => None,
-        };
-        let Some(ident) = ident else {
+        let Some(ident) = impl_type(&item) else {
             errors.push(
                 item.self_ty.span(),
                 "#[statem] goes on the impl block of a named type: `impl CodeLock { ... }`",
@@ -501,7 +479,7 @@ impl Machine {
                     event.arms.push(arm);
                 }
                 None => events.push(EventDef {
-                    variant: camel(&name),
+                    variant: variant_name(&name),
                     name,
                     kind,
                     fields,

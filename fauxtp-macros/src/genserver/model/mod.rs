@@ -16,6 +16,7 @@ use syn::{GenericParam, Generics, Ident, ImplItem, ItemImpl, Type};
 
 use super::parse::Options;
 use crate::errors::Errors;
+use crate::names::impl_type;
 
 pub(crate) struct Server {
     /// The impl block as the user wrote it, minus our handler attributes.
@@ -157,13 +158,7 @@ impl Server {
         mut options: Options,
         errors: &mut Errors,
     ) -> Result<Server, Option<Box<ItemImpl>>> {
-        let ident = match &*item.self_ty {
-            Type::Path(path) if path.qself.is_none() => {
-                path.path.segments.last().map(|s| s.ident.clone())
-            }
-            _ => None,
-        };
-        let Some(ident) = ident else {
+        let Some(ident) = impl_type(&item) else {
             // No impl of this kind is valid Rust either: given back, it
             // would only be reported again.
             errors.push(

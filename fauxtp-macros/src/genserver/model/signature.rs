@@ -4,13 +4,13 @@
 //! so the expansion leaves it out.
 
 use proc_macro2::Span;
-use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{Ident, ImplItem, ImplItemFn, ReturnType, Signature, Type};
 
 use super::{check, Handler, HandlerKind, Hook, Init, Reply};
 use crate::errors::Errors;
 use crate::handler_args::Params;
+use crate::names::variant_name;
 use crate::types::{first_type_arg, is_ctx, last_segment_is};
 
 /// The handler attributes.
@@ -326,22 +326,4 @@ pub(super) fn terminate(method: &ImplItemFn, errors: &mut Errors) -> Option<Hook
         args,
         fallible: false,
     })
-}
-
-/// `get_value` -> `GetValue`.
-fn variant_name(ident: &Ident) -> Ident {
-    let name = ident.to_string();
-    let camel: String = name
-        .trim_start_matches("r#")
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect();
-    format_ident!("{}", camel, span = ident.span())
 }
