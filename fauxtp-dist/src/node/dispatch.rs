@@ -30,7 +30,10 @@ impl Dispatch for Inner {
                     Some(process) => {
                         process.deliver(payload);
                     }
-                    None => tracing::warn!(
+                    // As in Erlang, a message to a process that is not
+                    // there is dropped without a word; it is common (a
+                    // process that just ended), so only debug says so.
+                    None => tracing::debug!(
                         peer,
                         to = %to,
                         "dropped a message to a process this node does not have"
@@ -44,7 +47,10 @@ impl Dispatch for Inner {
             }
             Control::RegSend { to, .. } => match (self.registered(&to.name), payload) {
                 (Some(server), Some(payload)) => gen::deliver(&*server, out, payload),
-                (None, payload) => tracing::warn!(
+                // Dropped quietly as above: a name that is not there is
+                // common while a supervisor restarts its holder, and a
+                // caller learns of it from its monitor (`noproc`).
+                (None, payload) => tracing::debug!(
                     peer,
                     name = %to.name,
                     message = ?payload.map(|p| p.to_string()),
