@@ -7,9 +7,8 @@
 //! `cargo run --release --manifest-path bench/Cargo.toml --bin soak -- --minutes 10`
 //! (`--interval-secs N` for shorter intervals).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,27 +16,10 @@ use fauxtp::prelude::*;
 use fauxtp::registry;
 use fauxtp::supervisor::{Strategy, Supervisor, SupervisorMsg, SupervisorSpec};
 
-/// Counts the bytes allocated and not yet freed.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to `System`, and only counts besides.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static COUNTING: Counting = Counting;
+// The live heap, counted by a global allocator: the one the memory tests
+// use.
+#[path = "../../../tests/live_heap/mod.rs"]
+mod live_heap;
 
 const GROUPS: u32 = 10;
 const PER_GROUP: u32 = 100;
@@ -200,7 +182,7 @@ fn main() -> ExitCode {
 }
 
 async fn soak(length: Duration, interval: Duration) -> ExitCode {
-    let at_start = LIVE.load(Ordering::Relaxed);
+    let at_start = live_heap::live();
     let root = Supervisor::start(tree()).await.expect("the tree starts");
     let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(Counts::default());
@@ -232,7 +214,7 @@ async fn soak(length: Duration, interval: Duration) -> ExitCode {
     loop {
         n += 1;
         tokio::time::sleep_until((started + interval * n).into()).await;
-        let (heap, rss) = (LIVE.load(Ordering::Relaxed), rss());
+        let (heap, rss) = (live_heap::live(), rss());
         println!(
             "{n:>8}  {:>7}  {:>7}  {:>7}  {:>5}  {:>9}  {:>9}  {}",
             counts.replies.load(Ordering::Relaxed),
@@ -258,7 +240,7 @@ async fn soak(length: Duration, interval: Duration) -> ExitCode {
     println!(
         "stopped: {} processes left, live heap {} ({} before the tree started)",
         fauxtp::process::count(),
-        mib(LIVE.load(Ordering::Relaxed)),
+        mib(live_heap::live()),
         mib(at_start)
     );
 
