@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use eetf::Term;
 use tokio::io::Interest;
-use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::control::Control;
 use crate::frame::{self, Frame, Split};
 use crate::outgoing::Outgoing;
+use crate::transport::Transport;
 
 /// What a connection's task needs of the node it serves. The node
 /// implements it; the task holds it weakly, so a node that is dropped ends
@@ -54,7 +54,7 @@ pub(crate) enum Handled {
 /// without waking another task, and a call does not hand its frames
 /// between a reader and a writer on different threads.
 pub(crate) async fn run<N: Dispatch>(
-    stream: TcpStream,
+    mut stream: Transport,
     node: Weak<N>,
     peer: String,
     out: Outgoing,
@@ -84,6 +84,10 @@ pub(crate) async fn run<N: Dispatch>(
         if output.is_empty() {
             out.take(&mut output);
         }
+        // TLS records made of earlier writes, that the socket did not take.
+        if stream.flush().is_err() {
+            return;
+        }
         if written < output.len() {
             match stream.try_write(&output[written..]) {
                 // The socket takes nothing more: it is broken.
@@ -102,7 +106,7 @@ pub(crate) async fn run<N: Dispatch>(
             }
         }
         let writing = written < output.len();
-        let interest = if writing {
+        let interest = if writing || stream.has_pending() {
             Interest::READABLE | Interest::WRITABLE
         } else {
             Interest::READABLE

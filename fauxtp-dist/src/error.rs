@@ -61,6 +61,25 @@ pub enum DistError {
         /// Why.
         reason: String,
     },
+    /// A node's TLS could not be set up: a certificate or key file that
+    /// cannot be read or holds none, or a key that does not fit its
+    /// certificate.
+    #[error("TLS: {reason}")]
+    Tls {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The TLS handshake with a node failed: it showed a certificate this
+    /// node does not trust (or none), or refused this node's. Nothing was
+    /// sent to it.
+    #[error("TLS with {node} failed: {reason}")]
+    TlsRefused {
+        /// The node.
+        node: String,
+        /// Why, as TLS says it (`invalid peer certificate: UnknownIssuer`,
+        /// `received fatal alert: CertificateRequired`).
+        reason: String,
+    },
     /// The node did not answer in time.
     #[error("{node} did not answer within {after:?}")]
     Timeout {

@@ -40,7 +40,9 @@
 //! # }
 //! ```
 //!
-//! The cookie is the only protection: there is no TLS yet. Nodes listen on
+//! Without TLS the cookie is the only protection. With the `tls` feature,
+//! [`NodeOptions::tls`] encrypts connections and verifies peers'
+//! certificates, compatible with OTP's `inet_tls_dist`. Nodes listen on
 //! loopback unless told otherwise. The guide, with a remote GenServer, is
 //! `docs/distribution.md`.
 //!
@@ -54,6 +56,8 @@
 //! | `control` | the control messages of the protocol |
 //! | `frame` | frames on the wire, their bytes |
 //! | `outgoing` | the byte queue of frames to one peer |
+//! | `transport` | the byte stream under a connection: TCP, or TLS over it |
+//! | [`Tls`] (`tls`) | certificates and verification; the handshake's framing under TLS |
 //! | `connection` | one connection's task: reads, writes, ticks; hands control messages to a `Dispatch` |
 //! | `gen` | the gen_server wire format, both directions, and `net_kernel` |
 //! | `watches` | inbound monitors and links, and the watcher process that fires them |
@@ -70,6 +74,9 @@ mod gen;
 mod node;
 mod outgoing;
 pub mod term;
+#[cfg(feature = "tls")]
+mod tls;
+mod transport;
 mod watches;
 
 pub use error::DistError;
@@ -78,6 +85,8 @@ pub use node::{
     Cookie, Node, NodeDown, NodeMonitor, NodeOptions, NodeStats, Remote, RemoteDown, RemoteMonitor,
 };
 pub use term::{FromTerm, TermError, ToTerm};
+#[cfg(feature = "tls")]
+pub use tls::{Tls, Verify};
 
 /// Derives [`ToTerm`](trait@ToTerm) for a struct or an enum, the way OTP
 /// writes messages: a unit variant (or unit struct) is an atom, its name in

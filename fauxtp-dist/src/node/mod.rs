@@ -90,6 +90,9 @@ struct Inner {
     connecting: tokio::sync::Mutex<()>,
     /// The monitors and links other nodes' processes hold on this node's.
     inbound: InboundWatches,
+    /// TLS for every connection, if the node has it.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::Tls>,
 }
 
 /// The node's tables, each with its own type in the file of its concept.
@@ -196,6 +199,8 @@ impl Node {
             state: Mutex::new(NodeState::default()),
             connecting: tokio::sync::Mutex::new(()),
             inbound: InboundWatches::start(),
+            #[cfg(feature = "tls")]
+            tls: options.tls,
         });
         let accept = tokio::spawn(setup::accept_loop(listener, Arc::downgrade(&inner)));
         {

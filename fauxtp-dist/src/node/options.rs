@@ -25,7 +25,7 @@ impl fmt::Debug for Cookie {
 }
 
 /// How a node starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NodeOptions {
     /// Register as a normal node rather than a hidden one: Erlang nodes
@@ -34,8 +34,9 @@ pub struct NodeOptions {
     pub published: bool,
     /// The address the node listens on for other nodes: 127.0.0.1 by
     /// default. Another one exposes the node to whoever can reach it and
-    /// has the cookie (there is no TLS yet); a port mapper the node starts
-    /// then listens on every address, on the epmd port.
+    /// has the cookie (unless [`tls`](NodeOptions::tls) asks for
+    /// certificates too); a port mapper the node starts then listens on
+    /// every address, on the epmd port.
     pub listen: IpAddr,
     /// The port of epmd, here and on other hosts: 4369 by default (as
     /// Erlang's `ERL_EPMD_PORT`).
@@ -50,6 +51,11 @@ pub struct NodeOptions {
     /// quarter of it, and four silent ticks in a row end the connection.
     /// Both sides should agree, as Erlang's nodes do.
     pub net_ticktime: std::time::Duration,
+    /// TLS for every connection, both ways, as OTP's `inet_tls_dist`
+    /// (`-proto_dist inet_tls`): none by default. A node with TLS talks
+    /// only to nodes with TLS.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::Tls>,
 }
 
 impl Default for NodeOptions {
@@ -60,6 +66,8 @@ impl Default for NodeOptions {
             epmd_port: 4369,
             start_epmd: true,
             net_ticktime: std::time::Duration::from_secs(60),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -92,6 +100,14 @@ impl NodeOptions {
     /// or whose network went away, is found gone.
     pub fn net_ticktime(mut self, ticktime: std::time::Duration) -> NodeOptions {
         self.net_ticktime = ticktime.max(std::time::Duration::from_millis(4));
+        self
+    }
+
+    /// Encrypts every connection with `tls`, and verifies peers as it
+    /// says (the `tls` feature).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::Tls) -> NodeOptions {
+        self.tls = Some(tls);
         self
     }
 

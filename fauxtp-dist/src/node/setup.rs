@@ -19,6 +19,7 @@ use super::{monitors, Connection, Inner, NodeState};
 use crate::connection;
 use crate::error::DistError;
 use crate::outgoing::Outgoing;
+use crate::transport::Transport;
 
 /// How long connecting to a node (epmd lookup, TCP, handshake) may take,
 /// as OTP's `net_setuptime` (7 s).
@@ -96,22 +97,59 @@ pub(super) async fn accept_loop(listener: TcpListener, node: Weak<Inner>) {
     }
 }
 
-/// The server side of a handshake; on success the connection is attached.
+/// The server side of a handshake (after TLS's, when the node has TLS); on
+/// success the connection is attached.
 async fn accept(stream: TcpStream, node: Weak<Inner>) -> Result<(), HandshakeError> {
     let Some(inner) = node.upgrade() else {
         return Ok(());
     };
     let _ = stream.set_nodelay(true);
-    let mut handshake =
-        ServerSideHandshake::new(stream.compat(), inner.local.clone(), &inner.cookie.0);
-    let status = match handshake.execute_recv_name().await? {
-        Some(_) => HandshakeStatus::Ok,
-        // The peer asks us to name it: fauxtp does not hand out names.
-        None => HandshakeStatus::NotAllowed,
-    };
-    let (stream, peer) = handshake.execute_rest(status).await?;
-    inner.attach(stream.into_inner(), peer);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &inner.tls {
+        let from = stream.peer_addr().ok();
+        let stream = match tokio_rustls::TlsAcceptor::from(tls.server.clone())
+            .accept(stream)
+            .await
+        {
+            Ok(stream) => stream,
+            Err(error) => {
+                let reason = tls_failure(&error).unwrap_or_else(|| error.to_string());
+                tracing::warn!(?from, %reason, "refused a connection: TLS failed");
+                return Ok(());
+            }
+        };
+        let (stream, peer) = inner
+            .handshake_accepting(crate::tls::Packet4::new(stream))
+            .await?;
+        let (socket, session) = stream.into_inner().into_inner();
+        inner.attach(Transport::Tls(socket, Box::new(session.into())), peer);
+        return Ok(());
+    }
+    let (stream, peer) = inner.handshake_accepting(stream).await?;
+    inner.attach(Transport::Tcp(stream), peer);
     Ok(())
+}
+
+/// The error for a peer that does not answer the handshake's first message
+/// as a node does.
+fn not_a_node(node: &str) -> DistError {
+    DistError::Handshake {
+        node: node.to_owned(),
+        reason: "it does not answer as a node does (does it expect TLS, or not?)".to_owned(),
+    }
+}
+
+/// What TLS said, if `error` is TLS refusing the other side or being
+/// refused.
+#[cfg(feature = "tls")]
+fn tls_failure(error: &std::io::Error) -> Option<String> {
+    let tls = error.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(tls.to_string())
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_failure(_: &std::io::Error) -> Option<String> {
+    None
 }
 
 impl Inner {
@@ -172,9 +210,62 @@ impl Inner {
                 source,
             })?;
         let _ = stream.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let refused = |reason: String| DistError::TlsRefused {
+                node: node.to_owned(),
+                reason,
+            };
+            let server_name = crate::Tls::server_name(host).map_err(refused)?;
+            let stream = tokio_rustls::TlsConnector::from(tls.client.clone())
+                .connect(server_name, stream)
+                .await
+                .map_err(|e| refused(tls_failure(&e).unwrap_or_else(|| e.to_string())))?;
+            let (stream, peer) = self
+                .handshake_connecting(node, crate::tls::Packet4::new(stream))
+                .await?;
+            let (socket, session) = stream.into_inner().into_inner();
+            return Ok(self.attach(Transport::Tls(socket, Box::new(session.into())), peer));
+        }
+        let (stream, peer) = self.handshake_connecting(node, stream).await?;
+        Ok(self.attach(Transport::Tcp(stream), peer))
+    }
+
+    /// The server side of the distribution handshake, over `stream`.
+    async fn handshake_accepting<S>(&self, stream: S) -> Result<(S, PeerNode), HandshakeError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let mut handshake =
+            ServerSideHandshake::new(stream.compat(), self.local.clone(), &self.cookie.0);
+        let status = match handshake.execute_recv_name().await? {
+            Some(_) => HandshakeStatus::Ok,
+            // The peer asks us to name it: fauxtp does not hand out names.
+            None => HandshakeStatus::NotAllowed,
+        };
+        let (stream, peer) = handshake.execute_rest(status).await?;
+        Ok((stream.into_inner(), peer))
+    }
+
+    /// The client side of the distribution handshake with `node`, over
+    /// `stream`.
+    async fn handshake_connecting<S>(
+        &self,
+        node: &str,
+        stream: S,
+    ) -> Result<(S, PeerNode), DistError>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
         let handshake_error = |e: HandshakeError| match e {
             HandshakeError::CookieMismatch => DistError::CookieMismatch {
                 node: node.to_owned(),
+            },
+            // Under TLS, the other side's verdict on this node's
+            // certificate arrives here, with the first answer.
+            HandshakeError::Io(io) if tls_failure(&io).is_some() => DistError::TlsRefused {
+                node: node.to_owned(),
+                reason: tls_failure(&io).unwrap_or_default(),
             },
             other => DistError::Handshake {
                 node: node.to_owned(),
@@ -186,7 +277,18 @@ impl Inner {
         handshake
             .execute_send_name(erl_dist::LOWEST_DISTRIBUTION_PROTOCOL_VERSION)
             .await
-            .map_err(handshake_error)?;
+            .map_err(|e| match e {
+                // Closed, or answered with something else than a status:
+                // not the handshake it expected (a node with TLS gets a
+                // plain one, and answers with a TLS alert).
+                HandshakeError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    not_a_node(node)
+                }
+                HandshakeError::UnexpectedTag {
+                    message: "STATUS", ..
+                } => not_a_node(node),
+                other => handshake_error(other),
+            })?;
         let (stream, peer) = handshake.execute_rest(true).await.map_err(|e| match e {
             // An Erlang node refuses a wrong cookie by closing the
             // connection when it has checked our answer to its challenge.
@@ -197,11 +299,11 @@ impl Inner {
             }
             other => handshake_error(other),
         })?;
-        Ok(self.attach(stream.into_inner(), peer))
+        Ok((stream.into_inner(), peer))
     }
 
     /// Runs a connection that completed its handshake.
-    fn attach(self: &Arc<Self>, stream: TcpStream, peer: PeerNode) -> Outgoing {
+    fn attach(self: &Arc<Self>, stream: Transport, peer: PeerNode) -> Outgoing {
         let name = peer.name.to_string();
         let out = Outgoing::new(peer.flags.contains(DistributionFlags::ALIAS));
         let id = out.id();
