@@ -34,8 +34,9 @@
 //! # }
 //! ```
 //!
-//! Groups are local to this program for now; the design notes say how the
-//! distribution layer is to make a scope span nodes, as Erlang's `pg` does.
+//! These groups hold this program's processes. To share a scope with other
+//! nodes, Erlang's, Elixir's and fauxtp's, as Erlang's `pg` does, the
+//! distribution layer has `fauxtp::dist::PgScope` (`Node::pg_scope`).
 
 use std::any::TypeId;
 use std::sync::Arc;
@@ -221,8 +222,9 @@ impl Scope {
         groups::members(&self.name, group, |m| m.pid.clone())
     }
 
-    /// The members on this node: all of them, while groups are local (the
-    /// distinction is OTP's `get_local_members`).
+    /// The members on this node: all of them, since these tables hold this
+    /// program's processes (the distinction is OTP's `get_local_members`;
+    /// `fauxtp::dist::PgScope` has the members on other nodes).
     ///
     /// # Errors
     ///

@@ -125,6 +125,18 @@ pub enum DistError {
         /// The name.
         name: String,
     },
+    /// A group operation of a shared `pg` scope failed as the local one
+    /// does (a process that has ended, one not in the group).
+    #[error(transparent)]
+    Pg(#[from] fauxtp::pg::PgError),
+    /// A `pg` scope or group name that cannot be an Erlang atom.
+    #[error("group or scope name {group:?} cannot be an atom: {reason}")]
+    InvalidGroup {
+        /// The name.
+        group: String,
+        /// Why.
+        reason: String,
+    },
     /// This node has been stopped.
     #[error("the node is stopped")]
     Stopped,

@@ -82,7 +82,8 @@ mod watches;
 pub use error::DistError;
 pub use gen::{RemoteCaller, RemoteServer};
 pub use node::{
-    Cookie, Node, NodeDown, NodeMonitor, NodeOptions, NodeStats, Remote, RemoteDown, RemoteMonitor,
+    Cookie, Node, NodeDown, NodeMonitor, NodeOptions, NodeStats, PgScope, Remote, RemoteDown,
+    RemoteMonitor,
 };
 pub use term::{FromTerm, TermError, ToTerm};
 #[cfg(feature = "tls")]

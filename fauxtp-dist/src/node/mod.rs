@@ -12,6 +12,8 @@
 //! | `calls.rs` | outbound gen_server calls, casts and sends by name ([`Remote`]) |
 //! | `monitors.rs` | outbound monitors and links, node monitors |
 //! | `names.rs` | the names other nodes call local servers by |
+//! | `pg.rs` | `pg` scopes shared with other nodes ([`PgScope`]) |
+//! | `rpc.rs` | functions other nodes call with erpc ([`Node::expose`]) |
 //! | `dispatch.rs` | what each control message from a peer does |
 //!
 //! All of the node's tables sit under one lock, so that a lost connection
@@ -22,6 +24,7 @@ mod dispatch;
 mod monitors;
 mod names;
 mod options;
+mod pg;
 mod pids;
 mod rpc;
 mod setup;
@@ -44,6 +47,7 @@ use crate::watches::InboundWatches;
 pub use calls::Remote;
 pub use monitors::{NodeDown, NodeMonitor, RemoteDown, RemoteMonitor};
 pub use options::{Cookie, NodeOptions};
+pub use pg::PgScope;
 
 /// A fauxtp node in an Erlang cluster.
 ///
@@ -113,6 +117,8 @@ struct NodeState {
     names: names::Names,
     /// The functions other nodes may call with erpc.
     functions: rpc::Functions,
+    /// The `pg` scopes shared with other nodes.
+    scopes: pg::Scopes,
     /// The epmd connection, kept open: closing it unregisters the node.
     epmd_registration: Option<TcpStream>,
     /// The port mapper this node runs, when no epmd did.
@@ -280,6 +286,7 @@ impl Inner {
             state.own_epmd = None;
             state.names.clear();
             state.functions.clear();
+            state.scopes.stop();
             (
                 std::mem::take(&mut state.peers),
                 std::mem::take(&mut state.calls),

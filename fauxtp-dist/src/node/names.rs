@@ -17,6 +17,23 @@ pub(super) struct Names {
 }
 
 impl Names {
+    /// Gives `name` to `entry`, unless a live server has it.
+    pub(super) fn insert(
+        &mut self,
+        name: &str,
+        entry: Arc<dyn Registered>,
+    ) -> Result<(), DistError> {
+        if let Some(existing) = self.by_name.get(name) {
+            if existing.pid().is_alive() {
+                return Err(DistError::NameTaken {
+                    name: name.to_owned(),
+                });
+            }
+        }
+        self.by_name.insert(name.to_owned(), entry);
+        Ok(())
+    }
+
     /// Forgets every name (the node stops).
     pub(super) fn clear(&mut self) {
         self.by_name.clear();
@@ -44,19 +61,11 @@ impl Node {
         if state.stopped {
             return Err(DistError::Stopped);
         }
-        if let Some(existing) = state.names.by_name.get(name) {
-            if existing.pid().is_alive() {
-                return Err(DistError::NameTaken {
-                    name: name.to_owned(),
-                });
-            }
-        }
         let entry = RegisteredServer {
             pid: server.clone(),
             erl_pid: self.inner.erl_pid(server.id()),
         };
-        state.names.by_name.insert(name.to_owned(), Arc::new(entry));
-        Ok(())
+        state.names.insert(name, Arc::new(entry))
     }
 }
 

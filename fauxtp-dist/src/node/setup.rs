@@ -338,7 +338,10 @@ impl Inner {
             if let Some(peer) = state.peers.remove(&name) {
                 self.lost(state, &name, peer);
             }
+            return out;
         }
+        // Shared pg scopes discover the new peer's.
+        state.scopes.node_up(&name);
         out
     }
 
