@@ -97,20 +97,27 @@ impl NodeFiles {
     /// Erlang's `ssl_dist_optfile` for these files: verify the peer both
     /// ways, and require its certificate.
     fn erlang_optfile(&self) -> PathBuf {
-        let path = self.certificate.with_extension("conf");
-        let ssl = |extra: &str| {
-            format!(
-                "[{{certfile, \"{}\"}}, {{keyfile, \"{}\"}}, {{cacertfile, \"{}\"}}, \
-                 {{verify, verify_peer}}{extra}]",
-                self.certificate.display(),
-                self.key.display(),
-                self.authorities.display()
-            )
-        };
+        self.erlang_optfile_with(true)
+    }
+
+    /// [`erlang_optfile`](NodeFiles::erlang_optfile); without a certificate
+    /// for the connections it makes unless `client_certificate`.
+    fn erlang_optfile_with(&self, client_certificate: bool) -> PathBuf {
+        let path = self.certificate.with_extension(if client_certificate {
+            "conf"
+        } else {
+            "nocert.conf"
+        });
+        let authorities = format!("{{cacertfile, \"{}\"}}", self.authorities.display());
+        let own = format!(
+            "{{certfile, \"{}\"}}, {{keyfile, \"{}\"}}, ",
+            self.certificate.display(),
+            self.key.display()
+        );
+        let client_own = if client_certificate { own.as_str() } else { "" };
         let conf = format!(
-            "[{{server, {}}}, {{client, {}}}].\n",
-            ssl(", {fail_if_no_peer_cert, true}"),
-            ssl("")
+            "[{{server, [{own}{authorities}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}]}}, \
+              {{client, [{client_own}{authorities}, {{verify, verify_peer}}]}}].\n"
         );
         std::fs::write(&path, conf).unwrap();
         path
@@ -131,7 +138,11 @@ async fn node(tls: Option<Tls>) -> Node {
 
 /// An Erlang node over TLS with `files`, running `eval`.
 fn erl_tls(files: &NodeFiles, eval: &str) -> Beam {
-    let optfile = files.erlang_optfile();
+    erl_tls_with(files.erlang_optfile(), eval)
+}
+
+/// An Erlang node over TLS with the `ssl_dist_optfile` `optfile`.
+fn erl_tls_with(optfile: PathBuf, eval: &str) -> Beam {
     let optfile = optfile.to_str().unwrap();
     Beam::erl_with(
         &unique("e"),
@@ -345,6 +356,26 @@ async fn a_node_whose_own_certificate_is_not_trusted_is_told_so() {
     let error = a.ping(&erl.name).await.unwrap_err();
     assert!(matches!(&error, DistError::TlsRefused { .. }), "{error}");
     assert!(a.connected().is_empty() && b.connected().is_empty());
+}
+
+#[tokio::test]
+async fn a_peer_without_a_certificate_is_refused() {
+    let ca = Authority::new("ca");
+    let node = node(Some(ca.node("rust", &["localhost"]).tls())).await;
+    // An Erlang node that has no certificate of its own to show when it
+    // connects: TLS fails at the fauxtp node, which requires one.
+    let eval = format!(
+        "io:format(\"result: ~p~n\", [net_adm:ping('{}')]), receive stop -> ok end.",
+        node.name()
+    );
+    let mut erl = erl_tls_with(
+        ca.node("erl", &["localhost"]).erlang_optfile_with(false),
+        &eval,
+    );
+    assert_eq!(result(&mut erl).await, "pang");
+    assert!(node.connected().is_empty());
+    // The fauxtp node can call it: it shows its own certificate.
+    node.ping(&erl.name).await.unwrap();
 }
 
 #[tokio::test]
