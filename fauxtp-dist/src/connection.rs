@@ -102,7 +102,11 @@ pub(crate) async fn run<N: Dispatch>(
             if written == output.len() {
                 output.clear();
                 written = 0;
-                shrink(&mut output);
+                // Swapped with the queue's: kept up to the size a busy
+                // queue reaches, so that a stream reuses both.
+                if output.capacity() > 2 * crate::outgoing::BUSY_LIMIT {
+                    output = Vec::new();
+                }
             }
         }
         let writing = written < output.len();

@@ -11,9 +11,16 @@ use eetf::Term;
 use crate::control::Control;
 use crate::frame::{self, Frame};
 
+/// How many bytes may wait in a connection's queue before the node's own
+/// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
+/// `dist_buf_busy_limit` (1 MiB by default), past which a process sending
+/// to the node is suspended.
+pub(crate) const BUSY_LIMIT: usize = 1024 * 1024;
+
 /// Where the node sends frames to one peer. Sending never waits: the
 /// frame's bytes join the connection's queue, and its task writes all that
-/// is queued in one go.
+/// is queued in one go. Streams of sends wait for [`room`](Outgoing::room)
+/// first, so that a fast sender does not queue without bound.
 #[derive(Clone)]
 pub(crate) struct Outgoing {
     queue: Arc<Queue>,
@@ -41,6 +48,9 @@ struct QueueState {
     waker: Option<Waker>,
     /// The connection has ended: sends are dropped.
     closed: bool,
+    /// Senders waiting for the queue to fall under [`BUSY_LIMIT`]: woken
+    /// when the task takes what is queued.
+    room: Vec<Waker>,
 }
 
 impl Queue {
@@ -120,6 +130,23 @@ impl Outgoing {
         }
     }
 
+    /// Waits until fewer than [`BUSY_LIMIT`] bytes are queued (or the
+    /// connection has ended), as Erlang suspends a process that sends on a
+    /// busy distribution port.
+    pub(crate) async fn room(&self) {
+        std::future::poll_fn(|cx| {
+            let mut queue = self.queue.lock();
+            if queue.closed || queue.bytes.len() < BUSY_LIMIT {
+                return Poll::Ready(());
+            }
+            if !queue.room.iter().any(|w| w.will_wake(cx.waker())) {
+                queue.room.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
     /// Swaps what is queued into `into` (which must be empty), or registers
     /// the task to be woken by the next send.
     pub(crate) fn poll_take(&self, cx: &mut Context<'_>, into: &mut Vec<u8>) -> Poll<()> {
@@ -132,6 +159,9 @@ impl Outgoing {
             return Poll::Pending;
         }
         std::mem::swap(&mut queue.bytes, into);
+        let room = std::mem::take(&mut queue.room);
+        drop(queue);
+        room.into_iter().for_each(Waker::wake);
         Poll::Ready(())
     }
 
@@ -141,6 +171,12 @@ impl Outgoing {
         let mut queue = self.queue.lock();
         queue.waker = None;
         std::mem::swap(&mut queue.bytes, into);
+        if queue.room.is_empty() {
+            return;
+        }
+        let room = std::mem::take(&mut queue.room);
+        drop(queue);
+        room.into_iter().for_each(Waker::wake);
     }
 
     /// Stops waking the task on sends until it waits again: it will look
@@ -161,6 +197,9 @@ impl Outgoing {
         queue.closed = true;
         queue.waker = None;
         queue.bytes = Vec::new();
+        let room = std::mem::take(&mut queue.room);
+        drop(queue);
+        room.into_iter().for_each(Waker::wake);
     }
 }
 

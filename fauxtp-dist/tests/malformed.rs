@@ -181,3 +181,48 @@ async fn a_peer_that_never_pauses_does_not_starve_other_tasks() {
     assert!(stopped, "the flood ran for 10 s: the test's task never ran");
     assert_eq!(node.connected(), vec!["raw@localhost".to_owned()]);
 }
+
+/// A peer that stops reading: the node's sends to it queue up to 1 MiB
+/// (beyond what the sockets hold), and then wait, as Erlang suspends a
+/// sender on a busy distribution port; once the peer reads again, they go
+/// on. Nothing queues without bound.
+#[tokio::test]
+async fn sends_to_a_peer_that_stops_reading_wait_for_room() {
+    use fauxtp_dist::term::Binary;
+    use fauxtp_dist::Remote;
+
+    let (node, mut stream) = node_and_raw_peer("busy").await;
+    let to = Remote::name("sink", "raw@localhost");
+    let big = Term::from(Binary::from(vec![7u8; 64 * 1024]));
+    // Sends complete while the socket buffers and the queue take them;
+    // then one waits. (A send that is not done within a second is waiting:
+    // the connection has nothing else to do.)
+    let mut sent = 0u64;
+    let waiting = loop {
+        let mut send = Box::pin(node.send(&to, &big));
+        match tokio::time::timeout(Duration::from_secs(1), &mut send).await {
+            Ok(done) => {
+                done.unwrap();
+                sent += 1;
+                // 640 MiB: far beyond what loopback sockets buffer.
+                assert!(sent < 10_000, "the sends never waited");
+            }
+            Err(_) => break send,
+        }
+    };
+    // The peer reads again: the waiting send completes.
+    let reader = tokio::spawn(async move {
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            if stream.read(&mut buffer).await.unwrap_or(0) == 0 {
+                return;
+            }
+        }
+    });
+    tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("the send goes on once the peer reads")
+        .unwrap();
+    assert_eq!(node.connected(), vec!["raw@localhost".to_owned()]);
+    reader.abort();
+}

@@ -199,7 +199,10 @@ impl Node {
     /// Sends `message` to the process registered as `to` on another node,
     /// as Erlang's `{Name, Node} ! Message`: connects if needed (waiting up
     /// to 7 s for that), sends, and returns. Nothing says whether the
-    /// process exists.
+    /// process exists. While more than 1 MiB waits to be written to that
+    /// node, it waits first, as Erlang suspends a sender on a busy
+    /// distribution port; so do [`cast`](Node::cast) and
+    /// [`send_to`](Node::send_to).
     ///
     /// # Errors
     ///
@@ -207,6 +210,7 @@ impl Node {
     /// stopped.
     pub async fn send(&self, to: &Remote, message: impl ToTerm) -> Result<(), DistError> {
         let out = self.inner.connection(&to.node).await?;
+        out.room().await;
         out.send(
             Control::RegSend {
                 from: self.inner.new_pid(),

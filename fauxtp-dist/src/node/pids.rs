@@ -64,6 +64,7 @@ impl Node {
             return Ok(());
         }
         let out = self.inner.connection(&to.node.name).await?;
+        out.room().await;
         out.send(Control::Send { to: to.clone() }, Some(message.to_term()));
         Ok(())
     }
