@@ -25,7 +25,7 @@ use actix::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::harness::{
-    check, per_item, per_second, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
+    check, per_item, per_second, Figure, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
     PINGPONG_PAIRS,
 };
 
@@ -57,24 +57,34 @@ impl Framework for Actix {
         }
         let system = actix::System::new();
         let sizes = sizes.clone();
+        // As a task on the system's runtime, as every other column runs its
+        // workload (`harness::on`): a current-thread runtime polls the
+        // `block_on` future differently from its tasks.
         Some(system.block_on(async move {
-            match workload {
-                Workload::CallLatency => call_latency(&sizes).await,
-                Workload::CastThroughput => cast_throughput(&sizes).await,
-                Workload::FanIn => fan_in(&sizes).await,
-                Workload::Spawn => spawn(&sizes).await,
-                Workload::Ring => ring(&sizes).await,
-                Workload::Memory => memory(&sizes).await,
-                Workload::PingPong => pingpong(&sizes).await,
-                Workload::SelectiveReceive
-                | Workload::Restart
-                | Workload::ProcessList
-                | Workload::ObserverRefresh
-                | Workload::CallObserved
-                | Workload::StatemCall
-                | Workload::RegistryOnePartition
-                | Workload::RegistryPartitioned => unreachable!("answered above"),
-            }
+            actix_rt::spawn(async move {
+                match workload {
+                    Workload::CallLatency => call_latency(&sizes).await,
+                    Workload::CastThroughput => cast_throughput(&sizes).await,
+                    Workload::FanIn => fan_in(&sizes).await,
+                    Workload::Spawn => spawn(&sizes).await,
+                    Workload::Ring => ring(&sizes).await,
+                    Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
+                        let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
+                        idle_servers(n, figure).await
+                    }
+                    Workload::PingPong => pingpong(&sizes).await,
+                    Workload::SelectiveReceive
+                    | Workload::Restart
+                    | Workload::ProcessList
+                    | Workload::ObserverRefresh
+                    | Workload::CallObserved
+                    | Workload::StatemCall
+                    | Workload::RegistryOnePartition
+                    | Workload::RegistryPartitioned => unreachable!("answered above"),
+                }
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the workload panicked: {e}")))
         }))
     }
 }
@@ -298,11 +308,14 @@ async fn spawn(sizes: &Sizes) -> Outcome {
     Ok(per_item(elapsed, sizes.spawn))
 }
 
-async fn memory(sizes: &Sizes) -> Outcome {
+/// `n` idle servers, started one after the other (each reports its
+/// `started`); then one call to each of `SPREAD_CALLS` of them.
+async fn idle_servers(n: u64, figure: Figure) -> Outcome {
     let (life, mut lives) = mpsc::unbounded_channel();
     let before = crate::harness::resident_bytes();
-    let mut actors = Vec::with_capacity(sizes.memory_processes as usize);
-    for _ in 0..sizes.memory_processes {
+    let started = Instant::now();
+    let mut actors = Vec::with_capacity(n as usize);
+    for _ in 0..n {
         actors.push(
             Counter {
                 count: 0,
@@ -312,16 +325,24 @@ async fn memory(sizes: &Sizes) -> Outcome {
         );
         next_life(&mut lives, Life::Started).await?;
     }
+    let took = started.elapsed();
     let after = crate::harness::resident_bytes();
     let alive = actors.iter().filter(|actor| actor.connected()).count() as u64;
+    for i in crate::harness::spread(n) {
+        let count = actors[i]
+            .send(Add(1))
+            .await
+            .map_err(|e| failed("call", e))?;
+        check("count", count, 1)?;
+    }
     for actor in &actors {
         actor.do_send(Quit);
     }
-    for _ in 0..sizes.memory_processes {
+    for _ in 0..n {
         next_life(&mut lives, Life::Stopped).await?;
     }
-    check("alive", alive, sizes.memory_processes)?;
-    Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+    check("alive", alive, n)?;
+    crate::harness::idle_figure(figure, took, after.saturating_sub(before), n)
 }
 
 // ---------------------------------------------------------------- ring

@@ -18,7 +18,7 @@ use tokio::process::{Child, Command};
 
 use crate::harness::Sizes;
 
-const COOKIE: &str = "fauxtp-bench";
+pub(crate) const COOKIE: &str = "fauxtp-bench";
 const CALLERS: u64 = 8;
 
 struct Counter {
@@ -268,35 +268,39 @@ async fn rust_round(node: &Node, counter: &Remote, rounds: Rounds) -> Result<(f6
 }
 
 /// The median of some figures (at least one).
-fn median(runs: Vec<f64>) -> f64 {
+pub(crate) fn median(runs: Vec<f64>) -> f64 {
     crate::median(runs).unwrap_or(f64::NAN)
 }
 
 /// Compiles the Erlang side into a temporary directory.
-fn compile() -> Result<String, String> {
+pub(crate) fn compile() -> Result<String, String> {
     let dir = std::env::temp_dir().join(format!("fauxtp-bench-erl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/erlang/bench_counter.erl");
-    let status = std::process::Command::new("erlc")
-        .arg("-o")
-        .arg(&dir)
-        .arg(source)
-        .status()
-        .map_err(|e| format!("cannot run erlc ({e}): install Erlang (Debian: erlang-base)"))?;
-    if !status.success() {
-        return Err(format!("erlc failed on {source}"));
+    for source in [
+        concat!(env!("CARGO_MANIFEST_DIR"), "/erlang/bench_counter.erl"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/erlang/bench_sink.erl"),
+    ] {
+        let status = std::process::Command::new("erlc")
+            .arg("-o")
+            .arg(&dir)
+            .arg(source)
+            .status()
+            .map_err(|e| format!("cannot run erlc ({e}): install Erlang (Debian: erlang-base)"))?;
+        if !status.success() {
+            return Err(format!("erlc failed on {source}"));
+        }
     }
     Ok(dir.to_string_lossy().into_owned())
 }
 
-fn erl(name: &str, modules: &str, eval: &str) -> Result<Child, String> {
+pub(crate) fn erl(name: &str, modules: &str, eval: &str) -> Result<Child, String> {
     erl_command(name, modules, eval)
         .spawn()
         .map_err(|e| format!("cannot run erl ({e}): install Erlang (Debian: erlang-base)"))
 }
 
 /// The command that starts an Erlang node `name` that evaluates `eval`.
-fn erl_command(name: &str, modules: &str, eval: &str) -> Command {
+pub(crate) fn erl_command(name: &str, modules: &str, eval: &str) -> Command {
     let mut command = Command::new("erl");
     command
         .args(["-noshell", "-sname", name, "-setcookie", COOKIE])
@@ -309,7 +313,7 @@ fn erl_command(name: &str, modules: &str, eval: &str) -> Command {
 
 /// The next line `child` prints (read a byte at a time, so that nothing
 /// after it is taken from the pipe).
-async fn expect_line(child: &mut Child, who: &str) -> Result<String, String> {
+pub(crate) async fn expect_line(child: &mut Child, who: &str) -> Result<String, String> {
     let stdout = child.stdout.as_mut().ok_or("no stdout")?;
     let read = async {
         let mut line = Vec::new();
@@ -327,6 +331,6 @@ async fn expect_line(child: &mut Child, who: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&line).trim().to_owned())
 }
 
-fn number(line: String) -> Result<f64, String> {
+pub(crate) fn number(line: String) -> Result<f64, String> {
     line.parse().map_err(|_| format!("not a number: {line}"))
 }

@@ -9,7 +9,7 @@ use fauxtp::prelude::*;
 use fauxtp::supervisor::{Strategy, Supervisor, SupervisorSpec};
 
 use crate::harness::{
-    self, check, per_item, per_second, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
+    self, check, per_item, per_second, Figure, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
     PINGPONG_PAIRS,
 };
 
@@ -75,7 +75,10 @@ impl Framework for Fauxtp {
                 Workload::Ring => ring(&sizes).await,
                 Workload::SelectiveReceive => selective_receive(&sizes).await,
                 Workload::Restart => restart(&sizes).await,
-                Workload::Memory => memory(&sizes).await,
+                Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
+                    let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
+                    idle_servers(n, figure).await
+                }
                 Workload::PingPong => pingpong(&sizes).await,
                 Workload::ProcessList => process_list(&sizes).await,
                 Workload::ObserverRefresh => observer_refresh(&sizes).await,
@@ -301,22 +304,26 @@ async fn restart(sizes: &Sizes) -> Outcome {
     Ok(per_item(total, sizes.restarts) / 1_000.0)
 }
 
-async fn memory(sizes: &Sizes) -> Outcome {
+/// `n` idle servers, started one after the other; then one call to each of
+/// `SPREAD_CALLS` of them.
+async fn idle_servers(n: u64, figure: Figure) -> Outcome {
     let before = harness::resident_bytes();
-    let mut servers = Vec::with_capacity(sizes.memory_processes as usize);
-    for _ in 0..sizes.memory_processes {
+    let started = std::time::Instant::now();
+    let mut servers = Vec::with_capacity(n as usize);
+    for _ in 0..n {
         servers.push(Counter::start(()).await.map_err(|e| failed("start", e))?);
     }
+    let took = started.elapsed();
     let after = harness::resident_bytes();
-    check(
-        "alive",
-        fauxtp::process::count() as u64,
-        sizes.memory_processes,
-    )?;
+    check("alive", fauxtp::process::count() as u64, n)?;
+    for i in harness::spread(n) {
+        let count = servers[i].add(1).await.map_err(|e| failed("call", e))?;
+        check("count", count, 1)?;
+    }
     for server in &servers {
         let _ = server.quit();
     }
-    Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+    harness::idle_figure(figure, took, after.saturating_sub(before), n)
 }
 
 async fn process_list(sizes: &Sizes) -> Outcome {

@@ -41,10 +41,15 @@ pub enum Workload {
     RegistryOnePartition,
     /// The same with 8 partitions.
     RegistryPartitioned,
+    /// Start `million` idle servers one after the other, then one call to
+    /// each of 1,000 spread over them: time per start.
+    MillionStart,
+    /// The same: resident bytes per server.
+    MillionMemory,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 15] = [
+    pub const ALL: [Workload; 17] = [
         Workload::CallLatency,
         Workload::CastThroughput,
         Workload::FanIn,
@@ -60,6 +65,8 @@ impl Workload {
         Workload::StatemCall,
         Workload::RegistryOnePartition,
         Workload::RegistryPartitioned,
+        Workload::MillionStart,
+        Workload::MillionMemory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +86,8 @@ impl Workload {
             Workload::StatemCall => "statem_call",
             Workload::RegistryOnePartition => "registry_1_partition",
             Workload::RegistryPartitioned => "registry_8_partitions",
+            Workload::MillionStart => "million_start",
+            Workload::MillionMemory => "million_memory",
         }
     }
 
@@ -90,7 +99,8 @@ impl Workload {
             Workload::Ring => "ns/hop",
             Workload::SelectiveReceive => "ns/receive",
             Workload::Restart => "us/restart",
-            Workload::Memory => "bytes/process",
+            Workload::Memory | Workload::MillionMemory => "bytes/process",
+            Workload::MillionStart => "ns/start",
             Workload::PingPong => "round trips/s",
             Workload::ProcessList => "ms/list of 100k",
             Workload::ObserverRefresh => "ms/refresh of 100k",
@@ -101,6 +111,54 @@ impl Workload {
     pub fn parse(name: &str) -> Option<Workload> {
         Workload::ALL.into_iter().find(|w| w.name() == name)
     }
+
+    /// Whether it runs in a child process of its own, for a resident size
+    /// that only it made.
+    pub fn in_child(self) -> bool {
+        matches!(
+            self,
+            Workload::Memory | Workload::MillionStart | Workload::MillionMemory
+        )
+    }
+
+    /// For the workloads that start many idle servers: how many, and what
+    /// they report.
+    pub fn idle_servers(self, sizes: &Sizes) -> Option<(u64, Figure)> {
+        match self {
+            Workload::Memory => Some((sizes.memory_processes, Figure::BytesPerServer)),
+            Workload::MillionStart => Some((sizes.million, Figure::NsPerStart)),
+            Workload::MillionMemory => Some((sizes.million, Figure::BytesPerServer)),
+            _ => None,
+        }
+    }
+}
+
+/// What a workload of idle servers reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figure {
+    /// Nanoseconds per start, from the first start to the last server
+    /// ready.
+    NsPerStart,
+    /// Resident bytes per server.
+    BytesPerServer,
+}
+
+/// How many of the idle servers get one call each, once all are started.
+pub const SPREAD_CALLS: u64 = 1_000;
+
+/// The indexes of the servers, out of `n`, that get a call: spread evenly.
+pub fn spread(n: u64) -> impl Iterator<Item = usize> {
+    let calls = SPREAD_CALLS.min(n);
+    (0..calls).map(move |i| (i * n / calls) as usize)
+}
+
+/// The figure of an idle-servers workload: `took` to start `n` servers,
+/// which added `bytes` of resident memory.
+pub fn idle_figure(figure: Figure, took: Duration, bytes: u64, n: u64) -> Outcome {
+    Ok(match figure {
+        Figure::NsPerStart => per_item(took, n),
+        Figure::BytesPerServer => bytes as f64 / n as f64,
+    })
 }
 
 /// How much work each workload does.
@@ -126,6 +184,11 @@ pub struct Sizes {
     pub dist_calls: u64,
     /// ...and calls spread over 8 callers for the throughput.
     pub dist_concurrent_calls: u64,
+    /// Idle servers of the million workloads.
+    pub million: u64,
+    /// Casts per stream of `dist_cast` with the small payload (a quarter
+    /// with 1 KiB, a hundredth with 64 KiB).
+    pub dist_casts: u64,
 }
 
 pub const FAN_IN_SENDERS: u64 = 8;
@@ -147,6 +210,8 @@ impl Sizes {
             pingpong_round_trips: 200_000,
             dist_calls: 15_000,
             dist_concurrent_calls: 80_000,
+            million: 1_000_000,
+            dist_casts: 500_000,
         }
     }
 
@@ -165,6 +230,8 @@ impl Sizes {
             pingpong_round_trips: 20_000,
             dist_calls: 2_000,
             dist_concurrent_calls: 8_000,
+            million: 200_000,
+            dist_casts: 50_000,
         }
     }
 }

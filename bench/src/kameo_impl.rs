@@ -24,7 +24,7 @@ use kameo::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::harness::{
-    self, check, per_item, per_second, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
+    self, check, per_item, per_second, Figure, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
     PINGPONG_PAIRS,
 };
 
@@ -62,7 +62,10 @@ impl Framework for Kameo {
                 Workload::FanIn => fan_in(&sizes).await,
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
-                Workload::Memory => memory(&sizes).await,
+                Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
+                    let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
+                    idle_servers(n, figure).await
+                }
                 Workload::PingPong => pingpong(&sizes).await,
                 Workload::SelectiveReceive
                 | Workload::Restart
@@ -249,14 +252,22 @@ async fn spawn(sizes: &Sizes) -> Outcome {
     Ok(per_item(elapsed, sizes.spawn))
 }
 
-async fn memory(sizes: &Sizes) -> Outcome {
+/// `n` idle servers, started one after the other; then one call to each of
+/// `SPREAD_CALLS` of them.
+async fn idle_servers(n: u64, figure: Figure) -> Outcome {
     let before = harness::resident_bytes();
-    let mut actors = Vec::with_capacity(sizes.memory_processes as usize);
-    for _ in 0..sizes.memory_processes {
+    let started = Instant::now();
+    let mut actors = Vec::with_capacity(n as usize);
+    for _ in 0..n {
         actors.push(start_counter().await?);
     }
+    let took = started.elapsed();
     let after = harness::resident_bytes();
     let alive = actors.iter().filter(|actor| actor.is_alive()).count() as u64;
+    for i in harness::spread(n) {
+        let count = actors[i].ask(Add(1)).await.map_err(|e| failed("call", e))?;
+        check("count", count, 1)?;
+    }
     for actor in &actors {
         actor
             .stop_gracefully()
@@ -266,8 +277,8 @@ async fn memory(sizes: &Sizes) -> Outcome {
     for actor in &actors {
         actor.wait_for_shutdown().await;
     }
-    check("alive", alive, sizes.memory_processes)?;
-    Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+    check("alive", alive, n)?;
+    harness::idle_figure(figure, took, after.saturating_sub(before), n)
 }
 
 // ---------------------------------------------------------------- ring

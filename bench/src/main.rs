@@ -22,6 +22,7 @@
 mod actix_impl;
 mod channels;
 mod dist;
+mod dist_cast;
 mod fauxtp_impl;
 mod harness;
 mod kameo_impl;
@@ -76,6 +77,8 @@ struct Options {
     /// `--only dist_call`: the calls between nodes alone. A run without
     /// `--only` does them after the table.
     only_dist: bool,
+    /// `--only dist_cast`: the streams of casts between nodes alone.
+    only_dist_cast: bool,
     /// Runs per figure (the median is shown); `None`: 3, or 1 with `--quick`.
     repeat: Option<usize>,
     /// `--child WORKLOAD FRAMEWORK`: run one measurement in this process
@@ -92,6 +95,7 @@ fn options() -> Result<Options, String> {
         json: false,
         only: None,
         only_dist: false,
+        only_dist_cast: false,
         repeat: None,
         child: None,
         subscriber: false,
@@ -105,6 +109,8 @@ fn options() -> Result<Options, String> {
                 let name = args.next().ok_or("--only needs a workload")?;
                 if name == "dist_call" {
                     options.only_dist = true;
+                } else if name == "dist_cast" {
+                    options.only_dist_cast = true;
                 } else {
                     options.only =
                         Some(Workload::parse(&name).ok_or(format!("unknown workload {name}"))?);
@@ -194,12 +200,14 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let workloads: Vec<Workload> = match (options.only, options.only_dist) {
+    let only_between_nodes = options.only_dist || options.only_dist_cast;
+    let workloads: Vec<Workload> = match (options.only, only_between_nodes) {
         (Some(w), _) => vec![w],
         (None, true) => Vec::new(),
         (None, false) => Workload::ALL.to_vec(),
     };
-    let run_dist = options.only.is_none();
+    let run_dist = options.only.is_none() && !options.only_dist_cast;
+    let run_dist_cast = options.only.is_none() && !options.only_dist;
     let columns = frameworks();
     let mut results: BTreeMap<&'static str, Row> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -220,7 +228,7 @@ fn main() -> ExitCode {
                         round + 1
                     );
                 }
-                let outcome = if workload == Workload::Memory {
+                let outcome = if workload.in_child() {
                     in_child(workload, framework.name(), options.quick)
                 } else {
                     framework.run(workload, &sizes)
@@ -273,14 +281,35 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    let casts = if run_dist_cast {
+        if !options.json {
+            eprint!("\r{:<40}", "dist_cast (erl nodes)");
+        }
+        let outcome = dist_cast::run(&sizes, repeat);
+        if !options.json {
+            eprint!("\r{:<40}\r", "");
+        }
+        match outcome {
+            Ok(rows) => Some(rows),
+            Err(error) => {
+                failures.push(format!("dist_cast: {error}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     if options.json {
-        print_json(&workloads, &results, dist.as_deref());
+        print_json(&workloads, &results, dist.as_deref(), casts.as_deref());
     } else {
         if !workloads.is_empty() {
             print_table(&workloads, &results, &columns);
         }
         if let Some(pairs) = &dist {
             print_dist(pairs);
+        }
+        if let Some(rows) = &casts {
+            print_dist_cast(rows);
         }
     }
     if failures.is_empty() {
@@ -334,10 +363,38 @@ fn print_dist(pairs: &[dist::Pair]) {
     println!("lower latency and higher throughput are better.");
 }
 
+/// The `dist_cast` figures, with the ratios to the Erlang to Erlang row of
+/// the same payload.
+fn print_dist_cast(rows: &[dist_cast::Row]) {
+    println!();
+    println!("dist_cast (loopback, 2 workers)   payload          msgs/s        MB/s");
+    let mut reference = f64::NAN;
+    for row in rows {
+        if row.pair == "erlang -> erlang" {
+            reference = row.per_second;
+        }
+        let mbs = row
+            .payload
+            .bytes()
+            .map(|b| format!("{:>8.0}", row.per_second * b as f64 / 1e6))
+            .unwrap_or_else(|| format!("{:>8}", "-"));
+        println!(
+            "{:<33} {:<8} {:>10} ({:.2}x) {mbs}",
+            row.pair,
+            row.payload.name(),
+            figure(row.per_second),
+            row.per_second / reference,
+        );
+    }
+    println!("each stream is N casts then a call for the sink's count; ratios are to");
+    println!("the erlang -> erlang row of the same payload; higher is better.");
+}
+
 fn print_json(
     workloads: &[Workload],
     results: &BTreeMap<&'static str, Row>,
     dist: Option<&[dist::Pair]>,
+    casts: Option<&[dist_cast::Row]>,
 ) {
     let mut parts = Vec::new();
     for workload in workloads {
@@ -366,6 +423,16 @@ fn print_json(
             })
             .collect();
         parts.push(format!("\"dist_call\": {{{}}}", cells.join(", ")));
+    }
+    if let Some(rows) = casts {
+        let cells: Vec<String> = rows
+            .iter()
+            .map(|r| format!("\"{} {}\": {:.1}", r.pair, r.payload.name(), r.per_second))
+            .collect();
+        parts.push(format!(
+            "\"dist_cast_msgs_per_s\": {{{}}}",
+            cells.join(", ")
+        ));
     }
     parts.push(format!("\"units\": {{{}}}", units.join(", ")));
     println!("{{{}}}", parts.join(", "));

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::harness::{
-    self, check, per_item, per_second, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
+    self, check, per_item, per_second, Figure, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
     PINGPONG_PAIRS,
 };
 
@@ -67,7 +67,10 @@ impl Framework for Ractor {
                 | Workload::RegistryOnePartition
                 | Workload::RegistryPartitioned => unreachable!("answered above"),
                 Workload::Restart => restart(&sizes).await,
-                Workload::Memory => memory(&sizes).await,
+                Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
+                    let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
+                    idle_servers(n, figure).await
+                }
                 Workload::PingPong => pingpong(&sizes).await,
             }
         }))
@@ -234,25 +237,33 @@ async fn spawn(sizes: &Sizes) -> Outcome {
     Ok(per_item(elapsed, sizes.spawn))
 }
 
-async fn memory(sizes: &Sizes) -> Outcome {
+/// `n` idle servers, started one after the other; then one call to each of
+/// `SPREAD_CALLS` of them.
+async fn idle_servers(n: u64, figure: Figure) -> Outcome {
     let before = harness::resident_bytes();
-    let mut actors = Vec::with_capacity(sizes.memory_processes as usize);
-    for _ in 0..sizes.memory_processes {
+    let started = Instant::now();
+    let mut actors = Vec::with_capacity(n as usize);
+    for _ in 0..n {
         actors.push(start_counter().await?);
     }
+    let took = started.elapsed();
     let after = harness::resident_bytes();
     let alive = actors
         .iter()
         .filter(|(actor, _)| ractor::ACTIVE_STATES.contains(&actor.get_status()))
         .count() as u64;
+    for i in harness::spread(n) {
+        let count = call!(actors[i].0, CounterMsg::Add, 1).map_err(|e| failed("call", e))?;
+        check("count", count, 1)?;
+    }
     for (actor, _) in &actors {
         actor.stop(None);
     }
     for (_, handle) in actors {
         handle.await.map_err(|e| failed("stop", e))?;
     }
-    check("alive", alive, sizes.memory_processes)?;
-    Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+    check("alive", alive, n)?;
+    harness::idle_figure(figure, took, after.saturating_sub(before), n)
 }
 
 // ---------------------------------------------------------------- ring

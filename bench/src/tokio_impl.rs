@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::harness::{
-    self, check, per_item, per_second, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
+    self, check, per_item, per_second, Figure, Framework, Outcome, Sizes, Workload, FAN_IN_SENDERS,
     PINGPONG_PAIRS,
 };
 
@@ -83,7 +83,10 @@ impl Framework for Tokio {
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
                 Workload::SelectiveReceive => selective_receive(&sizes).await,
-                Workload::Memory => memory(&sizes).await,
+                Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
+                    let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
+                    idle_servers(n, figure).await
+                }
                 Workload::PingPong => pingpong(&sizes).await,
                 Workload::Restart
                 | Workload::ProcessList
@@ -268,20 +271,31 @@ async fn selective_receive(sizes: &Sizes) -> Outcome {
     Ok(per_item(elapsed, sizes.selective_rounds))
 }
 
-async fn memory(sizes: &Sizes) -> Outcome {
+/// `n` idle servers: spawned, then one request to the last (the start is
+/// done when it answers); then one call to each of `SPREAD_CALLS` of them.
+async fn idle_servers(n: u64, figure: Figure) -> Outcome {
     let before = harness::resident_bytes();
-    let mut servers = Vec::with_capacity(sizes.memory_processes as usize);
-    for _ in 0..sizes.memory_processes {
+    let started = std::time::Instant::now();
+    let mut servers = Vec::with_capacity(n as usize);
+    for _ in 0..n {
         servers.push(counter());
     }
-    // Let every task run once, so each is parked on its receiver.
     get(&servers[servers.len() - 1]).await?;
+    let took = started.elapsed();
+    // Let every task run once, so each is parked on its receiver.
     for server in &servers {
         get(server).await?;
     }
     let after = harness::resident_bytes();
+    for i in harness::spread(n) {
+        let (tx, rx) = oneshot::channel();
+        servers[i]
+            .send(Req::Add(1, tx))
+            .map_err(|_| "the server is gone".to_owned())?;
+        check("count", rx.await.map_err(|_| "no reply".to_owned())?, 1)?;
+    }
     drop(servers);
-    Ok(after.saturating_sub(before) as f64 / sizes.memory_processes as f64)
+    harness::idle_figure(figure, took, after.saturating_sub(before), n)
 }
 
 async fn pingpong(sizes: &Sizes) -> Outcome {
