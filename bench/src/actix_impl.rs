@@ -40,7 +40,11 @@ impl Framework for Actix {
         match workload {
             // actix has no selective receive: an actor handles its messages
             // in arrival order.
-            Workload::SelectiveReceive => return None,
+            Workload::SelectiveReceive
+            | Workload::SelectiveReceive10
+            | Workload::SelectiveReceive100k => return None,
+            // Measured for fauxtp and raw tokio only.
+            Workload::CallLatencyCrowded | Workload::CastThroughputCrowded => return None,
             // Not comparable: a panic in an actix handler unwinds out of the
             // actor's task (the task dies, nothing restarts it), and actix's
             // `Supervisor` only restarts an actor that stops itself
@@ -80,7 +84,11 @@ impl Framework for Actix {
                     | Workload::CallObserved
                     | Workload::StatemCall
                     | Workload::RegistryOnePartition
-                    | Workload::RegistryPartitioned => unreachable!("answered above"),
+                    | Workload::RegistryPartitioned
+                    | Workload::SelectiveReceive10
+                    | Workload::SelectiveReceive100k
+                    | Workload::CallLatencyCrowded
+                    | Workload::CastThroughputCrowded => unreachable!("answered above"),
                 }
             })
             .await

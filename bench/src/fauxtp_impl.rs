@@ -73,7 +73,12 @@ impl Framework for Fauxtp {
                 Workload::FanIn => fan_in(&sizes).await,
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
-                Workload::SelectiveReceive => selective_receive(&sizes).await,
+                Workload::SelectiveReceive
+                | Workload::SelectiveReceive10
+                | Workload::SelectiveReceive100k => {
+                    let (backlog, rounds) = workload.selective(&sizes).expect("selective");
+                    selective_receive(backlog, rounds).await
+                }
                 Workload::Restart => restart(&sizes).await,
                 Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
                     let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
@@ -84,6 +89,18 @@ impl Framework for Fauxtp {
                 Workload::ObserverRefresh => observer_refresh(&sizes).await,
                 Workload::CallObserved => call_observed(&sizes).await,
                 Workload::StatemCall => statem_call(&sizes).await,
+                Workload::CallLatencyCrowded => {
+                    let crowd = crowd(sizes.memory_processes).await?;
+                    let outcome = call_latency(&sizes).await;
+                    disperse(crowd);
+                    outcome
+                }
+                Workload::CastThroughputCrowded => {
+                    let crowd = crowd(sizes.memory_processes).await?;
+                    let outcome = cast_throughput(&sizes).await;
+                    disperse(crowd);
+                    outcome
+                }
                 Workload::RegistryOnePartition => registry_writers(1).await,
                 Workload::RegistryPartitioned => registry_writers(8).await,
             }
@@ -243,10 +260,10 @@ enum Sel {
     Wanted(u64),
 }
 
-async fn selective_receive(sizes: &Sizes) -> Outcome {
+async fn selective_receive(backlog: u64, rounds: u64) -> Outcome {
     let mut me = Ctx::<Sel>::detached();
     let pid = me.pid();
-    for _ in 0..sizes.selective_backlog {
+    for _ in 0..backlog {
         pid.send(Sel::Noise).map_err(|e| failed("send", e))?;
     }
     // Move the backlog into the save queue.
@@ -256,22 +273,14 @@ async fn selective_receive(sizes: &Sizes) -> Outcome {
     }
     let started = std::time::Instant::now();
     let mut sum = 0;
-    for n in 0..sizes.selective_rounds {
+    for n in 0..rounds {
         pid.send(Sel::Wanted(n)).map_err(|e| failed("send", e))?;
         sum += receive!(me, { Sel::Wanted(n) => n });
     }
     let elapsed = started.elapsed();
-    check(
-        "sum",
-        sum,
-        sizes.selective_rounds * (sizes.selective_rounds - 1) / 2,
-    )?;
-    check(
-        "backlog kept",
-        me.mailbox_len() as u64,
-        sizes.selective_backlog,
-    )?;
-    Ok(per_item(elapsed, sizes.selective_rounds))
+    check("sum", sum, rounds * (rounds - 1) / 2)?;
+    check("backlog kept", me.mailbox_len() as u64, backlog)?;
+    Ok(per_item(elapsed, rounds))
 }
 
 async fn restart(sizes: &Sizes) -> Outcome {
@@ -302,6 +311,26 @@ async fn restart(sizes: &Sizes) -> Outcome {
         .await
         .map_err(|e| failed("stop", e))?;
     Ok(per_item(total, sizes.restarts) / 1_000.0)
+}
+
+/// `n` idle servers, alive beside a workload (each has answered a call,
+/// so its task has run and waits on its mailbox).
+async fn crowd(n: u64) -> Result<Vec<Pid<CounterMsg>>, String> {
+    let mut servers = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        servers.push(Counter::start(()).await.map_err(|e| failed("start", e))?);
+    }
+    for server in &servers {
+        server.get().await.map_err(|e| failed("call", e))?;
+    }
+    Ok(servers)
+}
+
+/// Stops the idle servers of [`crowd`].
+fn disperse(crowd: Vec<Pid<CounterMsg>>) {
+    for server in &crowd {
+        let _ = server.quit();
+    }
 }
 
 /// `n` idle servers, started one after the other; then one call to each of

@@ -46,10 +46,19 @@ pub enum Workload {
     MillionStart,
     /// The same: resident bytes per server.
     MillionMemory,
+    /// `CallLatency` with `memory_processes` idle servers alive beside the
+    /// pair.
+    CallLatencyCrowded,
+    /// `CastThroughput` with `memory_processes` idle servers alive.
+    CastThroughputCrowded,
+    /// `SelectiveReceive` with 10 unmatched messages in the mailbox.
+    SelectiveReceive10,
+    /// `SelectiveReceive` with 100,000 unmatched messages in the mailbox.
+    SelectiveReceive100k,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 17] = [
+    pub const ALL: [Workload; 21] = [
         Workload::CallLatency,
         Workload::CastThroughput,
         Workload::FanIn,
@@ -67,6 +76,10 @@ impl Workload {
         Workload::RegistryPartitioned,
         Workload::MillionStart,
         Workload::MillionMemory,
+        Workload::CallLatencyCrowded,
+        Workload::CastThroughputCrowded,
+        Workload::SelectiveReceive10,
+        Workload::SelectiveReceive100k,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,13 +101,23 @@ impl Workload {
             Workload::RegistryPartitioned => "registry_8_partitions",
             Workload::MillionStart => "million_start",
             Workload::MillionMemory => "million_memory",
+            Workload::CallLatencyCrowded => "call_crowded",
+            Workload::CastThroughputCrowded => "cast_crowded",
+            Workload::SelectiveReceive10 => "selective_10",
+            Workload::SelectiveReceive100k => "selective_100k",
         }
     }
 
     pub fn unit(self) -> &'static str {
         match self {
-            Workload::CallLatency | Workload::CallObserved | Workload::StatemCall => "ns/call",
-            Workload::CastThroughput | Workload::FanIn => "msgs/s",
+            Workload::CallLatency
+            | Workload::CallObserved
+            | Workload::StatemCall
+            | Workload::CallLatencyCrowded => "ns/call",
+            Workload::CastThroughput | Workload::FanIn | Workload::CastThroughputCrowded => {
+                "msgs/s"
+            }
+            Workload::SelectiveReceive10 | Workload::SelectiveReceive100k => "ns/receive",
             Workload::Spawn => "ns/process",
             Workload::Ring => "ns/hop",
             Workload::SelectiveReceive => "ns/receive",
@@ -110,6 +133,26 @@ impl Workload {
 
     pub fn parse(name: &str) -> Option<Workload> {
         Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// For the selective receive workloads: unmatched messages kept in the
+    /// mailbox, and receives of a matching one past them (the same number
+    /// of skipped messages in all: linear time keeps the time per skipped
+    /// message level).
+    pub fn selective(self, sizes: &Sizes) -> Option<(u64, u64)> {
+        let skipped = sizes.selective_backlog * sizes.selective_rounds;
+        let at = |backlog: u64| {
+            Some((
+                backlog,
+                (skipped / backlog).min(100 * sizes.selective_rounds),
+            ))
+        };
+        match self {
+            Workload::SelectiveReceive => Some((sizes.selective_backlog, sizes.selective_rounds)),
+            Workload::SelectiveReceive10 => at(10),
+            Workload::SelectiveReceive100k => at(100_000),
+            _ => None,
+        }
     }
 
     /// Whether it runs in a child process of its own, for a resident size

@@ -39,7 +39,11 @@ impl Framework for Kameo {
         match workload {
             // kameo has no selective receive: an actor handles its messages
             // in arrival order.
-            Workload::SelectiveReceive => return None,
+            Workload::SelectiveReceive
+            | Workload::SelectiveReceive10
+            | Workload::SelectiveReceive100k => return None,
+            // Measured for fauxtp and raw tokio only.
+            Workload::CallLatencyCrowded | Workload::CastThroughputCrowded => return None,
             // Not measured here. (kameo 0.22 does have supervision, with
             // `Spawn::supervise`, restart policies and restart limits, so a
             // comparable adapter could be written; it is left out for now.)
@@ -74,7 +78,11 @@ impl Framework for Kameo {
                 | Workload::CallObserved
                 | Workload::StatemCall
                 | Workload::RegistryOnePartition
-                | Workload::RegistryPartitioned => unreachable!("answered above"),
+                | Workload::RegistryPartitioned
+                | Workload::SelectiveReceive10
+                | Workload::SelectiveReceive100k
+                | Workload::CallLatencyCrowded
+                | Workload::CastThroughputCrowded => unreachable!("answered above"),
             }
         }))
     }

@@ -41,6 +41,11 @@ impl Framework for Ractor {
         if matches!(
             workload,
             Workload::SelectiveReceive
+                | Workload::SelectiveReceive10
+                | Workload::SelectiveReceive100k
+                // Measured for fauxtp and raw tokio only.
+                | Workload::CallLatencyCrowded
+                | Workload::CastThroughputCrowded
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved
@@ -60,6 +65,10 @@ impl Framework for Ractor {
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
                 Workload::SelectiveReceive
+                | Workload::SelectiveReceive10
+                | Workload::SelectiveReceive100k
+                | Workload::CallLatencyCrowded
+                | Workload::CastThroughputCrowded
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
                 | Workload::CallObserved

@@ -82,12 +82,29 @@ impl Framework for Tokio {
                 Workload::FanIn => fan_in(&sizes).await,
                 Workload::Spawn => spawn(&sizes).await,
                 Workload::Ring => ring(&sizes).await,
-                Workload::SelectiveReceive => selective_receive(&sizes).await,
+                Workload::SelectiveReceive
+                | Workload::SelectiveReceive10
+                | Workload::SelectiveReceive100k => {
+                    let (backlog, rounds) = workload.selective(&sizes).expect("selective");
+                    selective_receive(backlog, rounds).await
+                }
                 Workload::Memory | Workload::MillionStart | Workload::MillionMemory => {
                     let (n, figure) = workload.idle_servers(&sizes).expect("idle servers");
                     idle_servers(n, figure).await
                 }
                 Workload::PingPong => pingpong(&sizes).await,
+                Workload::CallLatencyCrowded => {
+                    let crowd = crowd(sizes.memory_processes).await?;
+                    let outcome = call_latency(&sizes).await;
+                    drop(crowd);
+                    outcome
+                }
+                Workload::CastThroughputCrowded => {
+                    let crowd = crowd(sizes.memory_processes).await?;
+                    let outcome = cast_throughput(&sizes).await;
+                    drop(crowd);
+                    outcome
+                }
                 Workload::Restart
                 | Workload::ProcessList
                 | Workload::ObserverRefresh
@@ -239,13 +256,13 @@ impl SaveQueue {
     }
 }
 
-async fn selective_receive(sizes: &Sizes) -> Outcome {
+async fn selective_receive(backlog: u64, rounds: u64) -> Outcome {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut queue = SaveQueue {
         rx,
         saved: VecDeque::new(),
     };
-    for _ in 0..sizes.selective_backlog {
+    for _ in 0..backlog {
         tx.send(Sel::Noise).map_err(|_| "closed".to_owned())?;
     }
     while let Ok(noise) = queue.rx.try_recv() {
@@ -253,22 +270,24 @@ async fn selective_receive(sizes: &Sizes) -> Outcome {
     }
     let started = std::time::Instant::now();
     let mut sum = 0;
-    for n in 0..sizes.selective_rounds {
+    for n in 0..rounds {
         tx.send(Sel::Wanted(n)).map_err(|_| "closed".to_owned())?;
         sum += queue.receive_wanted().await.ok_or("closed")?;
     }
     let elapsed = started.elapsed();
-    check(
-        "sum",
-        sum,
-        sizes.selective_rounds * (sizes.selective_rounds - 1) / 2,
-    )?;
-    check(
-        "backlog kept",
-        queue.saved.len() as u64,
-        sizes.selective_backlog,
-    )?;
-    Ok(per_item(elapsed, sizes.selective_rounds))
+    check("sum", sum, rounds * (rounds - 1) / 2)?;
+    check("backlog kept", queue.saved.len() as u64, backlog)?;
+    Ok(per_item(elapsed, rounds))
+}
+
+/// `n` idle servers, alive beside a workload (each has run once, and
+/// waits on its receiver); they end when dropped.
+async fn crowd(n: u64) -> Result<Vec<mpsc::UnboundedSender<Req>>, String> {
+    let servers: Vec<_> = (0..n).map(|_| counter()).collect();
+    for server in &servers {
+        get(server).await?;
+    }
+    Ok(servers)
 }
 
 /// `n` idle servers: spawned, then one request to the last (the start is
