@@ -231,3 +231,44 @@ async fn bad_names_and_taken_names_are_typed_errors() {
     ));
     assert!(scope.members("g").is_empty());
 }
+
+#[tokio::test]
+async fn a_peer_met_through_its_sync_gets_this_nodes_sync() {
+    // A scope that already knows this node answers a discover with a sync
+    // only, and no discover back (OTP 25's pg). It must still get this
+    // node's members before any join or leave, or a leave for a group it
+    // has no record of would crash it. The fake scope here records the
+    // first message it gets from the fauxtp scope.
+    let node = erlang::node(COOKIE).await;
+    let scope = node.pg_scope("pg").unwrap();
+    let me = Ctx::<Term>::detached();
+    let w = worker(me.pid());
+    scope.join("workers", &w).unwrap();
+    let eval = "register(pg, self()), io:format(\"result: ready~n\"), \
+         receive {discover, S} -> gen_server:cast(S, {sync, self(), []}) end, \
+         receive M -> io:format(\"result: ~p~n\", [element(1, M)]) end, \
+         receive stop -> ok end.";
+    let mut erl = Beam::erl(&unique("e"), COOKIE, eval);
+    assert_eq!(result(&mut erl).await, "ready");
+    node.ping(&erl.name).await.unwrap();
+    assert_eq!(result(&mut erl).await, "'$gen_cast'");
+}
+
+#[tokio::test]
+async fn a_discover_of_a_newer_pg_is_answered() {
+    // OTP 26 and later may send `{discover, Pid, Version}`: answered as a
+    // discover, in OTP 25's shapes.
+    let node = erlang::node(COOKIE).await;
+    let scope = node.pg_scope("pg").unwrap();
+    let me = Ctx::<Term>::detached();
+    let w = worker(me.pid());
+    scope.join("workers", &w).unwrap();
+    let eval = format!(
+        "{{pg, '{}'}} ! {{discover, self(), 1}}, \
+         receive {{'$gen_cast', {{sync, _, Groups}}}} -> io:format(\"result: ~p~n\", [[G || {{G, _}} <- Groups]]) end, \
+         receive stop -> ok end.",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), COOKIE, &eval);
+    assert_eq!(result(&mut erl).await, "[workers]");
+}

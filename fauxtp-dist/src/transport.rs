@@ -31,6 +31,11 @@ impl Transport {
             if held && interest.is_readable() {
                 return Ok(Ready::READABLE);
             }
+            // Records the session made since the interest was chosen (an
+            // alert, an answer to a key update): out at once.
+            if session.wants_write() && !interest.is_writable() {
+                return Ok(Ready::WRITABLE);
+            }
         }
         self.socket().ready(interest).await
     }
@@ -139,12 +144,28 @@ mod tls {
         Ok(taken)
     }
 
+    /// Appends the plain text the session holds to `buffer`: how much.
+    fn take_plaintext(session: &mut rustls::Connection, buffer: &mut Vec<u8>) -> io::Result<usize> {
+        let held = session
+            .process_new_packets()
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?
+            .plaintext_bytes_to_read();
+        if held > 0 {
+            let from = buffer.len();
+            buffer.resize(from + held, 0);
+            session.reader().read_exact(&mut buffer[from..])?;
+        }
+        Ok(held)
+    }
+
     pub(super) fn read(
         socket: &TcpStream,
         session: &mut rustls::Connection,
         buffer: &mut Vec<u8>,
     ) -> io::Result<usize> {
-        let mut got = 0;
+        // Plain text the session holds already goes first: it takes no
+        // more records while it holds too much.
+        let mut got = take_plaintext(session, buffer)?;
         let mut ended = false;
         loop {
             let mut drained = false;
@@ -162,13 +183,7 @@ mod tls {
                     return Err(io::Error::new(io::ErrorKind::InvalidData, error));
                 }
             };
-            let plain = state.plaintext_bytes_to_read();
-            if plain > 0 {
-                let from = buffer.len();
-                buffer.resize(from + plain, 0);
-                session.reader().read_exact(&mut buffer[from..])?;
-                got += plain;
-            }
+            got += take_plaintext(session, buffer)?;
             ended |= state.peer_has_closed();
             if ended || drained || got >= READ_AT_MOST {
                 break;

@@ -283,7 +283,8 @@ impl PgScope {
     /// # Errors
     ///
     /// [`DistError::Pg`] with [`PgError::NoProc`] if it has ended;
-    /// [`DistError::InvalidGroup`] for a name that is no atom.
+    /// [`DistError::InvalidGroup`] for a name that is no atom;
+    /// [`DistError::Stopped`] if the node is stopped.
     pub fn join<M: From<Term> + Send + 'static>(
         &self,
         group: &str,
@@ -293,6 +294,9 @@ impl PgScope {
         let Some(node) = self.shared.node.upgrade() else {
             return Err(DistError::Stopped);
         };
+        if node.lock().stopped {
+            return Err(DistError::Stopped);
+        }
         let mut groups = self.shared.lock();
         // In the local scope first: it refuses a process that has ended.
         self.local().join(group, pid)?;
@@ -484,6 +488,18 @@ impl Groups {
         }
     }
 
+    /// `{'$gen_cast', {sync, Me, [{Group, [Pid]}]}}`: the local members.
+    fn sync(&self, me: &ErlPid) -> Term {
+        tuple(vec![
+            atom("$gen_cast"),
+            tuple(vec![
+                atom("sync"),
+                Term::from(me.clone()),
+                self.sync_groups(),
+            ]),
+        ])
+    }
+
     /// `[{Group, [Pid]}]`: the local members, for a sync.
     fn sync_groups(&self) -> Term {
         let groups: Vec<Term> = self
@@ -520,16 +536,23 @@ async fn run(mut ctx: Ctx<ScopeMsg>, shared: Arc<Shared>) {
             Envelope::Message(ScopeMsg::Peer(message)) => {
                 if let Some(met) = handle_peer(&shared, &node.inner, message) {
                     // A peer met: its scope is monitored, so that its
-                    // members go when it does.
-                    if let Ok(monitor) = node.monitor(&met, &ctx.pid()).await {
-                        let mut groups = shared.lock();
-                        match groups.peers.get_mut(&met) {
-                            Some(peer) => peer.monitor = Some(monitor),
-                            None => {
-                                drop(groups);
-                                node.demonitor(&monitor);
-                            }
+                    // members go when it does; over the connection it came
+                    // by only (never a new one). With none, it goes now.
+                    let monitor = match node.inner.existing(&met.node.name) {
+                        Ok(Some(_)) => node.monitor(&met, &ctx.pid()).await.ok(),
+                        _ => None,
+                    };
+                    let mut groups = shared.lock();
+                    match (groups.peers.get_mut(&met), monitor) {
+                        (Some(peer), Some(monitor)) => peer.monitor = Some(monitor),
+                        (Some(_), None) => {
+                            groups.peers.remove(&met);
                         }
+                        (None, Some(monitor)) => {
+                            drop(groups);
+                            node.demonitor(&monitor);
+                        }
+                        (None, None) => {}
                     }
                 }
             }
@@ -605,17 +628,15 @@ fn handle_peer(shared: &Shared, node: &Inner, message: Term) -> Option<ErlPid> {
         return dropped(shared, &message);
     };
     match &elements[..] {
-        [Term::Atom(tag), Term::Pid(peer)] if tag.name == "discover" => {
+        // `{discover, Pid}`; OTP 26 and later may add a version.
+        [Term::Atom(tag), Term::Pid(peer)] | [Term::Atom(tag), Term::Pid(peer), _]
+            if tag.name == "discover" =>
+        {
+            if peer.node.name == node.name {
+                return dropped(shared, &message);
+            }
             let mut groups = shared.lock();
-            let sync = tuple(vec![
-                atom("$gen_cast"),
-                tuple(vec![
-                    atom("sync"),
-                    Term::from(shared.me.clone()),
-                    groups.sync_groups(),
-                ]),
-            ]);
-            send(node, peer, sync);
+            send(node, peer, groups.sync(&shared.me));
             if groups.peers.contains_key(peer) {
                 return None;
             }
@@ -633,8 +654,20 @@ fn handle_peer(shared: &Shared, node: &Inner, message: Term) -> Option<ErlPid> {
                 let Some(synced) = read_sync(list) else {
                     return dropped(shared, &message);
                 };
+                if peer.node.name == node.name {
+                    return dropped(shared, &message);
+                }
                 let mut groups = shared.lock();
                 let new = !groups.peers.contains_key(peer);
+                if new {
+                    // A scope that knew this node already answers a
+                    // discover with its sync only. It must have this
+                    // node's members before any join or leave (a leave for
+                    // a group it has no record of crashes an OTP 25 scope),
+                    // so it gets them now, under the lock the joins and
+                    // leaves are sent under.
+                    send(node, peer, groups.sync(&shared.me));
+                }
                 groups.peers.entry(peer.clone()).or_default().groups = synced;
                 new.then(|| peer.clone())
             }

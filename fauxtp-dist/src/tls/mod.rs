@@ -54,10 +54,13 @@ pub struct Tls {
 #[non_exhaustive]
 pub enum Verify {
     /// Both sides must show a certificate signed by a trusted authority,
-    /// and a node's certificate must name the host of the node name it is
-    /// reached by (`rust@db1.example.com`: `db1.example.com`; an address
-    /// for `rust@10.0.0.5`). The default; Erlang's `verify_peer` with
-    /// `fail_if_no_peer_cert` and its host name check.
+    /// and the certificate of a node this node connects to must name the
+    /// host of the node name it dialled (`rust@db1.example.com`:
+    /// `db1.example.com`; an address for `rust@10.0.0.5`). The default;
+    /// Erlang's `verify_peer` with `fail_if_no_peer_cert` and its host name
+    /// check. As in Erlang, the certificate of a node that connects is not
+    /// matched against the node name it gives: any node with a trusted
+    /// certificate may connect under any name.
     Peer,
     /// As [`Peer`](Verify::Peer), without the host name check: any
     /// certificate the authorities signed will do, whatever host it names.
