@@ -97,12 +97,7 @@ async fn pairs(rounds: Rounds, one_thread: bool) -> Result<Vec<Pair>, String> {
     let rust_client = format!("bench_client_{id}_{run}@localhost");
 
     let modules = compile()?;
-    let _ = Command::new("epmd")
-        .arg("-daemon")
-        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
-        .status()
-        .await
-        .map_err(|e| format!("cannot run epmd ({e}): install Erlang (Debian: erlang-base)"))?;
+    start_epmd().await?;
 
     // The Erlang counter, on a node of its own.
     let mut server = erl(
@@ -270,6 +265,17 @@ async fn rust_round(node: &Node, counter: &Remote, rounds: Rounds) -> Result<(f6
 /// The median of some figures (at least one).
 pub(crate) fn median(runs: Vec<f64>) -> f64 {
     crate::median(runs).unwrap_or(f64::NAN)
+}
+
+/// Starts epmd on 127.0.0.1 unless one runs already.
+pub(crate) async fn start_epmd() -> Result<(), String> {
+    Command::new("epmd")
+        .arg("-daemon")
+        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+        .status()
+        .await
+        .map(drop)
+        .map_err(|e| format!("cannot run epmd ({e}): install Erlang (Debian: erlang-base)"))
 }
 
 /// Compiles the Erlang side into a temporary directory.

@@ -16,7 +16,7 @@ use fauxtp::prelude::*;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Child;
 
-use crate::dist::{compile, erl, erl_command, expect_line, median, number};
+use crate::dist::{compile, erl, erl_command, expect_line, median, number, start_epmd};
 use crate::harness::Sizes;
 
 struct Sink {
@@ -124,12 +124,7 @@ async fn rows(sizes: &Sizes, rounds: usize) -> Result<Vec<Row>, String> {
     let rust_sink = format!("bench_rsink_{id}@localhost");
     let rust_client = format!("bench_rsource_{id}@localhost");
     let modules = compile()?;
-    let _ = tokio::process::Command::new("epmd")
-        .arg("-daemon")
-        .env("ERL_EPMD_ADDRESS", "127.0.0.1")
-        .status()
-        .await
-        .map_err(|e| format!("cannot run epmd ({e}): install Erlang (Debian: erlang-base)"))?;
+    start_epmd().await?;
 
     let mut server = erl(
         &erl_sink,
