@@ -190,11 +190,15 @@ pub(crate) fn check_term(bytes: &[u8]) -> Result<usize, String> {
     if bytes[version] != 131 {
         return Err(format!("version {}, expected 131", bytes[version]));
     }
-    // Terms still to read, at each open level.
-    let mut pending: Vec<usize> = vec![1];
-    while let Some(left) = pending.last_mut() {
+    // Terms still to read, at each open level: on the stack, since every
+    // frame is checked (a `Vec` here was two allocations per message).
+    let mut pending = [0usize; MAX_DEPTH];
+    pending[0] = 1;
+    let mut depth = 1;
+    while depth > 0 {
+        let left = &mut pending[depth - 1];
         if *left == 0 {
-            pending.pop();
+            depth -= 1;
             continue;
         }
         *left -= 1;
@@ -324,10 +328,11 @@ pub(crate) fn check_term(bytes: &[u8]) -> Result<usize, String> {
             other => return Err(format!("a tag fauxtp does not read ({other})")),
         };
         if children > 0 {
-            if pending.len() >= MAX_DEPTH {
+            if depth >= MAX_DEPTH {
                 return Err("nested too deep".to_owned());
             }
-            pending.push(children);
+            pending[depth] = children;
+            depth += 1;
         }
     }
     Ok(at)

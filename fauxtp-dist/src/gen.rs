@@ -156,16 +156,19 @@ pub mod __private {
 
 /// Makes a [`Registered`] of a pid, if its messages are of the type this
 /// maker was made for.
-type Maker = fn(&AnyPid, ErlPid) -> Option<Arc<dyn Registered>>;
+type Maker = fn(&AnyPid, &ErlPid) -> Option<Arc<dyn Registered>>;
 
 /// The message types of the `#[genserver(remote)]` servers started so far,
 /// with how to make a [`Registered`] of a pid of each.
 static REMOTE_TYPES: std::sync::LazyLock<Mutex<HashMap<TypeId, Maker>>> =
     std::sync::LazyLock::new(Default::default);
 
-fn make<M: RemoteServer>(pid: &AnyPid, erl_pid: ErlPid) -> Option<Arc<dyn Registered>> {
+fn make<M: RemoteServer>(pid: &AnyPid, erl_pid: &ErlPid) -> Option<Arc<dyn Registered>> {
     let pid = pid.downcast::<M>()?;
-    Some(Arc::new(RegisteredServer { pid, erl_pid }))
+    Some(Arc::new(RegisteredServer {
+        pid,
+        erl_pid: erl_pid.clone(),
+    }))
 }
 
 fn remember<M: RemoteServer>() {
@@ -176,15 +179,13 @@ fn remember<M: RemoteServer>() {
 /// The server `pid`, if it is one of the `#[genserver(remote)]` servers,
 /// as other nodes call it (its pid there is `erl_pid`).
 pub(crate) fn remote_server(pid: &AnyPid, erl_pid: ErlPid) -> Option<Arc<dyn Registered>> {
-    let makers: Vec<Maker> = REMOTE_TYPES
+    // Under the lock: a maker only downcasts the pid and boxes it, and a
+    // copy of the table would be an allocation per message.
+    REMOTE_TYPES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .values()
-        .copied()
-        .collect();
-    makers
-        .into_iter()
-        .find_map(|make| make(pid, erl_pid.clone()))
+        .find_map(|make| make(pid, &erl_pid))
 }
 
 /// A server other nodes can call by name, with its message type erased.
