@@ -9,7 +9,7 @@
 use eetf::{Atom, FixInteger, Pid, Reference, Term, Tuple};
 
 /// Operation codes (see the distribution protocol's documentation).
-mod op {
+pub(crate) mod op {
     pub const LINK: i32 = 1;
     pub const SEND: i32 = 2;
     pub const EXIT: i32 = 3;

@@ -162,6 +162,69 @@ pub(crate) fn encode_into(frame: &Frame, bytes: &mut Vec<u8>) -> bool {
     }
 }
 
+/// A pid of this node by its parts, written without building a term.
+pub(crate) struct PidParts<'a> {
+    pub(crate) node: &'a str,
+    pub(crate) id: u32,
+    pub(crate) serial: u32,
+    pub(crate) creation: u32,
+}
+
+/// Appends a `REG_SEND` frame, `{6, From, '', To}` and `payload`, length
+/// included, writing the control message's bytes directly: every send and
+/// cast by name goes this way, and building its terms was three
+/// allocations. The bytes are eetf's for the same terms. False, with
+/// `bytes` as they were, if a name or the payload cannot be written.
+pub(crate) fn encode_reg_send_into(
+    bytes: &mut Vec<u8>,
+    from: &PidParts<'_>,
+    to: &str,
+    payload: &Term,
+) -> bool {
+    const SMALL_TUPLE_EXT: u8 = 104;
+    const SMALL_INTEGER_EXT: u8 = 97;
+    const NEW_PID_EXT: u8 = 88;
+    let start = bytes.len();
+    bytes.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH, 131, SMALL_TUPLE_EXT, 4]);
+    bytes.extend_from_slice(&[SMALL_INTEGER_EXT, crate::control::op::REG_SEND as u8]);
+    bytes.push(NEW_PID_EXT);
+    let written = write_atom(bytes, from.node)
+        && {
+            bytes.extend_from_slice(&from.id.to_be_bytes());
+            bytes.extend_from_slice(&from.serial.to_be_bytes());
+            bytes.extend_from_slice(&from.creation.to_be_bytes());
+            write_atom(bytes, "") && write_atom(bytes, to)
+        }
+        && payload.encode(&mut *bytes).is_ok();
+    match u32::try_from(bytes.len() - start - 4) {
+        Ok(len) if written => {
+            bytes[start..start + 4].copy_from_slice(&len.to_be_bytes());
+            true
+        }
+        _ => {
+            bytes.truncate(start);
+            false
+        }
+    }
+}
+
+/// Writes an atom as eetf does: `SMALL_ATOM_UTF8_EXT` up to 255 bytes,
+/// `ATOM_UTF8_EXT` up to 65,535; false beyond.
+fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
+    const SMALL_ATOM_UTF8_EXT: u8 = 119;
+    const ATOM_UTF8_EXT: u8 = 118;
+    if let Ok(len) = u8::try_from(name.len()) {
+        bytes.extend_from_slice(&[SMALL_ATOM_UTF8_EXT, len]);
+    } else if let Ok(len) = u16::try_from(name.len()) {
+        bytes.push(ATOM_UTF8_EXT);
+        bytes.extend_from_slice(&len.to_be_bytes());
+    } else {
+        return false;
+    }
+    bytes.extend_from_slice(name.as_bytes());
+    true
+}
+
 /// How deep terms from peers may nest (OTP's decoder has no fixed limit,
 /// but fauxtp's decoder recurses).
 const MAX_DEPTH: usize = 512;
@@ -486,5 +549,59 @@ mod tests {
         };
         let bytes = encode(&frame).unwrap();
         assert_eq!(decode_body(&bytes[4..]).unwrap(), frame);
+    }
+
+    #[test]
+    fn a_reg_send_written_directly_is_what_the_terms_make() {
+        let payload = tuple(vec![
+            Term::from(eetf::Atom::from("$gen_cast")),
+            tuple(vec![
+                Term::from(eetf::Atom::from("data")),
+                Term::from(eetf::FixInteger::from(7)),
+            ]),
+        ]);
+        let long = "n".repeat(300);
+        for (node, to) in [
+            ("rust@localhost", "counter"),
+            ("rust_node_with_a_long_name@host.example.com", "é名前"),
+            ("a@b", long.as_str()),
+        ] {
+            let from = PidParts {
+                node,
+                id: 1 << 20,
+                serial: 1 << 31,
+                creation: 0x1234_5678,
+            };
+            let mut direct = vec![9, 9];
+            assert!(encode_reg_send_into(&mut direct, &from, to, &payload));
+            let control = crate::control::Control::RegSend {
+                from: eetf::Pid::new(node, from.id, from.serial, from.creation),
+                to: eetf::Atom::from(to),
+            };
+            let mut terms = vec![9, 9];
+            assert!(encode_into(
+                &Frame::Message {
+                    control: control.encode(),
+                    payload: Some(payload.clone()),
+                },
+                &mut terms
+            ));
+            assert_eq!(direct, terms, "{to}");
+        }
+        // A name too long for an atom is refused, and nothing is written.
+        let mut bytes = vec![1];
+        let from = PidParts {
+            node: "a@b",
+            id: 1,
+            serial: 0,
+            creation: 1,
+        };
+        assert!(!encode_reg_send_into(
+            &mut bytes,
+            &from,
+            &"x".repeat(70_000),
+            &payload
+        ));
+        assert_eq!(bytes, vec![1]);
     }
 }

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use eetf::Term;
 
 use crate::control::Control;
-use crate::frame::{self, Frame};
+use crate::frame::{self, Frame, PidParts};
 
 /// How many bytes may wait in a connection's queue before the node's own
 /// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
@@ -95,9 +95,22 @@ impl Outgoing {
             control: control.encode(),
             payload,
         };
+        self.queue_frame(|scratch| frame::encode_into(&frame, scratch));
+    }
+
+    /// Queues `payload` for the process registered as `to` on the peer,
+    /// from `from` (a `REG_SEND`), writing its control message without
+    /// building its terms.
+    pub(crate) fn send_to_name(&self, from: &PidParts<'_>, to: &str, payload: &Term) {
+        self.queue_frame(|scratch| frame::encode_reg_send_into(scratch, from, to, payload));
+    }
+
+    /// Encodes a frame with `encode` (false if it cannot be written) in a
+    /// scratch buffer, then appends it to the queue.
+    fn queue_frame(&self, encode: impl FnOnce(&mut Vec<u8>) -> bool) {
         let send = |scratch: &mut Vec<u8>| {
             scratch.clear();
-            if !frame::encode_into(&frame, scratch) {
+            if !encode(scratch) {
                 // A term from a peer that cannot go back as it came (an atom
                 // too long once in UTF-8): dropped, as one that does not
                 // decode.
@@ -118,15 +131,20 @@ impl Outgoing {
         };
         // A send from a destructor while the thread ends finds the buffer
         // gone: it uses one of its own.
+        let mut send = Some(send);
         let sent = SCRATCH.try_with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut scratch) => {
-                send(&mut scratch);
+                if let Some(send) = send.take() {
+                    send(&mut scratch);
+                }
                 true
             }
             Err(_) => false,
         });
         if sent != Ok(true) {
-            send(&mut Vec::new());
+            if let Some(send) = send.take() {
+                send(&mut Vec::new());
+            }
         }
     }
 

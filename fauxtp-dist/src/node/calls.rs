@@ -211,13 +211,7 @@ impl Node {
     pub async fn send(&self, to: &Remote, message: impl ToTerm) -> Result<(), DistError> {
         let out = self.inner.connection(&to.node).await?;
         out.room().await;
-        out.send(
-            Control::RegSend {
-                from: self.inner.new_pid(),
-                to: Atom::from(to.name.as_str()),
-            },
-            Some(message.to_term()),
-        );
+        out.send_to_name(&self.inner.new_pid_parts(), &to.name, &message.to_term());
         Ok(())
     }
 }

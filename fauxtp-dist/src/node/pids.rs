@@ -78,6 +78,17 @@ impl Inner {
         ErlPid::new(self.name.as_str(), id, ANONYMOUS, self.local.creation.get())
     }
 
+    /// [`new_pid`](Inner::new_pid) by its parts, for a frame written
+    /// without terms.
+    pub(super) fn new_pid_parts(&self) -> crate::frame::PidParts<'_> {
+        crate::frame::PidParts {
+            node: &self.name,
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            serial: ANONYMOUS,
+            creation: self.local.creation.get(),
+        }
+    }
+
     /// The pid other nodes know the local process `id` by.
     pub(super) fn erl_pid(&self, id: u64) -> ErlPid {
         ErlPid::new(
