@@ -116,9 +116,12 @@ pub trait RemoteServer: Send + Sized + 'static {
         caller: RemoteCaller,
     ) -> Result<(), RemoteCaller>;
 
-    /// A `gen_server:cast` request as a message, or `None` if no cast
-    /// handler takes it (it is dropped).
-    fn remote_cast(request: &Term) -> Option<Self>;
+    /// A `gen_server:cast` request as a message, its arguments moved out
+    /// of it ([`FromTerm::from_term_owned`](crate::FromTerm::from_term_owned));
+    /// or, if no cast handler takes it (it is then dropped, with a log
+    /// line), the request, or the handler's name if its arguments did not
+    /// read.
+    fn remote_cast(request: Term) -> Result<Self, Term>;
 
     /// Any other message, for an `#[info]` handler that takes a [`Term`];
     /// given back if there is none (it is then dropped, with a log line).
@@ -138,6 +141,34 @@ pub mod __private {
     /// `{Name, Node}` (called at each start of such a server).
     pub fn remember<M: super::RemoteServer>() {
         super::remember::<M>();
+    }
+
+    /// [`request_parts`], taking the request apart: its handler name and
+    /// arguments, or the request as it came if it has no such shape.
+    pub fn request_parts_owned(request: Term) -> Result<(String, Vec<Term>), Term> {
+        match request {
+            Term::Atom(name) => Ok((name.name, Vec::new())),
+            Term::Tuple(t) if matches!(t.elements.first(), Some(Term::Atom(_))) => {
+                let mut elements = t.elements;
+                match elements.remove(0) {
+                    Term::Atom(name) => Ok((name.name, elements)),
+                    _ => unreachable!("checked above"),
+                }
+            }
+            other => Err(other),
+        }
+    }
+
+    /// What a cast that fits no handler is logged as: its name and
+    /// arguments put back together.
+    pub fn request_from_parts(name: String, args: Vec<Term>) -> Term {
+        if args.is_empty() {
+            return Term::from(crate::term::Atom::from(name));
+        }
+        let mut elements = Vec::with_capacity(args.len() + 1);
+        elements.push(Term::from(crate::term::Atom::from(name)));
+        elements.extend(args);
+        Term::from(crate::term::Tuple::from(elements))
     }
 
     /// A request's handler name and arguments: `get` is `("get", [])`,
@@ -194,7 +225,8 @@ pub(crate) trait Registered: Send + Sync {
     /// The server's pid as other nodes know it.
     fn erl_pid(&self) -> &ErlPid;
     fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller>;
-    fn cast(&self, request: &Term) -> bool;
+    /// Gives back what to log if the server takes no such cast.
+    fn cast(&self, request: Term) -> Result<(), Term>;
     /// Gives the message back if the server cannot take it.
     fn info(&self, message: Term) -> Result<(), Term>;
 }
@@ -218,8 +250,11 @@ impl<M: RemoteServer> Registered for RegisteredServer<M> {
         M::remote_call(&self.pid, request, caller)
     }
 
-    fn cast(&self, request: &Term) -> bool {
-        M::remote_cast(request).is_some_and(|msg| self.pid.send(msg).is_ok())
+    fn cast(&self, request: Term) -> Result<(), Term> {
+        let msg = M::remote_cast(request)?;
+        // A server that has just ended drops it, as Erlang would.
+        let _ = self.pid.send(msg);
+        Ok(())
     }
 
     fn info(&self, message: Term) -> Result<(), Term> {
@@ -284,7 +319,7 @@ pub(crate) fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
             }
         }
         GenMessage::Cast(request) => {
-            if !server.cast(&request) {
+            if let Err(request) = server.cast(request) {
                 tracing::warn!(%request, "dropped a cast that fits no handler");
             }
         }
@@ -401,5 +436,18 @@ mod tests {
         assert_eq!(alias(&Term::from(r.clone())), None);
         let other = improper(vec![Term::from(Atom::from("other"))], Term::from(r));
         assert_eq!(alias(&other), None);
+    }
+
+    #[test]
+    fn a_request_taken_apart_and_put_back() {
+        use super::__private::{request_from_parts, request_parts_owned};
+        let add = tuple(vec![atom("add"), 7u64.to_term()]);
+        let (name, args) = request_parts_owned(add.clone()).unwrap();
+        assert_eq!((name.as_str(), args.len()), ("add", 1));
+        assert_eq!(request_from_parts(name, args), add);
+        let (name, args) = request_parts_owned(atom("get")).unwrap();
+        assert_eq!(request_from_parts(name, args), atom("get"));
+        let odd = tuple(vec![7u64.to_term()]);
+        assert_eq!(request_parts_owned(odd.clone()).unwrap_err(), odd);
     }
 }

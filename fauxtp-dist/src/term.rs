@@ -35,6 +35,14 @@ pub trait ToTerm {
 pub trait FromTerm: Sized {
     /// Reads the value; fails if the term has another shape.
     fn from_term(term: &Term) -> Result<Self, TermError>;
+
+    /// Reads the value from a term it may take apart: what arrives from
+    /// another node is read this way, so a [`Term`] or a `String` argument
+    /// is moved out rather than copied. The default reads it as
+    /// [`from_term`](FromTerm::from_term) does.
+    fn from_term_owned(term: Term) -> Result<Self, TermError> {
+        Self::from_term(&term)
+    }
 }
 
 /// A term that does not have the shape a Rust type needs.
@@ -74,6 +82,10 @@ impl ToTerm for Term {
 impl FromTerm for Term {
     fn from_term(term: &Term) -> Result<Self, TermError> {
         Ok(term.clone())
+    }
+
+    fn from_term_owned(term: Term) -> Result<Self, TermError> {
+        Ok(term)
     }
 }
 
@@ -232,6 +244,17 @@ impl FromTerm for String {
             other => return Err(TermError::new("a string (a binary or a charlist)", other)),
         };
         String::from_utf8(bytes).map_err(|_| TermError::new("a UTF-8 string", term))
+    }
+
+    fn from_term_owned(term: Term) -> Result<Self, TermError> {
+        let bytes = match term {
+            Term::Binary(b) => b.bytes,
+            Term::ByteList(l) => l.bytes,
+            other => return Self::from_term(&other),
+        };
+        String::from_utf8(bytes).map_err(|e| {
+            TermError::new("a UTF-8 string", &Term::from(Binary::from(e.into_bytes())))
+        })
     }
 }
 
@@ -436,5 +459,20 @@ mod tests {
         let charlist = Term::from(ByteList::from("abc"));
         assert_eq!(String::from_term(&charlist), Ok("abc".to_owned()));
         assert_eq!(Vec::<u8>::from_term(&charlist), Ok(vec![97, 98, 99]));
+    }
+
+    #[test]
+    fn what_arrives_is_read_by_moving_it() {
+        let text = Term::from(Binary::from("héllo".as_bytes()));
+        assert_eq!(String::from_term_owned(text.clone()).unwrap(), "héllo");
+        assert_eq!(Term::from_term_owned(text.clone()).unwrap(), text);
+        let bad = Term::from(Binary::from(&[0xff, 0xfe][..]));
+        assert!(String::from_term_owned(bad).is_err());
+        assert_eq!(
+            String::from_term_owned(Term::from(List::nil())).unwrap(),
+            ""
+        );
+        // A type without its own reads as `from_term` does.
+        assert_eq!(u64::from_term_owned(7u64.to_term()).unwrap(), 7);
     }
 }

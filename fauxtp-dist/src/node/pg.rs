@@ -135,9 +135,10 @@ impl Registered for ScopeName {
         Err(caller)
     }
 
-    fn cast(&self, request: &Term) -> bool {
-        let cast = tuple(vec![atom("$gen_cast"), request.clone()]);
-        self.process.send(ScopeMsg::Peer(cast)).is_ok()
+    fn cast(&self, request: Term) -> Result<(), Term> {
+        let cast = tuple(vec![atom("$gen_cast"), request]);
+        let _ = self.process.send(ScopeMsg::Peer(cast));
+        Ok(())
     }
 
     fn info(&self, message: Term) -> Result<(), Term> {

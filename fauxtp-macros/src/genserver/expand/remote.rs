@@ -57,14 +57,29 @@ pub(super) fn remote_impl(server: &Server) -> TokenStream {
                 });
             }
             HandlerKind::Cast { .. } => {
-                let (check, read, pattern, _) = decode(h);
+                // The arguments are moved out of the request.
+                let fields = h.fields();
+                let names: Vec<Ident> = fields.iter().map(|(name, _)| name.clone()).collect();
+                let types = fields.iter().map(|(_, ty)| ty);
+                let count = fields.len();
+                let label = h.ident.to_string();
+                let terms: Vec<Ident> = (0..count)
+                    .map(|i| Ident::new(&format!("__fauxtp_arg{i}"), Span::mixed_site()))
+                    .collect();
                 let build = construct(&quote!(#msg), h);
                 casts.push(quote! {
-                    if #check {
-                        #[allow(irrefutable_let_patterns)]
-                        if let #pattern = #read {
-                            return ::core::option::Option::Some(#build);
+                    if #tag == #label && #args.len() == #count {
+                        if let ::core::result::Result::Ok([#(#terms,)*]) =
+                            <[::fauxtp::dist::term::Term; #count]>::try_from(#args)
+                        {
+                            #[allow(irrefutable_let_patterns)]
+                            if let (#(::core::result::Result::Ok(#names),)*) =
+                                (#(<#types as ::fauxtp::dist::FromTerm>::from_term_owned(#terms),)*)
+                            {
+                                return ::core::result::Result::Ok(#build);
+                            }
                         }
+                        return ::core::result::Result::Err(::fauxtp::dist::term::atom(#label));
                     }
                 });
             }
@@ -98,11 +113,13 @@ pub(super) fn remote_impl(server: &Server) -> TokenStream {
                 ::core::result::Result::Err(#caller)
             }
 
-            #[allow(unused_variables)]
-            fn remote_cast(#request: &::fauxtp::dist::term::Term) -> ::core::option::Option<Self> {
-                let (#tag, #args) = ::fauxtp::dist::__private::request_parts(#request)?;
+            #[allow(unused_variables, unused_mut)]
+            fn remote_cast(
+                #request: ::fauxtp::dist::term::Term,
+            ) -> ::core::result::Result<Self, ::fauxtp::dist::term::Term> {
+                let (#tag, mut #args) = ::fauxtp::dist::__private::request_parts_owned(#request)?;
                 #(#casts)*
-                ::core::option::Option::None
+                ::core::result::Result::Err(::fauxtp::dist::__private::request_from_parts(#tag, #args))
             }
 
             #info
