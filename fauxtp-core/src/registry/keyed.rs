@@ -92,15 +92,17 @@ struct Inner<K, V> {
 /// let b = fauxtp::spawn(subscriber);
 /// topics.register("news".to_owned(), &a, 1).unwrap();
 /// topics.register("news".to_owned(), &b, 2).unwrap();
+/// assert_eq!(topics.count(), 2);
 ///
 /// // Publish: every subscriber of the topic, whatever its message type.
+/// // (These subscribers end once they have a message, and their entries
+/// // go with them.)
 /// topics.dispatch(&"news".to_owned(), |entries| {
 ///     for (pid, _priority) in entries {
 ///         let pid: Pid<String> = pid.downcast().unwrap();
 ///         pid.send("hello").unwrap();
 ///     }
 /// });
-/// assert_eq!(topics.count(), 2);
 /// # }
 /// ```
 pub struct Registry<K, V> {
