@@ -14,6 +14,12 @@ use crate::gen::{Registered, RegisteredServer, RemoteServer};
 #[derive(Default)]
 pub(super) struct Names {
     by_name: HashMap<String, Arc<dyn Registered>>,
+    /// The servers found in fauxtp's registry, by fauxtp id, as other nodes
+    /// reach them: made once per server rather than once per message.
+    /// Ended ones are swept now and then.
+    from_registry: HashMap<u64, Arc<dyn Registered>>,
+    /// How many were left after the last sweep.
+    swept: usize,
 }
 
 impl Names {
@@ -37,6 +43,7 @@ impl Names {
     /// Forgets every name (the node stops).
     pub(super) fn clear(&mut self) {
         self.by_name.clear();
+        self.from_registry.clear();
     }
 }
 
@@ -87,6 +94,17 @@ impl Inner {
             }
         }
         let pid = fauxtp::registry::whereis_any(name)?;
-        crate::gen::remote_server(&pid, self.erl_pid(pid.id()))
+        let mut state = self.lock();
+        let names = &mut state.names;
+        if let Some(server) = names.from_registry.get(&pid.id()) {
+            return Some(server.clone());
+        }
+        let server = crate::gen::remote_server(&pid, self.erl_pid(pid.id()))?;
+        if names.from_registry.len() >= 2 * names.swept.max(64) {
+            names.from_registry.retain(|_, s| s.pid().is_alive());
+            names.swept = names.from_registry.len();
+        }
+        names.from_registry.insert(pid.id(), server.clone());
+        Some(server)
     }
 }
