@@ -150,6 +150,12 @@ pub(crate) fn encode_into(frame: &Frame, bytes: &mut Vec<u8>) -> bool {
                     .is_none_or(|payload| payload.encode(&mut *bytes).is_ok())
         }
     };
+    finish_frame(bytes, start, written)
+}
+
+/// Puts the length of the frame begun at `start` in its first 4 bytes, if
+/// it was `written` whole and fits; else takes it back out.
+fn finish_frame(bytes: &mut Vec<u8>, start: usize, written: bool) -> bool {
     match u32::try_from(bytes.len() - start - 4) {
         Ok(len) if written => {
             bytes[start..start + 4].copy_from_slice(&len.to_be_bytes());
@@ -196,16 +202,7 @@ pub(crate) fn encode_reg_send_into(
             write_atom(bytes, "") && write_atom(bytes, to)
         }
         && payload.encode(&mut *bytes).is_ok();
-    match u32::try_from(bytes.len() - start - 4) {
-        Ok(len) if written => {
-            bytes[start..start + 4].copy_from_slice(&len.to_be_bytes());
-            true
-        }
-        _ => {
-            bytes.truncate(start);
-            false
-        }
-    }
+    finish_frame(bytes, start, written)
 }
 
 /// Writes an atom as eetf does: `SMALL_ATOM_UTF8_EXT` up to 255 bytes,
