@@ -13,7 +13,7 @@ use tokio::io::Interest;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::control::Control;
-use crate::frame::{self, Frame, Split};
+use crate::frame::{self, Frame, Incoming, Split};
 use crate::outgoing::Outgoing;
 use crate::transport::Transport;
 
@@ -68,6 +68,8 @@ pub(crate) async fn run<N: Dispatch>(
         out: out.clone(),
     };
     let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // The peer's atom cache, and its messages still coming in fragments.
+    let mut incoming = Incoming::default();
     // Bytes to write; the first `written` of them are written.
     let mut output: Vec<u8> = Vec::new();
     let mut written = 0;
@@ -147,7 +149,7 @@ pub(crate) async fn run<N: Dispatch>(
                         Err(_) => return,
                     }
                     let Some(node) = node.upgrade() else { return };
-                    let Some(answers) = handle_frames(&*node, &peer, &out, &mut input) else {
+                    let Some(answers) = handle_frames(&*node, &peer, &out, &mut input, &mut incoming) else {
                         return;
                     };
                     drop(node);
@@ -204,11 +206,12 @@ fn handle_frames(
     peer: &str,
     out: &Outgoing,
     input: &mut Vec<u8>,
+    incoming: &mut Incoming,
 ) -> Option<u32> {
     let mut at = 0;
     let mut answers = 0;
     let go_on = loop {
-        let frame = match frame::split_frame(&input[at..]) {
+        let frame = match frame::split_frame(&input[at..], incoming) {
             Ok(Split::Whole { taken, frame }) => {
                 at += taken;
                 frame
@@ -220,12 +223,13 @@ fn handle_frames(
             }
         };
         match frame {
-            Ok(Frame::Message { control, payload }) => {
+            Ok(Some(Frame::Message { control, payload })) => {
                 if receive(node, peer, out, control, payload) == Handled::AnsweredCall {
                     answers += 1;
                 }
             }
-            Ok(Frame::Tick) => {}
+            // A tick, or a fragment of a message not whole yet.
+            Ok(Some(Frame::Tick) | None) => {}
             Err(error) => tracing::warn!(%peer, %error, "dropped a frame that does not decode"),
         }
     };

@@ -210,8 +210,8 @@ impl Node {
     /// stopped.
     pub async fn send(&self, to: &Remote, message: impl ToTerm) -> Result<(), DistError> {
         let out = self.inner.connection(&to.node).await?;
-        out.room().await;
-        out.send_to_name(&self.inner.new_pid_parts(), &to.name, &message.to_term());
+        out.send_to_name(&self.inner.new_pid_parts(), &to.name, &message.to_term())
+            .await;
         Ok(())
     }
 }

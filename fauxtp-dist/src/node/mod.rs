@@ -189,7 +189,9 @@ impl Node {
         let mut local = LocalNode::new(node_name, creation);
         local.flags |= DistributionFlags::DIST_MONITOR
             | DistributionFlags::DIST_MONITOR_NAME
-            | DistributionFlags::SPAWN;
+            | DistributionFlags::SPAWN
+            | DistributionFlags::DIST_HDR_ATOM_CACHE
+            | DistributionFlags::FRAGMENTS;
         if options.published {
             local.flags |= DistributionFlags::PUBLISHED;
         }

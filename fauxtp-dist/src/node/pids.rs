@@ -9,7 +9,6 @@ use std::sync::Arc;
 use eetf::{Atom, Pid as ErlPid, Reference, Term};
 
 use super::{Inner, Node};
-use crate::control::Control;
 use crate::error::DistError;
 use crate::term::ToTerm;
 
@@ -64,8 +63,7 @@ impl Node {
             return Ok(());
         }
         let out = self.inner.connection(&to.node.name).await?;
-        out.room().await;
-        out.send(Control::Send { to: to.clone() }, Some(message.to_term()));
+        out.send_to_pid(to.clone(), message.to_term()).await;
         Ok(())
     }
 }

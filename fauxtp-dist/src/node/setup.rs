@@ -11,7 +11,6 @@ use erl_dist::handshake::{
     ClientSideHandshake, HandshakeError, HandshakeStatus, ServerSideHandshake,
 };
 use erl_dist::node::{Creation, NodeName, PeerNode};
-use erl_dist::DistributionFlags;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
@@ -305,7 +304,10 @@ impl Inner {
     /// Runs a connection that completed its handshake.
     fn attach(self: &Arc<Self>, stream: Transport, peer: PeerNode) -> Outgoing {
         let name = peer.name.to_string();
-        let out = Outgoing::new(peer.flags.contains(DistributionFlags::ALIAS));
+        // Headers and fragments when both sides take them; messages to
+        // aliases whenever the peer takes them (this node never gets any).
+        let out =
+            Outgoing::new(peer.flags & (self.local.flags | erl_dist::DistributionFlags::ALIAS));
         let id = out.id();
         let task = tokio::spawn(connection::run(
             stream,

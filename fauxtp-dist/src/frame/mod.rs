@@ -3,17 +3,24 @@
 //! Each frame is a 4-byte big-endian length, then that many bytes: none for
 //! a tick, else the pass-through tag 112, the control message as an external
 //! term (with its own version byte 131), and for some control messages a
-//! second term, the payload. fauxtp does not negotiate the atom cache
-//! (`DIST_HDR_ATOM_CACHE`) or fragments, so peers send only pass-through
-//! frames.
+//! second term, the payload. Peers may also send frames with a
+//! distribution header instead of the tag: an atom cache and fragments
+//! (see [`header`]). fauxtp writes pass-through frames, and large messages
+//! in fragments to peers that take them.
 //!
 //! A frame is read whole before it is decoded, so a frame that does not
 //! decode is an error for that frame only: the connection goes on with the
 //! next one.
 
-use std::io::Cursor;
+mod check;
+mod header;
+
+use std::io::{Cursor, Read};
 
 use eetf::Term;
+
+pub(crate) use check::check_term;
+pub(crate) use header::{write_fragment, Incoming, FRAGMENT_SIZE};
 
 /// The tag of a frame that is not compressed with the atom cache.
 const PASS_THROUGH: u8 = 112;
@@ -51,17 +58,18 @@ pub(crate) enum FrameError {
 pub(crate) enum Split {
     /// Not a whole frame yet: more bytes are needed.
     Partial,
-    /// A whole frame, `taken` bytes with its length: the frame, or why it
-    /// does not decode.
+    /// A whole frame, `taken` bytes with its length: the frame (`None` for
+    /// a fragment of a message not whole yet), or why it does not decode.
     Whole {
         taken: usize,
-        frame: Result<Frame, FrameError>,
+        frame: Result<Option<Frame>, FrameError>,
     },
 }
 
 /// The first frame of `bytes`, if they hold a whole one; an error if the
-/// connection cannot go on.
-pub(crate) fn split_frame(bytes: &[u8]) -> Result<Split, FrameError> {
+/// connection cannot go on. `incoming` is what earlier frames left: the
+/// peer's atom cache and the fragments of messages not whole yet.
+pub(crate) fn split_frame(bytes: &[u8], incoming: &mut Incoming) -> Result<Split, FrameError> {
     let Some((len, rest)) = bytes.split_first_chunk::<4>() else {
         return Ok(Split::Partial);
     };
@@ -72,22 +80,31 @@ pub(crate) fn split_frame(bytes: &[u8]) -> Result<Split, FrameError> {
     Ok(match rest.get(..len) {
         Some(body) => Split::Whole {
             taken: 4 + len,
-            frame: decode_body(body),
+            frame: match decode_body(body, incoming) {
+                Err(FrameError::TooLarge(held)) => return Err(FrameError::TooLarge(held)),
+                frame => frame,
+            },
         },
         None => Split::Partial,
     })
 }
 
-/// Decodes the bytes of a frame after its length.
-pub(crate) fn decode_body(bytes: &[u8]) -> Result<Frame, FrameError> {
-    let Some((&tag, rest)) = bytes.split_first() else {
-        return Ok(Frame::Tick);
+/// Decodes the bytes of a frame after its length; `None` for a fragment
+/// of a message that is not whole yet.
+pub(crate) fn decode_body(
+    bytes: &[u8],
+    incoming: &mut Incoming,
+) -> Result<Option<Frame>, FrameError> {
+    let rest = match bytes {
+        [] => return Ok(Some(Frame::Tick)),
+        [PASS_THROUGH, rest @ ..] => rest,
+        [131, ..] => return incoming.read(bytes),
+        [tag, ..] => {
+            return Err(FrameError::Malformed(format!(
+                "tag {tag}, expected {PASS_THROUGH} (pass-through) or a distribution header"
+            )))
+        }
     };
-    if tag != PASS_THROUGH {
-        return Err(FrameError::Malformed(format!(
-            "tag {tag}, expected {PASS_THROUGH} (pass-through)"
-        )));
-    }
     // eetf trusts its input: a count in a header becomes an allocation, a
     // nesting a recursion, and a few tags a panic. Check the shape first.
     let control_len =
@@ -114,40 +131,101 @@ pub(crate) fn decode_body(bytes: &[u8]) -> Result<Frame, FrameError> {
             "bytes left after the payload".to_owned(),
         ));
     }
-    Ok(Frame::Message { control, payload })
+    Ok(Some(Frame::Message { control, payload }))
 }
 
 /// Decodes one term, a panic inside eetf included as an error (the shape
 /// was checked, so none is expected).
-fn decode(cursor: &mut Cursor<&[u8]>) -> Result<Term, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Term::decode(&mut *cursor))) {
+fn decode(reader: &mut impl Read) -> Result<Term, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Term::decode(&mut *reader))) {
         Ok(Ok(term)) => Ok(term),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the term decoder failed".to_owned()),
     }
 }
 
+/// How messages to one peer are framed. A peer that negotiated the atom
+/// cache or fragments takes only frames with a distribution header (OTP
+/// refuses pass-through frames from it and drops the connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// The pass-through tag, then terms with their version bytes.
+    PassThrough,
+    /// A distribution header of no atom cache references (`131, 68, 0`),
+    /// then terms without version bytes.
+    Header,
+}
+
+impl Framing {
+    /// The bytes of a frame of this framing before its first term.
+    const fn prefix(self) -> &'static [u8] {
+        match self {
+            Framing::PassThrough => &[PASS_THROUGH],
+            Framing::Header => &[131, 68, 0],
+        }
+    }
+
+    /// Appends `term` as this framing has terms; false if it cannot be
+    /// written.
+    fn write_term(self, term: &Term, bytes: &mut Vec<u8>) -> bool {
+        match self {
+            Framing::PassThrough => term.encode(bytes).is_ok(),
+            Framing::Header => term
+                .encode(&mut WithoutVersion { bytes, first: true })
+                .is_ok(),
+        }
+    }
+}
+
+/// Writes a term without the version byte that eetf writes first.
+struct WithoutVersion<'a> {
+    bytes: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl std::io::Write for WithoutVersion<'_> {
+    #[inline]
+    fn write(&mut self, mut buf: &[u8]) -> std::io::Result<usize> {
+        let len = buf.len();
+        if self.first && !buf.is_empty() {
+            self.first = false;
+            buf = &buf[1..];
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(len)
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write(buf).map(|_| ())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Encodes a frame, length included; `None` if a term cannot be written
 /// (an atom too long once in UTF-8, say: some come from peers).
 #[cfg(test)]
-pub(crate) fn encode(frame: &Frame) -> Option<Vec<u8>> {
+pub(crate) fn encode(frame: &Frame, framing: Framing) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
-    encode_into(frame, &mut bytes).then_some(bytes)
+    encode_into(frame, framing, &mut bytes).then_some(bytes)
 }
 
 /// Appends a frame to `bytes`, length included; false, with `bytes` as they
 /// were, if a term cannot be written.
-pub(crate) fn encode_into(frame: &Frame, bytes: &mut Vec<u8>) -> bool {
+pub(crate) fn encode_into(frame: &Frame, framing: Framing, bytes: &mut Vec<u8>) -> bool {
     let start = bytes.len();
     bytes.extend_from_slice(&[0, 0, 0, 0]);
     let written = match frame {
         Frame::Tick => true,
         Frame::Message { control, payload } => {
-            bytes.push(PASS_THROUGH);
-            control.encode(&mut *bytes).is_ok()
+            bytes.extend_from_slice(framing.prefix());
+            framing.write_term(control, bytes)
                 && payload
                     .as_ref()
-                    .is_none_or(|payload| payload.encode(&mut *bytes).is_ok())
+                    .is_none_or(|payload| framing.write_term(payload, bytes))
         }
     };
     finish_frame(bytes, start, written)
@@ -183,6 +261,7 @@ pub(crate) struct PidParts<'a> {
 /// `bytes` as they were, if a name or the payload cannot be written.
 pub(crate) fn encode_reg_send_into(
     bytes: &mut Vec<u8>,
+    framing: Framing,
     from: &PidParts<'_>,
     to: &str,
     payload: &Term,
@@ -191,7 +270,12 @@ pub(crate) fn encode_reg_send_into(
     const SMALL_INTEGER_EXT: u8 = 97;
     const NEW_PID_EXT: u8 = 88;
     let start = bytes.len();
-    bytes.extend_from_slice(&[0, 0, 0, 0, PASS_THROUGH, 131, SMALL_TUPLE_EXT, 4]);
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    match framing {
+        Framing::PassThrough => bytes.extend_from_slice(&[PASS_THROUGH, 131]),
+        Framing::Header => bytes.extend_from_slice(Framing::Header.prefix()),
+    }
+    bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4]);
     bytes.extend_from_slice(&[SMALL_INTEGER_EXT, crate::control::op::REG_SEND as u8]);
     bytes.push(NEW_PID_EXT);
     let written = write_atom(bytes, from.node)
@@ -201,13 +285,13 @@ pub(crate) fn encode_reg_send_into(
             bytes.extend_from_slice(&from.creation.to_be_bytes());
             write_atom(bytes, "") && write_atom(bytes, to)
         }
-        && payload.encode(&mut *bytes).is_ok();
+        && framing.write_term(payload, bytes);
     finish_frame(bytes, start, written)
 }
 
 /// Writes an atom as eetf does: `SMALL_ATOM_UTF8_EXT` up to 255 bytes,
 /// `ATOM_UTF8_EXT` up to 65,535; false beyond.
-fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
+pub(super) fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
     const SMALL_ATOM_UTF8_EXT: u8 = 119;
     const ATOM_UTF8_EXT: u8 = 118;
     if let Ok(len) = u8::try_from(name.len()) {
@@ -222,202 +306,6 @@ fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
     true
 }
 
-/// How deep terms from peers may nest (OTP's decoder has no fixed limit,
-/// but fauxtp's decoder recurses).
-const MAX_DEPTH: usize = 512;
-
-/// Checks that `bytes` start with a well-formed external term that eetf
-/// can decode safely, and returns its length: only known tags, every count
-/// within the bytes that are left, nesting within [`MAX_DEPTH`]. Walks the
-/// term without recursion.
-pub(crate) fn check_term(bytes: &[u8]) -> Result<usize, String> {
-    let mut at = 0usize;
-    let take = |at: &mut usize, n: usize| -> Result<usize, String> {
-        let start = *at;
-        let end = start
-            .checked_add(n)
-            .filter(|end| *end <= bytes.len())
-            .ok_or("truncated term")?;
-        *at = end;
-        Ok(start)
-    };
-    let u8_at = |i: usize| bytes[i] as usize;
-    let u16_at = |i: usize| u16::from_be_bytes([bytes[i], bytes[i + 1]]) as usize;
-    let u32_at = |i: usize| {
-        u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize
-    };
-    let version = take(&mut at, 1)?;
-    if bytes[version] != 131 {
-        return Err(format!("version {}, expected 131", bytes[version]));
-    }
-    // Terms still to read, at each open level: on the stack, since every
-    // frame is checked (a `Vec` here was two allocations per message).
-    let mut pending = [0usize; MAX_DEPTH];
-    pending[0] = 1;
-    let mut depth = 1;
-    while depth > 0 {
-        let left = &mut pending[depth - 1];
-        if *left == 0 {
-            depth -= 1;
-            continue;
-        }
-        *left -= 1;
-        let tag = bytes[take(&mut at, 1)?];
-        let children = match tag {
-            97 => {
-                take(&mut at, 1)?;
-                0
-            } // small integer
-            98 => {
-                take(&mut at, 4)?;
-                0
-            } // integer
-            70 => {
-                take(&mut at, 8)?;
-                0
-            } // new float
-            99 => {
-                take(&mut at, 31)?;
-                0
-            } // old float
-            100 | 118 => {
-                let i = take(&mut at, 2)?;
-                take(&mut at, u16_at(i))?;
-                0
-            } // atoms
-            115 | 119 => {
-                let i = take(&mut at, 1)?;
-                take(&mut at, u8_at(i))?;
-                0
-            } // small atoms
-            106 => 0, // nil
-            107 => {
-                let i = take(&mut at, 2)?;
-                take(&mut at, u16_at(i))?;
-                0
-            } // string
-            109 => {
-                let i = take(&mut at, 4)?;
-                take(&mut at, u32_at(i))?;
-                0
-            } // binary
-            77 => {
-                let i = take(&mut at, 4)?;
-                take(&mut at, 1)?;
-                take(&mut at, u32_at(i))?;
-                0
-            } // bit binary
-            110 => {
-                let i = take(&mut at, 1)?;
-                take(&mut at, 1)?;
-                take(&mut at, u8_at(i))?;
-                0
-            } // small big
-            111 => {
-                let i = take(&mut at, 4)?;
-                take(&mut at, 1)?;
-                take(&mut at, u32_at(i))?;
-                0
-            } // large big
-            104 => {
-                let i = take(&mut at, 1)?;
-                u8_at(i)
-            } // small tuple
-            105 | 116 => {
-                // large tuple, map
-                let i = take(&mut at, 4)?;
-                let n = u32_at(i);
-                let n = if tag == 116 {
-                    n.checked_mul(2).ok_or("map too large")?
-                } else {
-                    n
-                };
-                // Every element takes a byte at least.
-                if n > bytes.len() - at {
-                    return Err("a count larger than the term".to_owned());
-                }
-                n
-            }
-            108 => {
-                // list, with its tail
-                let i = take(&mut at, 4)?;
-                let n = u32_at(i);
-                if n > bytes.len() - at {
-                    return Err("a count larger than the term".to_owned());
-                }
-                n + 1
-            }
-            // pid (node, id, serial, creation), new pid
-            103 => {
-                take_node(&mut at, bytes)?;
-                take(&mut at, 9)?;
-                0
-            }
-            88 => {
-                take_node(&mut at, bytes)?;
-                take(&mut at, 12)?;
-                0
-            }
-            // port, new port, v4 port
-            102 => {
-                take_node(&mut at, bytes)?;
-                take(&mut at, 5)?;
-                0
-            }
-            89 => {
-                take_node(&mut at, bytes)?;
-                take(&mut at, 8)?;
-                0
-            }
-            120 => {
-                take_node(&mut at, bytes)?;
-                take(&mut at, 12)?;
-                0
-            }
-            // new and newer references: a count of ids, the node, creation, the ids
-            114 | 90 => {
-                let i = take(&mut at, 2)?;
-                let ids = u16_at(i);
-                take_node(&mut at, bytes)?;
-                take(&mut at, if tag == 114 { 1 } else { 4 })?;
-                take(&mut at, ids.checked_mul(4).ok_or("reference too large")?)?;
-                0
-            }
-            // export: module, function, arity
-            113 => 3,
-            other => return Err(format!("a tag fauxtp does not read ({other})")),
-        };
-        if children > 0 {
-            if depth >= MAX_DEPTH {
-                return Err("nested too deep".to_owned());
-            }
-            pending[depth] = children;
-            depth += 1;
-        }
-    }
-    Ok(at)
-}
-
-/// Skips the node atom of a pid, port or reference.
-fn take_node(at: &mut usize, bytes: &[u8]) -> Result<(), String> {
-    let tag = *bytes.get(*at).ok_or("truncated term")?;
-    let len = match tag {
-        100 | 118 => {
-            let i = *at + 1;
-            let b = bytes.get(i..i + 2).ok_or("truncated term")?;
-            3 + u16::from_be_bytes([b[0], b[1]]) as usize
-        }
-        115 | 119 => 2 + *bytes.get(*at + 1).ok_or("truncated term")? as usize,
-        _ => return Err("a node that is not an atom".to_owned()),
-    };
-    let end = at
-        .checked_add(len)
-        .filter(|end| *end <= bytes.len())
-        .ok_or("truncated term")?;
-    *at = end;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,8 +318,9 @@ mod tests {
     /// The frames in `wire`, and the bytes left after them.
     fn split_all(mut wire: &[u8]) -> (Vec<Result<Frame, FrameError>>, &[u8]) {
         let mut frames = Vec::new();
-        while let Split::Whole { taken, frame } = split_frame(wire).unwrap() {
-            frames.push(frame);
+        let mut incoming = Incoming::default();
+        while let Split::Whole { taken, frame } = split_frame(wire, &mut incoming).unwrap() {
+            frames.push(frame.map(|frame| frame.expect("not a fragment")));
             wire = &wire[taken..];
         }
         (frames, wire)
@@ -454,12 +343,15 @@ mod tests {
             },
         ];
         let mut wire = Vec::new();
-        // Where each frame ends.
+        // Where each frame ends; both framings, in turn.
         let mut ends = Vec::new();
-        for frame in &frames {
-            wire.extend(encode(frame).unwrap());
-            ends.push(wire.len());
+        for framing in [Framing::PassThrough, Framing::Header] {
+            for frame in &frames {
+                wire.extend(encode(frame, framing).unwrap());
+                ends.push(wire.len());
+            }
         }
+        let frames = [frames.clone(), frames].concat();
         // Cut anywhere, the bytes before the cut give the whole frames in
         // them, and leave the rest for later.
         for cut in 0..=wire.len() {
@@ -480,7 +372,7 @@ mod tests {
     #[test]
     fn a_malformed_frame_is_an_error_for_itself_only() {
         let mut wire = vec![0, 0, 0, 3, 112, 131, 255];
-        wire.extend(encode(&Frame::Tick).unwrap());
+        wire.extend(encode(&Frame::Tick, Framing::PassThrough).unwrap());
         wire.extend([0, 0, 0, 2, 113, 0]);
         let (read, left) = split_all(&wire);
         assert!(left.is_empty());
@@ -489,7 +381,7 @@ mod tests {
         assert!(matches!(read[2], Err(FrameError::Malformed(_))));
 
         assert!(matches!(
-            split_frame(&[255, 255, 255, 255]),
+            split_frame(&[255, 255, 255, 255], &mut Incoming::default()),
             Err(FrameError::TooLarge(_))
         ));
     }
@@ -509,14 +401,14 @@ mod tests {
             vec![112, 131, 80, 0, 0, 0, 1, 0],            // compressed
         ];
         for bytes in frames {
-            match decode_body(&bytes) {
+            match decode_body(&bytes, &mut Incoming::default()) {
                 Err(FrameError::Malformed(_)) => {}
                 other => panic!("{bytes:?}: {other:?}"),
             }
         }
         // Nested, but within bounds, still reads.
         let nested = [vec![112, 131], [104u8, 1].repeat(100), vec![106]].concat();
-        assert!(decode_body(&nested).is_ok());
+        assert!(decode_body(&nested, &mut Incoming::default()).is_ok());
     }
 
     #[test]
@@ -544,8 +436,13 @@ mod tests {
             control: term.clone(),
             payload: Some(term),
         };
-        let bytes = encode(&frame).unwrap();
-        assert_eq!(decode_body(&bytes[4..]).unwrap(), frame);
+        for framing in [Framing::PassThrough, Framing::Header] {
+            let bytes = encode(&frame, framing).unwrap();
+            assert_eq!(
+                decode_body(&bytes[4..], &mut Incoming::default()).unwrap(),
+                Some(frame.clone())
+            );
+        }
     }
 
     #[test]
@@ -558,11 +455,13 @@ mod tests {
             ]),
         ]);
         let long = "n".repeat(300);
-        for (node, to) in [
+        let names = [
             ("rust@localhost", "counter"),
             ("rust_node_with_a_long_name@host.example.com", "é名前"),
             ("a@b", long.as_str()),
-        ] {
+        ];
+        let framings = [Framing::PassThrough, Framing::Header];
+        for ((node, to), framing) in names.into_iter().flat_map(|n| framings.map(|f| (n, f))) {
             let from = PidParts {
                 node,
                 id: 1 << 20,
@@ -570,7 +469,13 @@ mod tests {
                 creation: 0x1234_5678,
             };
             let mut direct = vec![9, 9];
-            assert!(encode_reg_send_into(&mut direct, &from, to, &payload));
+            assert!(encode_reg_send_into(
+                &mut direct,
+                framing,
+                &from,
+                to,
+                &payload
+            ));
             let control = crate::control::Control::RegSend {
                 from: eetf::Pid::new(node, from.id, from.serial, from.creation),
                 to: eetf::Atom::from(to),
@@ -581,9 +486,10 @@ mod tests {
                     control: control.encode(),
                     payload: Some(payload.clone()),
                 },
+                framing,
                 &mut terms
             ));
-            assert_eq!(direct, terms, "{to}");
+            assert_eq!(direct, terms, "{to} {framing:?}");
         }
         // A name too long for an atom is refused, and nothing is written.
         let mut bytes = vec![1];
@@ -595,6 +501,7 @@ mod tests {
         };
         assert!(!encode_reg_send_into(
             &mut bytes,
+            Framing::Header,
             &from,
             &"x".repeat(70_000),
             &payload

@@ -1,0 +1,680 @@
+//! The distribution header, both ways: the atom cache a peer fills and
+//! refers to (`DIST_HDR_ATOM_CACHE`), and messages in fragments
+//! (`FRAGMENTS`).
+//!
+//! A frame that starts with 131 and 68 (`D`) carries a header whose atom
+//! cache references the terms after it use (`ATOM_CACHE_REF`, tag 82),
+//! and those terms have no version byte of their own. A message larger
+//! than a fragment comes as a frame with 69 (`E`), the header of the whole
+//! message and its first bytes, then frames with 70 (`F`), each the next
+//! bytes, numbered down to 1. Fragments of several messages may come
+//! between each other, so each message in progress is kept by its
+//! sequence number.
+//!
+//! The atoms of a header's new entries go into the cache when the header
+//! is read, even when it begins a fragmented message: later messages may
+//! refer to them before that one is whole.
+
+use std::collections::HashMap;
+use std::io::{Cursor, Read};
+use std::sync::Arc;
+
+use eetf::Term;
+
+use super::check::walk_term;
+use super::{write_atom, Frame, FrameError};
+
+/// The version byte of the external format.
+const VERSION: u8 = 131;
+/// A frame with a distribution header: one whole message.
+const DIST_HEADER: u8 = 68;
+/// The first fragment of a message: its header and first bytes.
+const DIST_FRAG_HEADER: u8 = 69;
+/// A later fragment of a message.
+const DIST_FRAG_CONT: u8 = 70;
+/// How many atoms a peer's cache holds: 8 segments of 256.
+const CACHE_SIZE: usize = 2048;
+
+/// How many bytes of a message go in one fragment, as OTP's
+/// `ERTS_DIST_FRAGMENT_SIZE`.
+pub(crate) const FRAGMENT_SIZE: usize = 64 * 1024;
+
+/// How many bytes of messages not yet whole a connection keeps, all
+/// sequences together; a peer that sends more ends the connection, as one
+/// that sends a frame larger than [`super::MAX_FRAME`].
+pub(crate) const MAX_PARTIAL: usize = 256 * 1024 * 1024;
+
+/// What a connection's reader keeps between frames: the atoms the peer
+/// put in its cache, and its messages that are still coming in fragments.
+pub(crate) struct Incoming {
+    cache: Box<[Option<Arc<str>>]>,
+    partial: HashMap<u64, Partial>,
+    /// The bytes held in `partial`.
+    partial_bytes: usize,
+    /// The cache slot of each reference of the header being read (kept
+    /// here rather than made for each frame).
+    slots: [u16; 255],
+    /// Where terms with atom cache references are rewritten with their
+    /// atoms in place, for eetf.
+    scratch: Vec<u8>,
+}
+
+/// A message whose last fragment has not come yet.
+struct Partial {
+    /// The number the next fragment must have.
+    next: u64,
+    /// The atoms of its header's references, as they were when it came.
+    atoms: Vec<Arc<str>>,
+    bytes: Vec<u8>,
+}
+
+impl Default for Incoming {
+    fn default() -> Self {
+        Incoming {
+            cache: vec![None; CACHE_SIZE].into_boxed_slice(),
+            partial: HashMap::new(),
+            partial_bytes: 0,
+            slots: [0; 255],
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl Incoming {
+    /// Reads a frame that starts with the version byte: a whole message,
+    /// or a fragment (`None` until its message is whole). `TooLarge` when
+    /// the fragments held would pass [`MAX_PARTIAL`].
+    pub(super) fn read(&mut self, bytes: &[u8]) -> Result<Option<Frame>, FrameError> {
+        let malformed = |e: String| FrameError::Malformed(e);
+        match bytes {
+            [VERSION, DIST_HEADER, rest @ ..] => {
+                let (refs, used) = self.read_refs(rest).map_err(malformed)?;
+                let (cache, slots) = (&self.cache, &self.slots);
+                let atom = |i: u8| cache[slots[i as usize] as usize].as_deref();
+                decode_terms(&rest[used..], refs, &atom, &mut self.scratch).map(Some)
+            }
+            [VERSION, DIST_FRAG_HEADER, rest @ ..] => {
+                let (sequence, count, rest) = fragment_numbers(rest)?;
+                let (refs, used) = self.read_refs(rest).map_err(malformed)?;
+                let chunk = &rest[used..];
+                if count == 0 {
+                    return Err(malformed("a message of 0 fragments".to_owned()));
+                }
+                let atoms: Vec<Arc<str>> = self.slots[..refs]
+                    .iter()
+                    .filter_map(|slot| self.cache[*slot as usize].clone())
+                    .collect();
+                if count == 1 {
+                    let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
+                    return decode_terms(chunk, atoms.len(), &atom, &mut self.scratch).map(Some);
+                }
+                self.hold(chunk.len())?;
+                // Room for the whole message, as far as the first fragment
+                // can be believed about its size.
+                let whole = (count as usize).saturating_mul(chunk.len());
+                let mut bytes = Vec::with_capacity(whole.min(16 * 1024 * 1024));
+                bytes.extend_from_slice(chunk);
+                let partial = Partial {
+                    next: count - 1,
+                    atoms,
+                    bytes,
+                };
+                if let Some(old) = self.partial.insert(sequence, partial) {
+                    self.partial_bytes -= old.bytes.len();
+                    return Err(malformed(format!("message {sequence} begun twice")));
+                }
+                Ok(None)
+            }
+            [VERSION, DIST_FRAG_CONT, rest @ ..] => {
+                let (sequence, id, chunk) = fragment_numbers(rest)?;
+                let Some(partial) = self.partial.get(&sequence) else {
+                    return Err(malformed(format!(
+                        "a fragment of message {sequence}, not begun"
+                    )));
+                };
+                if partial.next != id {
+                    let expected = partial.next;
+                    self.drop_partial(sequence);
+                    return Err(malformed(format!(
+                        "fragment {id} of message {sequence}, expected {expected}"
+                    )));
+                }
+                self.hold(chunk.len())?;
+                let partial = self.partial.get_mut(&sequence).expect("looked up above");
+                partial.bytes.extend_from_slice(chunk);
+                if id > 1 {
+                    partial.next -= 1;
+                    return Ok(None);
+                }
+                let partial = self.drop_partial(sequence).expect("looked up above");
+                let atom = |i: u8| partial.atoms.get(i as usize).map(|a| &**a);
+                decode_terms(
+                    &partial.bytes,
+                    partial.atoms.len(),
+                    &atom,
+                    &mut self.scratch,
+                )
+                .map(Some)
+            }
+            [VERSION, tag, ..] => Err(malformed(format!(
+                "a distribution header of kind {tag}, which fauxtp does not read"
+            ))),
+            _ => Err(malformed("truncated distribution header".to_owned())),
+        }
+    }
+
+    /// Counts `more` bytes of fragments held; `TooLarge` past the limit
+    /// (the connection ends, and with it what is held).
+    fn hold(&mut self, more: usize) -> Result<(), FrameError> {
+        self.partial_bytes += more;
+        if self.partial_bytes > MAX_PARTIAL {
+            return Err(FrameError::TooLarge(self.partial_bytes));
+        }
+        Ok(())
+    }
+
+    fn drop_partial(&mut self, sequence: u64) -> Option<Partial> {
+        let partial = self.partial.remove(&sequence)?;
+        self.partial_bytes -= partial.bytes.len();
+        Some(partial)
+    }
+
+    /// Reads the atom cache references of a header, from its count on:
+    /// puts new entries in the cache and the slot of each reference in
+    /// `slots`, and returns how many references there are and how many
+    /// bytes they took.
+    fn read_refs(&mut self, bytes: &[u8]) -> Result<(usize, usize), String> {
+        let truncated = || "truncated distribution header".to_owned();
+        let refs = *bytes.first().ok_or_else(truncated)? as usize;
+        if refs == 0 {
+            return Ok((0, 1));
+        }
+        if refs > self.slots.len() {
+            return Err(format!("{refs} atom cache references, at most 255"));
+        }
+        // A half byte of flags per reference, and one more (long atoms).
+        let flags = bytes.get(1..2 + refs / 2).ok_or_else(truncated)?;
+        let flag = |i: usize| (flags[i / 2] >> ((i % 2) * 4)) & 0xf;
+        let long_atoms = flag(refs) & 1 != 0;
+        let mut at = 1 + flags.len();
+        let mut take = |n: usize| -> Result<&[u8], String> {
+            let taken = bytes.get(at..at + n).ok_or_else(truncated)?;
+            at += n;
+            Ok(taken)
+        };
+        for i in 0..refs {
+            let segment = (flag(i) & 7) as usize;
+            let slot = segment * 256 + take(1)?[0] as usize;
+            if flag(i) & 8 != 0 {
+                let len = match long_atoms {
+                    true => u16::from_be_bytes([take(1)?[0], take(1)?[0]]) as usize,
+                    false => take(1)?[0] as usize,
+                };
+                let text = std::str::from_utf8(take(len)?)
+                    .map_err(|_| "an atom cache entry that is not UTF-8".to_owned())?;
+                if self.cache[slot].as_deref() != Some(text) {
+                    self.cache[slot] = Some(Arc::from(text));
+                }
+            } else if self.cache[slot].is_none() {
+                return Err(format!("atom cache slot {slot} used before it was filled"));
+            }
+            self.slots[i] = slot as u16;
+        }
+        Ok((refs, at))
+    }
+}
+
+/// The sequence and fragment numbers at the front of a fragment, and the
+/// bytes after them.
+fn fragment_numbers(bytes: &[u8]) -> Result<(u64, u64, &[u8]), FrameError> {
+    let truncated = || FrameError::Malformed("truncated fragment header".to_owned());
+    let (sequence, rest) = bytes.split_first_chunk::<8>().ok_or_else(truncated)?;
+    let (id, rest) = rest.split_first_chunk::<8>().ok_or_else(truncated)?;
+    Ok((u64::from_be_bytes(*sequence), u64::from_be_bytes(*id), rest))
+}
+
+/// Decodes the control message, and the payload if there is one, that
+/// follow a distribution header: terms without version bytes, which may
+/// refer to `refs` atom cache references (`atom` gives each one's atom).
+fn decode_terms<'a>(
+    bytes: &[u8],
+    refs: usize,
+    atom: &dyn Fn(u8) -> Option<&'a str>,
+    scratch: &mut Vec<u8>,
+) -> Result<Frame, FrameError> {
+    let malformed = |what: &str, e: String| FrameError::Malformed(format!("{what}: {e}"));
+    let (control, len) =
+        decode_term(bytes, refs, atom, scratch).map_err(|e| malformed("control message", e))?;
+    let payload = match &bytes[len..] {
+        [] => None,
+        rest => {
+            let (payload, used) =
+                decode_term(rest, refs, atom, scratch).map_err(|e| malformed("payload", e))?;
+            if used != rest.len() {
+                return Err(FrameError::Malformed(
+                    "bytes left after the payload".to_owned(),
+                ));
+            }
+            Some(payload)
+        }
+    };
+    Ok(Frame::Message { control, payload })
+}
+
+/// Decodes one term without its version byte, and returns its length. One
+/// with atom cache references is first written again in `scratch` with
+/// its atoms in place.
+fn decode_term<'a>(
+    bytes: &[u8],
+    refs: usize,
+    atom: &dyn Fn(u8) -> Option<&'a str>,
+    scratch: &mut Vec<u8>,
+) -> Result<(Term, usize), String> {
+    scratch.clear();
+    scratch.push(VERSION);
+    // Up to where `bytes` are copied into `scratch`, once a reference is met.
+    let mut copied = 0;
+    let mut unknown = false;
+    let len = walk_term(bytes, refs, &mut |at, index| {
+        scratch.extend_from_slice(&bytes[copied..at]);
+        // An atom too long to write again cannot come from a header
+        // (its length has at most 2 bytes); an empty slot is refused
+        // when the header is read.
+        unknown |= !atom(index).is_some_and(|atom| write_atom(scratch, atom));
+        copied = at + 2;
+    })?;
+    if unknown {
+        return Err("an atom cache reference to nothing".to_owned());
+    }
+    let term = if copied == 0 {
+        super::decode(&mut Versioned {
+            version: true,
+            rest: &bytes[..len],
+        })
+    } else {
+        scratch.extend_from_slice(&bytes[copied..len]);
+        super::decode(&mut Cursor::new(&scratch[..]))
+    }?;
+    Ok((term, len))
+}
+
+/// A term's bytes, read as eetf reads a term: its version byte first.
+/// (`Read::chain` does the same, but reads byte by byte through two
+/// readers; this reads from one slice as soon as the version byte is out.)
+struct Versioned<'a> {
+    version: bool,
+    rest: &'a [u8],
+}
+
+impl Read for Versioned<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match buf.split_first_mut() {
+            Some((first, _)) if self.version => {
+                self.version = false;
+                *first = VERSION;
+                Ok(1)
+            }
+            _ => self.rest.read(buf),
+        }
+    }
+
+    #[inline]
+    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        match buf.split_first_mut() {
+            Some((first, more)) if self.version => {
+                self.version = false;
+                *first = VERSION;
+                self.rest.read_exact(more)
+            }
+            _ => self.rest.read_exact(buf),
+        }
+    }
+}
+
+/// Appends one fragment of a message, length included: the first
+/// (`first`), with a header of no atom cache references, or a later one.
+/// `id` counts down to 1 on the last; the first has the number of
+/// fragments.
+pub(crate) fn write_fragment(
+    bytes: &mut Vec<u8>,
+    sequence: u64,
+    id: u64,
+    first: bool,
+    chunk: &[u8],
+) {
+    let header = if first { 1 + 1 + 16 + 1 } else { 1 + 1 + 16 };
+    let len = u32::try_from(header + chunk.len()).expect("a fragment is small");
+    bytes.extend_from_slice(&len.to_be_bytes());
+    bytes.push(VERSION);
+    bytes.push(if first {
+        DIST_FRAG_HEADER
+    } else {
+        DIST_FRAG_CONT
+    });
+    bytes.extend_from_slice(&sequence.to_be_bytes());
+    bytes.extend_from_slice(&id.to_be_bytes());
+    if first {
+        // No atom cache references.
+        bytes.push(0);
+    }
+    bytes.extend_from_slice(chunk);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eetf::{Atom, FixInteger, Pid, Tuple};
+
+    /// One atom cache reference of a header: its slot, and its atom when
+    /// the reference is a new entry.
+    struct Ref<'a> {
+        slot: u16,
+        new: Option<&'a str>,
+    }
+
+    /// A distribution header's references, from their count on.
+    fn refs(refs: &[Ref<'_>], long_atoms: bool) -> Vec<u8> {
+        let mut bytes = vec![refs.len() as u8];
+        if refs.is_empty() {
+            return bytes;
+        }
+        let mut flags = vec![0u8; refs.len() / 2 + 1];
+        let mut set = |i: usize, nibble: u8| flags[i / 2] |= nibble << ((i % 2) * 4);
+        for (i, r) in refs.iter().enumerate() {
+            set(
+                i,
+                (r.slot / 256) as u8 | if r.new.is_some() { 8 } else { 0 },
+            );
+        }
+        set(refs.len(), u8::from(long_atoms));
+        bytes.extend(flags);
+        for r in refs {
+            bytes.push((r.slot % 256) as u8);
+            if let Some(text) = r.new {
+                match long_atoms {
+                    true => bytes.extend((text.len() as u16).to_be_bytes()),
+                    false => bytes.push(text.len() as u8),
+                }
+                bytes.extend(text.as_bytes());
+            }
+        }
+        bytes
+    }
+
+    /// `{6, Pid, '', Name}` with the node, `''` and the name as atom
+    /// cache references 0, 1 and 2, and a payload `{'$gen_cast', Ref 3}`.
+    fn reg_send_with_refs() -> Vec<u8> {
+        let mut terms = vec![104, 4, 97, 6, 88, 82, 0];
+        terms.extend([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+        terms.extend([82, 1, 82, 2]);
+        terms.extend([104, 2, 119, 9]);
+        terms.extend(b"$gen_cast");
+        terms.extend([82, 3]);
+        terms
+    }
+
+    fn expected_reg_send(node: &str, name: &str, cast: &str) -> Frame {
+        Frame::Message {
+            control: Term::from(Tuple::from(vec![
+                Term::from(FixInteger::from(6)),
+                Term::from(Pid::new(node, 1, 2, 3)),
+                Term::from(Atom::from("")),
+                Term::from(Atom::from(name)),
+            ])),
+            payload: Some(Term::from(Tuple::from(vec![
+                Term::from(Atom::from("$gen_cast")),
+                Term::from(Atom::from(cast)),
+            ]))),
+        }
+    }
+
+    fn header_frame(header: Vec<u8>, terms: &[u8]) -> Vec<u8> {
+        [vec![VERSION, DIST_HEADER], header, terms.to_vec()].concat()
+    }
+
+    #[test]
+    fn atoms_in_a_header_fill_the_cache_and_later_headers_use_them() {
+        let mut incoming = Incoming::default();
+        // Slots in several segments, even and odd places in the flags.
+        let first = refs(
+            &[
+                Ref {
+                    slot: 5,
+                    new: Some("erl@host"),
+                },
+                Ref {
+                    slot: 256 + 7,
+                    new: Some(""),
+                },
+                Ref {
+                    slot: 2047,
+                    new: Some("counter"),
+                },
+                Ref {
+                    slot: 1024,
+                    new: Some("bump"),
+                },
+            ],
+            false,
+        );
+        let frame = incoming.read(&header_frame(first, &reg_send_with_refs()));
+        assert_eq!(
+            frame.unwrap(),
+            Some(expected_reg_send("erl@host", "counter", "bump"))
+        );
+        // The same slots, cached, in another order of references; one
+        // slot gets a new atom.
+        let second = refs(
+            &[
+                Ref { slot: 5, new: None },
+                Ref {
+                    slot: 256 + 7,
+                    new: None,
+                },
+                Ref {
+                    slot: 1024,
+                    new: Some("other"),
+                },
+                Ref {
+                    slot: 2047,
+                    new: None,
+                },
+            ],
+            false,
+        );
+        let mut terms = reg_send_with_refs();
+        // The name is reference 3 now, the cast reference 2.
+        let len = terms.len();
+        terms[len - 1] = 2;
+        // After the tuple's head, the pid's node reference and numbers, and
+        // the `''` reference: the name's index.
+        terms[7 + 12 + 3] = 3;
+        let frame = incoming.read(&header_frame(second, &terms));
+        assert_eq!(
+            frame.unwrap(),
+            Some(expected_reg_send("erl@host", "counter", "other"))
+        );
+    }
+
+    #[test]
+    fn long_atoms_are_read_with_two_byte_lengths() {
+        let mut incoming = Incoming::default();
+        let long = "é".repeat(255);
+        let header = refs(
+            &[
+                Ref {
+                    slot: 1,
+                    new: Some("a@b"),
+                },
+                Ref {
+                    slot: 2,
+                    new: Some(""),
+                },
+                Ref {
+                    slot: 3,
+                    new: Some(&long),
+                },
+                Ref {
+                    slot: 4,
+                    new: Some("x"),
+                },
+            ],
+            true,
+        );
+        let frame = incoming.read(&header_frame(header, &reg_send_with_refs()));
+        assert_eq!(frame.unwrap(), Some(expected_reg_send("a@b", &long, "x")));
+    }
+
+    #[test]
+    fn bad_references_drop_the_frame_only() {
+        let mut incoming = Incoming::default();
+        let cases: Vec<Vec<u8>> = vec![
+            // A slot used before it was filled.
+            header_frame(refs(&[Ref { slot: 9, new: None }], false), &[82, 0]),
+            // A reference past the header's count.
+            header_frame(
+                refs(
+                    &[Ref {
+                        slot: 9,
+                        new: Some("a"),
+                    }],
+                    false,
+                ),
+                &[82, 1],
+            ),
+            // A reference in a term with no header references.
+            header_frame(refs(&[], false), &[82, 0]),
+            // An atom that is not UTF-8.
+            header_frame(vec![1, 8, 9, 1, 0xff], &[82, 0]),
+            // Cut short in the flags, and in an atom.
+            vec![VERSION, DIST_HEADER, 3, 0],
+            vec![VERSION, DIST_HEADER, 1, 8, 0, 5, b'a'],
+            // A kind of header fauxtp does not know.
+            vec![VERSION, 71, 0],
+        ];
+        for bytes in cases {
+            assert!(
+                matches!(incoming.read(&bytes), Err(FrameError::Malformed(_))),
+                "{bytes:?}"
+            );
+        }
+        // The cache still works after them.
+        let ok = header_frame(refs(&[Ref { slot: 9, new: None }], false), &[82, 0]);
+        assert_eq!(
+            incoming.read(&ok).unwrap(),
+            Some(Frame::Message {
+                control: Term::from(Atom::from("a")),
+                payload: None
+            })
+        );
+    }
+
+    /// The fragments of a message whose terms are `terms`, as fauxtp
+    /// writes them, without their lengths.
+    fn fragments(sequence: u64, terms: &[u8]) -> Vec<Vec<u8>> {
+        let chunks: Vec<&[u8]> = terms.chunks(FRAGMENT_SIZE).collect();
+        let count = chunks.len() as u64;
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let mut bytes = Vec::new();
+                write_fragment(&mut bytes, sequence, count - i as u64, i == 0, chunk);
+                let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+                assert_eq!(len, bytes.len() - 4);
+                bytes.split_off(4)
+            })
+            .collect()
+    }
+
+    /// `{2, '', To}` and a binary of `size` bytes, without version bytes.
+    fn send_with_binary(size: usize, fill: u8) -> Vec<u8> {
+        let mut terms = vec![104, 3, 97, 2, 119, 0, 119, 1, b't'];
+        terms.push(109);
+        terms.extend((size as u32).to_be_bytes());
+        terms.extend(std::iter::repeat_n(fill, size));
+        terms
+    }
+
+    fn binary_of(frame: Frame) -> Vec<u8> {
+        match frame {
+            Frame::Message {
+                payload: Some(Term::Binary(binary)),
+                ..
+            } => binary.bytes,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fragments_of_messages_in_between_each_other_make_each_message() {
+        let mut incoming = Incoming::default();
+        let a = fragments(1, &send_with_binary(3 * FRAGMENT_SIZE, 1));
+        let b = fragments(2, &send_with_binary(FRAGMENT_SIZE + 10, 2));
+        assert_eq!((a.len(), b.len()), (4, 2));
+        let mut whole = Vec::new();
+        for fragment in [&a[0], &b[0], &a[1], &a[2], &b[1], &a[3]] {
+            if let Some(frame) = incoming.read(fragment).unwrap() {
+                whole.push(binary_of(frame));
+            }
+        }
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[0], vec![2; FRAGMENT_SIZE + 10]);
+        assert_eq!(whole[1], vec![1; 3 * FRAGMENT_SIZE]);
+        assert_eq!(incoming.partial_bytes, 0);
+        // One fragment is a whole message.
+        let c = fragments(3, &send_with_binary(10, 3));
+        assert_eq!(
+            binary_of(incoming.read(&c[0]).unwrap().unwrap()),
+            vec![3; 10]
+        );
+    }
+
+    #[test]
+    fn fragments_out_of_order_or_of_no_message_are_dropped() {
+        let mut incoming = Incoming::default();
+        let a = fragments(1, &send_with_binary(3 * FRAGMENT_SIZE, 1));
+        // A later fragment with no first one.
+        assert!(matches!(
+            incoming.read(&a[1]),
+            Err(FrameError::Malformed(_))
+        ));
+        // A fragment skipped: the message goes.
+        incoming.read(&a[0]).unwrap();
+        assert!(matches!(
+            incoming.read(&a[2]),
+            Err(FrameError::Malformed(_))
+        ));
+        assert!(incoming.partial.is_empty());
+        assert_eq!(incoming.partial_bytes, 0);
+        // A fragment header cut short.
+        assert!(matches!(
+            incoming.read(&[VERSION, DIST_FRAG_CONT, 0, 1]),
+            Err(FrameError::Malformed(_))
+        ));
+        // The message sent again is read.
+        for (i, fragment) in a.iter().enumerate() {
+            let frame = incoming.read(fragment).unwrap();
+            assert_eq!(frame.is_some(), i == a.len() - 1);
+        }
+    }
+
+    #[test]
+    fn fragments_held_past_the_limit_end_the_connection() {
+        let mut incoming = Incoming::default();
+        let first = fragments(1, &send_with_binary(3 * FRAGMENT_SIZE, 1)).remove(0);
+        let mut sequence = 0;
+        let error = loop {
+            sequence += 1;
+            let mut fragment = first.clone();
+            fragment[2..10].copy_from_slice(&u64::to_be_bytes(sequence));
+            match incoming.read(&fragment) {
+                Ok(None) => {}
+                other => break other,
+            }
+        };
+        assert!(matches!(error, Err(FrameError::TooLarge(_))), "{error:?}");
+        // Each first fragment holds a fragment's worth of bytes.
+        assert_eq!(sequence as usize, MAX_PARTIAL / FRAGMENT_SIZE + 1);
+    }
+}
