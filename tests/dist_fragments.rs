@@ -67,6 +67,32 @@ async fn erlang_atoms_reach_fauxtp_through_the_atom_cache() {
     }
 }
 
+/// fauxtp names the node and the registered name of each send through
+/// Erlang's cache: names enough to overwrite every slot, each send to a
+/// name that exists between sends to names that do not, arrive as they
+/// were sent.
+#[tokio::test]
+async fn fauxtp_names_reach_erlang_through_the_atom_cache() {
+    let node = erlang::node(COOKIE).await;
+    let mut me = Ctx::<Term>::detached();
+    let (erl, _worker) = erlang_worker(
+        &node,
+        &mut me,
+        "register(counted, self()), P ! registered, \
+         Got = [receive {n, N} -> N end || _ <- lists:seq(1, 3000)], \
+         P ! {got, Got =:= lists:seq(1, 3000)}",
+    )
+    .await;
+    assert_eq!(next(&mut me).await, atom("registered"));
+    let counted = Remote::name("counted", &erl.name);
+    for n in 1..=3000u32 {
+        let nobody = Remote::name(&format!("nobody_{n}"), &erl.name);
+        node.send(&nobody, atom("lost")).await.unwrap();
+        node.send(&counted, (atom("n"), n)).await.unwrap();
+    }
+    assert_eq!(next(&mut me).await, (atom("got"), atom("true")).to_term());
+}
+
 /// A binary of `len` bytes (a multiple of 250): blocks of 250 bytes,
 /// `fill` and a count, which fragments (of 64 KiB) do not line up with,
 /// so that a fragment out of place would show.

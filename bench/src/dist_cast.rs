@@ -6,8 +6,15 @@
 //! three payloads: a small tuple, a 1 KiB binary and a 64 KiB binary. Each
 //! figure is the median of several rounds (`--repeat`); fauxtp's nodes run
 //! on a 2-worker runtime. The Erlang side is `bench/erlang/bench_sink.erl`.
+//!
+//! Then, for the same pairs, how long a small message waits behind large
+//! ones on the same connection: calls to a second server on the sink's
+//! node (`probe`), first alone, then while another process floods the
+//! sink with 4 MiB binaries (which OTP, and fauxtp, send in fragments).
 
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fauxtp::dist::term::{atom, tuple, Binary, Term};
@@ -100,8 +107,21 @@ pub struct Row {
     pub per_second: f64,
 }
 
+/// How long calls take on a connection that also carries large messages:
+/// the 50th and 99th percentile and the longest, in microseconds.
+pub struct Stall {
+    pub pair: &'static str,
+    /// With nothing else on the connection.
+    pub alone: [f64; 3],
+    /// While another process floods it with [`FLOOD_BYTES`] binaries.
+    pub flooded: [f64; 3],
+}
+
+/// The size of each message of the flood.
+pub const FLOOD_BYTES: usize = 4 * 1024 * 1024;
+
 /// Runs the workload; the figures, or why it could not run.
-pub fn run(sizes: &Sizes, rounds: usize) -> Result<Vec<Row>, String> {
+pub fn run(sizes: &Sizes, rounds: usize) -> Result<(Vec<Row>, Vec<Stall>), String> {
     let runtime = crate::harness::runtime(false);
     let sizes = sizes.clone();
     runtime.block_on(async move {
@@ -118,7 +138,7 @@ const PAIRS: [&str; 4] = [
     "fauxtp -> fauxtp",
 ];
 
-async fn rows(sizes: &Sizes, rounds: usize) -> Result<Vec<Row>, String> {
+async fn rows(sizes: &Sizes, rounds: usize) -> Result<(Vec<Row>, Vec<Stall>), String> {
     let id = std::process::id();
     let erl_sink = format!("bench_sink_{id}@localhost");
     let rust_sink = format!("bench_rsink_{id}@localhost");
@@ -129,7 +149,8 @@ async fn rows(sizes: &Sizes, rounds: usize) -> Result<Vec<Row>, String> {
     let mut server = erl(
         &erl_sink,
         &modules,
-        "{ok, _} = bench_sink:start(sink), io:format(\"ready~n\"), receive stop -> ok end.",
+        "{ok, _} = bench_sink:start(sink), {ok, _} = bench_sink:start(probe), \
+         io:format(\"ready~n\"), receive stop -> ok end.",
     )?;
     expect_line(&mut server, "the Erlang sink").await?;
     let cookie = Cookie::new(crate::dist::COOKIE);
@@ -138,6 +159,10 @@ async fn rows(sizes: &Sizes, rounds: usize) -> Result<Vec<Row>, String> {
         .map_err(|e| e.to_string())?;
     let sink = Sink::start(()).await.map_err(|e| e.to_string())?;
     served.register("sink", &sink).map_err(|e| e.to_string())?;
+    let probe = Sink::start(()).await.map_err(|e| e.to_string())?;
+    served
+        .register("probe", &probe)
+        .map_err(|e| e.to_string())?;
     let node = Node::start(&rust_client, cookie)
         .await
         .map_err(|e| e.to_string())?;
@@ -172,8 +197,77 @@ async fn rows(sizes: &Sizes, rounds: usize) -> Result<Vec<Row>, String> {
             });
         }
     }
+    let calls = sizes.dist_casts / 250;
+    let mut stalls = Vec::new();
+    for (pair, at) in PAIRS
+        .into_iter()
+        .zip([&erl_sink, &erl_sink, &rust_sink, &rust_sink])
+    {
+        let (sink, probe) = (Remote::name("sink", at), Remote::name("probe", at));
+        let mut times = [[0.0; 3]; 2];
+        for (flood, times) in [0, FLOOD_BYTES].into_iter().zip(&mut times) {
+            *times = match pair {
+                "erlang -> erlang" => erlang_to_erlang.stall(flood, calls).await?,
+                "erlang -> fauxtp" => erlang_to_fauxtp.stall(flood, calls).await?,
+                _ => stall(&node, &sink, &probe, flood, calls).await?,
+            };
+        }
+        stalls.push(Stall {
+            pair,
+            alone: times[0],
+            flooded: times[1],
+        });
+    }
     drop(server);
-    Ok(rows)
+    Ok((rows, stalls))
+}
+
+/// `calls` calls from a fauxtp node to `probe`, while another task casts
+/// binaries of `flood` bytes to `sink` without a pause (none if 0): the
+/// calls' 50th and 99th percentile and longest times, in microseconds.
+async fn stall(
+    node: &Node,
+    sink: &Remote,
+    probe: &Remote,
+    flood: usize,
+    calls: u64,
+) -> Result<[f64; 3], String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooder = (flood > 0).then(|| {
+        let (node, sink, stop) = (node.clone(), sink.clone(), stop.clone());
+        tokio::spawn(async move {
+            let message = tuple(vec![
+                atom("data"),
+                Term::from(Binary::from(vec![b'x'; flood])),
+            ]);
+            while !stop.load(Ordering::Relaxed) {
+                if node.cast(&sink, &message).await.is_err() {
+                    break;
+                }
+            }
+        })
+    });
+    let mut times = Vec::with_capacity(calls as usize);
+    for _ in 0..calls {
+        let started = Instant::now();
+        let _: u64 = node
+            .call(probe, atom("count"))
+            .await
+            .map_err(|e| e.to_string())?;
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    stop.store(true, Ordering::Relaxed);
+    if let Some(flooder) = flooder {
+        flooder.await.map_err(|e| e.to_string())?;
+    }
+    // What the flood sent is counted before the next measurement.
+    let _: u64 = node
+        .call_timeout(sink, atom("count"), Duration::from_secs(120))
+        .await
+        .map_err(|e| e.to_string())?;
+    times.sort_by(f64::total_cmp);
+    let percentile = |p: usize| times[(times.len() * p).div_ceil(100).max(1) - 1];
+    Ok([percentile(50), percentile(99), times[times.len() - 1]])
 }
 
 /// A fauxtp node's stream of `casts` casts to `sink`, then the call for
@@ -232,5 +326,24 @@ impl ErlangSource {
             .await
             .map_err(|e| format!("{} is gone: {e}", self.who))?;
         number(expect_line(&mut self.child, &self.who).await?)
+    }
+
+    /// `calls` calls to the sink's node's probe while the node floods the
+    /// sink with binaries of `flood` bytes (none if 0): the 50th and 99th
+    /// percentile and longest times, in microseconds.
+    async fn stall(&mut self, flood: usize, calls: u64) -> Result<[f64; 3], String> {
+        let stdin = self.child.stdin.as_mut().ok_or("no stdin")?;
+        stdin
+            .write_all(format!("stall {flood} {calls}\n").as_bytes())
+            .await
+            .map_err(|e| format!("{} is gone: {e}", self.who))?;
+        let line = expect_line(&mut self.child, &self.who).await?;
+        let times: Vec<f64> = line
+            .split(' ')
+            .map(|n| number(n.to_owned()))
+            .collect::<Result<_, _>>()?;
+        times
+            .try_into()
+            .map_err(|_| format!("{}: expected three times, got {line}", self.who))
     }
 }

@@ -290,7 +290,7 @@ fn main() -> ExitCode {
             eprint!("\r{:<40}\r", "");
         }
         match outcome {
-            Ok(rows) => Some(rows),
+            Ok(figures) => Some(figures),
             Err(error) => {
                 failures.push(format!("dist_cast: {error}"));
                 None
@@ -300,7 +300,12 @@ fn main() -> ExitCode {
         None
     };
     if options.json {
-        print_json(&workloads, &results, dist.as_deref(), casts.as_deref());
+        print_json(
+            &workloads,
+            &results,
+            dist.as_deref(),
+            casts.as_ref().map(|(rows, _)| &rows[..]),
+        );
     } else {
         if !workloads.is_empty() {
             print_table(&workloads, &results, &columns);
@@ -308,8 +313,9 @@ fn main() -> ExitCode {
         if let Some(pairs) = &dist {
             print_dist(pairs);
         }
-        if let Some(rows) = &casts {
+        if let Some((rows, stalls)) = &casts {
             print_dist_cast(rows);
+            print_stalls(stalls);
         }
     }
     if failures.is_empty() {
@@ -388,6 +394,26 @@ fn print_dist_cast(rows: &[dist_cast::Row]) {
     }
     println!("each stream is N casts then a call for the sink's count; ratios are to");
     println!("the erlang -> erlang row of the same payload; higher is better.");
+}
+
+/// How long calls wait behind a flood of large messages, pair by pair.
+fn print_stalls(stalls: &[dist_cast::Stall]) {
+    println!();
+    println!(
+        "dist_stall (calls beside a flood of {} MiB casts)    alone: p50 / p99 / max      flooded: p50 / p99 / max",
+        dist_cast::FLOOD_BYTES >> 20
+    );
+    let times = |t: &[f64; 3]| format!("{:>7.0} {:>7.0} {:>7.0} us", t[0], t[1], t[2]);
+    for stall in stalls {
+        println!(
+            "{:<33} {:>28} {:>28}",
+            stall.pair,
+            times(&stall.alone),
+            times(&stall.flooded)
+        );
+    }
+    println!("calls to a second server on the sink's node, first alone, then while");
+    println!("another process floods the sink over the same connection; lower is better.");
 }
 
 fn print_json(

@@ -10,7 +10,7 @@ use eetf::Term;
 use erl_dist::DistributionFlags;
 
 use crate::control::Control;
-use crate::frame::{self, Frame, Framing, PidParts, FRAGMENT_SIZE};
+use crate::frame::{self, AtomCacheOut, Frame, Framing, PidParts, FRAGMENT_SIZE};
 
 /// How many bytes may wait in a connection's queue before the node's own
 /// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
@@ -39,6 +39,8 @@ pub(crate) struct Outgoing {
     framing: Framing,
     /// The peer takes large messages in fragments.
     fragments: bool,
+    /// The peer keeps an atom cache for this node.
+    atom_cache: bool,
 }
 
 /// The bytes waiting to be written to one peer, and the connection task's
@@ -62,6 +64,9 @@ struct QueueState {
     /// Senders waiting for the queue to fall under [`BUSY_LIMIT`]: woken
     /// when the task takes what is queued.
     room: Vec<Waker>,
+    /// The atoms this node has put in the peer's cache (made on first
+    /// use, for a peer that keeps one).
+    atoms: Option<Box<AtomCacheOut>>,
 }
 
 impl Queue {
@@ -91,6 +96,7 @@ impl Outgoing {
                 false => Framing::PassThrough,
             },
             fragments: flags.contains(DistributionFlags::FRAGMENTS),
+            atom_cache: flags.contains(DistributionFlags::DIST_HDR_ATOM_CACHE),
         }
     }
 
@@ -136,12 +142,67 @@ impl Outgoing {
     /// Sends `payload` to the process registered as `to` on the peer, from
     /// `from` (a `REG_SEND`), writing its control message without building
     /// its terms, as a sender that can wait: see
-    /// [`send_streamed`](Self::send_streamed).
+    /// [`send_streamed`](Self::send_streamed). To a peer that keeps an
+    /// atom cache, a message that goes whole names the node and `to`
+    /// through it, as OTP does, which spares the peer looking them up.
     pub(crate) async fn send_to_name(&self, from: &PidParts<'_>, to: &str, payload: &Term) {
+        if self.atom_cache {
+            self.room().await;
+            let sent = with_scratch(|scratch| {
+                if !self.encode(scratch, |bytes| {
+                    frame::encode_reg_send_terms(bytes, from, payload)
+                }) {
+                    return true;
+                }
+                if self.fragments && scratch.len() > STREAM_WINDOW {
+                    return false;
+                }
+                self.append_with_header(&[from.node, "", to], scratch);
+                true
+            });
+            if sent {
+                return;
+            }
+        }
         self.send_streamed(|bytes, framing| {
             frame::encode_reg_send_into(bytes, framing, from, to, payload)
         })
         .await
+    }
+
+    /// Appends a frame of `terms` after a header whose atom cache
+    /// references are `atoms` (made under the queue's lock, so that the
+    /// peer's cache and this node's picture of it stay the same), and
+    /// wakes the connection's task, unless the connection has ended.
+    fn append_with_header(&self, atoms: &[&str], terms: &[u8]) {
+        // Checked before the cache changes: a frame that is not written
+        // must not leave an entry the peer never saw.
+        if terms.len() > (u32::MAX as usize) / 2 {
+            tracing::warn!("dropped a message that does not encode");
+            return;
+        }
+        let waker = {
+            let mut queue = self.queue.lock();
+            if queue.closed {
+                return;
+            }
+            let queue = &mut *queue;
+            let start = queue.bytes.len();
+            queue.bytes.extend_from_slice(&[0; 4]);
+            let cache = queue.atoms.get_or_insert_with(Box::default);
+            let written = cache.write_header(&mut queue.bytes, atoms) && {
+                queue.bytes.extend_from_slice(terms);
+                true
+            };
+            if !frame::finish_frame(&mut queue.bytes, start, written) {
+                tracing::warn!("dropped a message that does not encode");
+                return;
+            }
+            queue.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Queues a message written by `encode`, for a sender that can wait.

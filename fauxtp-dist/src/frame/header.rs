@@ -51,9 +51,11 @@ pub(crate) struct Incoming {
     partial: HashMap<u64, Partial>,
     /// The bytes held in `partial`.
     partial_bytes: usize,
-    /// The cache slot of each reference of the header being read (kept
-    /// here rather than made for each frame).
-    slots: [u16; 255],
+    /// The atom of each reference of the header being read, as it was
+    /// when the reference was read (a later reference of the same header
+    /// may put another atom in its slot). Kept here rather than made for
+    /// each frame.
+    atoms: Vec<Arc<str>>,
     /// Where terms with atom cache references are rewritten with their
     /// atoms in place, for eetf.
     scratch: Vec<u8>,
@@ -74,7 +76,7 @@ impl Default for Incoming {
             cache: vec![None; CACHE_SIZE].into_boxed_slice(),
             partial: HashMap::new(),
             partial_bytes: 0,
-            slots: [0; 255],
+            atoms: Vec::with_capacity(255),
             scratch: Vec::new(),
         }
     }
@@ -88,22 +90,19 @@ impl Incoming {
         let malformed = |e: String| FrameError::Malformed(e);
         match bytes {
             [VERSION, DIST_HEADER, rest @ ..] => {
-                let (refs, used) = self.read_refs(rest).map_err(malformed)?;
-                let (cache, slots) = (&self.cache, &self.slots);
-                let atom = |i: u8| cache[slots[i as usize] as usize].as_deref();
-                decode_terms(&rest[used..], refs, &atom, &mut self.scratch).map(Some)
+                let used = self.read_refs(rest).map_err(malformed)?;
+                let atoms = &self.atoms;
+                let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
+                decode_terms(&rest[used..], atoms.len(), &atom, &mut self.scratch).map(Some)
             }
             [VERSION, DIST_FRAG_HEADER, rest @ ..] => {
                 let (sequence, count, rest) = fragment_numbers(rest)?;
-                let (refs, used) = self.read_refs(rest).map_err(malformed)?;
+                let used = self.read_refs(rest).map_err(malformed)?;
                 let chunk = &rest[used..];
                 if count == 0 {
                     return Err(malformed("a message of 0 fragments".to_owned()));
                 }
-                let atoms: Vec<Arc<str>> = self.slots[..refs]
-                    .iter()
-                    .filter_map(|slot| self.cache[*slot as usize].clone())
-                    .collect();
+                let atoms = self.atoms.clone();
                 if count == 1 {
                     let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
                     return decode_terms(chunk, atoms.len(), &atom, &mut self.scratch).map(Some);
@@ -180,17 +179,14 @@ impl Incoming {
     }
 
     /// Reads the atom cache references of a header, from its count on:
-    /// puts new entries in the cache and the slot of each reference in
-    /// `slots`, and returns how many references there are and how many
-    /// bytes they took.
-    fn read_refs(&mut self, bytes: &[u8]) -> Result<(usize, usize), String> {
+    /// puts new entries in the cache and the atom of each reference in
+    /// `atoms`, and returns how many bytes the references took.
+    fn read_refs(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let truncated = || "truncated distribution header".to_owned();
+        self.atoms.clear();
         let refs = *bytes.first().ok_or_else(truncated)? as usize;
         if refs == 0 {
-            return Ok((0, 1));
-        }
-        if refs > self.slots.len() {
-            return Err(format!("{refs} atom cache references, at most 255"));
+            return Ok(1);
         }
         // A half byte of flags per reference, and one more (long atoms).
         let flags = bytes.get(1..2 + refs / 2).ok_or_else(truncated)?;
@@ -215,12 +211,13 @@ impl Incoming {
                 if self.cache[slot].as_deref() != Some(text) {
                     self.cache[slot] = Some(Arc::from(text));
                 }
-            } else if self.cache[slot].is_none() {
-                return Err(format!("atom cache slot {slot} used before it was filled"));
             }
-            self.slots[i] = slot as u16;
+            match &self.cache[slot] {
+                Some(atom) => self.atoms.push(atom.clone()),
+                None => return Err(format!("atom cache slot {slot} used before it was filled")),
+            }
         }
-        Ok((refs, at))
+        Ok(at)
     }
 }
 
@@ -296,6 +293,85 @@ fn decode_term<'a>(
         super::decode(&mut Cursor::new(&scratch[..]))
     }?;
     Ok((term, len))
+}
+
+/// How many slots of a peer's cache this node uses, as OTP's
+/// `ERTS_USE_ATOM_CACHE_SIZE` (a prime, for the hash).
+const CACHE_SLOTS_USED: usize = 2039;
+
+/// The atoms this node has put in a peer's atom cache, slot by slot. The
+/// peer's cache holds the same, as long as headers are written in the
+/// order the peer reads them: the queue's lock orders both.
+pub(crate) struct AtomCacheOut {
+    slots: Box<[Option<Box<str>>]>,
+}
+
+impl Default for AtomCacheOut {
+    fn default() -> Self {
+        AtomCacheOut {
+            slots: vec![None; CACHE_SLOTS_USED].into_boxed_slice(),
+        }
+    }
+}
+
+impl AtomCacheOut {
+    /// Appends a distribution header whose references are `atoms`, in
+    /// order: a cached reference where an atom's slot holds it, else a new
+    /// entry, which its slot holds from then on. Two atoms of one header
+    /// never share a slot. False, with nothing written, if there are more
+    /// than 255 atoms or one is longer than 65,535 bytes.
+    pub(crate) fn write_header(&mut self, bytes: &mut Vec<u8>, atoms: &[&str]) -> bool {
+        let n = atoms.len();
+        if n > 255 || atoms.iter().any(|atom| atom.len() > usize::from(u16::MAX)) {
+            return false;
+        }
+        bytes.extend_from_slice(&[VERSION, DIST_HEADER, n as u8]);
+        if n == 0 {
+            return true;
+        }
+        let long_atoms = atoms.iter().any(|atom| atom.len() > 255);
+        let flags = bytes.len();
+        bytes.resize(flags + n / 2 + 1, 0);
+        let nibble = |bytes: &mut Vec<u8>, i: usize, value: u8| {
+            bytes[flags + i / 2] |= value << ((i % 2) * 4);
+        };
+        // The slots this header uses, and their atoms.
+        let mut taken: [(u16, &str); 255] = [(0, ""); 255];
+        for (i, atom) in atoms.iter().enumerate() {
+            let mut slot = slot_of(atom);
+            // Another atom of this header holds the slot: the next one.
+            while taken[..i]
+                .iter()
+                .any(|(s, a)| *s as usize == slot && a != atom)
+            {
+                slot = (slot + 1) % CACHE_SLOTS_USED;
+            }
+            taken[i] = (slot as u16, atom);
+            let new = self.slots[slot].as_deref() != Some(*atom);
+            nibble(bytes, i, (slot / 256) as u8 | if new { 8 } else { 0 });
+            bytes.push((slot % 256) as u8);
+            if new {
+                match long_atoms {
+                    true => bytes.extend_from_slice(&(atom.len() as u16).to_be_bytes()),
+                    false => bytes.push(atom.len() as u8),
+                }
+                bytes.extend_from_slice(atom.as_bytes());
+                self.slots[slot] = Some(Box::from(*atom));
+            }
+        }
+        if long_atoms {
+            nibble(bytes, n, 1);
+        }
+        true
+    }
+}
+
+/// The home slot of an atom: FNV-1a of its text.
+fn slot_of(atom: &str) -> usize {
+    let hash = atom.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % CACHE_SLOTS_USED as u64) as usize
 }
 
 /// A term's bytes, read as eetf reads a term: its version byte first.
@@ -494,6 +570,82 @@ mod tests {
             frame.unwrap(),
             Some(expected_reg_send("erl@host", "counter", "other"))
         );
+    }
+
+    #[test]
+    fn two_references_of_a_header_to_one_slot_keep_their_own_atoms() {
+        let mut incoming = Incoming::default();
+        let header = refs(
+            &[
+                Ref {
+                    slot: 5,
+                    new: Some("first"),
+                },
+                Ref {
+                    slot: 5,
+                    new: Some("second"),
+                },
+            ],
+            false,
+        );
+        // `{Ref 0, Ref 1}`
+        let frame = incoming.read(&header_frame(header, &[104, 2, 82, 0, 82, 1]));
+        let pair = Term::from(Tuple::from(vec![
+            Term::from(Atom::from("first")),
+            Term::from(Atom::from("second")),
+        ]));
+        assert_eq!(
+            frame.unwrap(),
+            Some(Frame::Message {
+                control: pair,
+                payload: None
+            })
+        );
+        // The slot keeps the last.
+        let again = header_frame(refs(&[Ref { slot: 5, new: None }], false), &[82, 0]);
+        assert_eq!(
+            incoming.read(&again).unwrap(),
+            Some(Frame::Message {
+                control: Term::from(Atom::from("second")),
+                payload: None
+            })
+        );
+    }
+
+    /// Frames written with an [`AtomCacheOut`] and read with an
+    /// [`Incoming`], as two nodes would: each reads as the terms it holds.
+    #[test]
+    fn what_the_sending_cache_writes_the_reading_cache_reads() {
+        let (mut out, mut incoming) = (AtomCacheOut::default(), Incoming::default());
+        // Two atoms with the same home slot.
+        let mut names = (0..).map(|n| format!("name_{n}"));
+        let first = names.next().unwrap();
+        let twin = names.find(|n| slot_of(n) == slot_of(&first)).unwrap();
+        let long = "ü".repeat(200);
+        let cases: [(&str, &str, &str); 5] = [
+            ("erl@host", "counter", "bump"),
+            ("erl@host", "counter", "bump"),
+            ("erl@host", &first, &twin),
+            ("erl@host", &twin, &first),
+            ("erl@host", &long, "x"),
+        ];
+        let mut sizes = Vec::new();
+        for (node, name, cast) in cases {
+            let mut frame = Vec::new();
+            assert!(out.write_header(&mut frame, &[node, "", name, cast]));
+            frame.extend(reg_send_with_refs());
+            sizes.push(frame.len());
+            let read = incoming.read(&frame).unwrap();
+            assert_eq!(read, Some(expected_reg_send(node, name, cast)), "{name}");
+        }
+        // The second time, the atoms are references only.
+        assert!(sizes[1] < sizes[0] - "erl@host".len() - "counter".len());
+        // More than 255 atoms, or one too long, is refused; nothing is
+        // written, and the cache does not change.
+        let mut frame = Vec::new();
+        assert!(!out.write_header(&mut frame, &["a"; 256]));
+        assert!(!out.write_header(&mut frame, &[&"a".repeat(70_000)]));
+        assert!(frame.is_empty());
     }
 
     #[test]

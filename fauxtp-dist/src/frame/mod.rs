@@ -20,7 +20,7 @@ use std::io::{Cursor, Read};
 use eetf::Term;
 
 pub(crate) use check::check_term;
-pub(crate) use header::{write_fragment, Incoming, FRAGMENT_SIZE};
+pub(crate) use header::{write_fragment, AtomCacheOut, Incoming, FRAGMENT_SIZE};
 
 /// The tag of a frame that is not compressed with the atom cache.
 const PASS_THROUGH: u8 = 112;
@@ -233,7 +233,7 @@ pub(crate) fn encode_into(frame: &Frame, framing: Framing, bytes: &mut Vec<u8>) 
 
 /// Puts the length of the frame begun at `start` in its first 4 bytes, if
 /// it was `written` whole and fits; else takes it back out.
-fn finish_frame(bytes: &mut Vec<u8>, start: usize, written: bool) -> bool {
+pub(crate) fn finish_frame(bytes: &mut Vec<u8>, start: usize, written: bool) -> bool {
     match u32::try_from(bytes.len() - start - 4) {
         Ok(len) if written => {
             bytes[start..start + 4].copy_from_slice(&len.to_be_bytes());
@@ -266,9 +266,6 @@ pub(crate) fn encode_reg_send_into(
     to: &str,
     payload: &Term,
 ) -> bool {
-    const SMALL_TUPLE_EXT: u8 = 104;
-    const SMALL_INTEGER_EXT: u8 = 97;
-    const NEW_PID_EXT: u8 = 88;
     let start = bytes.len();
     bytes.extend_from_slice(&[0, 0, 0, 0]);
     match framing {
@@ -287,6 +284,36 @@ pub(crate) fn encode_reg_send_into(
         }
         && framing.write_term(payload, bytes);
     finish_frame(bytes, start, written)
+}
+
+const SMALL_TUPLE_EXT: u8 = 104;
+const SMALL_INTEGER_EXT: u8 = 97;
+const NEW_PID_EXT: u8 = 88;
+const ATOM_CACHE_REF: u8 = 82;
+
+/// Appends the terms of a `REG_SEND` for a header whose atom cache
+/// references 0, 1 and 2 are the sender's node, `''` and the name it is
+/// sent to (see [`AtomCacheOut`]): `{6, From, '', To}` with those
+/// references, then `payload`, whose atoms are written in full. False,
+/// with `bytes` as they were, if the payload cannot be written.
+pub(crate) fn encode_reg_send_terms(
+    bytes: &mut Vec<u8>,
+    from: &PidParts<'_>,
+    payload: &Term,
+) -> bool {
+    let start = bytes.len();
+    bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4, SMALL_INTEGER_EXT]);
+    bytes.extend_from_slice(&[crate::control::op::REG_SEND as u8, NEW_PID_EXT]);
+    bytes.extend_from_slice(&[ATOM_CACHE_REF, 0]);
+    bytes.extend_from_slice(&from.id.to_be_bytes());
+    bytes.extend_from_slice(&from.serial.to_be_bytes());
+    bytes.extend_from_slice(&from.creation.to_be_bytes());
+    bytes.extend_from_slice(&[ATOM_CACHE_REF, 1, ATOM_CACHE_REF, 2]);
+    let written = Framing::Header.write_term(payload, bytes);
+    if !written {
+        bytes.truncate(start);
+    }
+    written
 }
 
 /// Writes an atom as eetf does: `SMALL_ATOM_UTF8_EXT` up to 255 bytes,
