@@ -110,20 +110,21 @@ const ERLANG_PATTERN: &str = "Pattern = fun(Len, Fill) -> \
         binary:copy(<< <<Fill, I>> || I <- lists:seq(0, 124) >>, Len div 250) end";
 
 /// Megabytes from Erlang (two processes at once, their fragments between
-/// each other's, and small messages between both) and from fauxtp: each
-/// arrives whole and in order.
+/// each other's, and small messages between both) and from fauxtp, by pid
+/// and by name: each arrives whole and in order.
 #[tokio::test]
 async fn large_messages_go_both_ways_in_fragments() {
     let node = erlang::node(COOKIE).await;
     let mut me = Ctx::<Term>::detached();
     let then = format!(
-        "{ERLANG_PATTERN}, Self = self(), \
+        "{ERLANG_PATTERN}, Self = self(), register(big, self()), \
          [spawn(fun() -> P ! {{fill, F, Pattern(3000000, F)}}, Self ! sent end) || F <- [1, 2]], \
          spawn(fun() -> [P ! {{tick, N}} || N <- lists:seq(1, 200)] end), \
          receive sent -> ok end, receive sent -> ok end, \
          receive M1 -> receive M2 -> \
            {{big, B}} = M1, \
-           P ! {{got, byte_size(B), B =:= Pattern(byte_size(B), 7), M2}} end end"
+           P ! {{got, byte_size(B), B =:= Pattern(byte_size(B), 7), M2}} end end, \
+         receive {{named, B3}} -> P ! {{named, B3 =:= Pattern(byte_size(B3), 9)}} end"
     );
     let (_erl, worker) = erlang_worker(&node, &mut me, &then).await;
     let (mut fills, mut ticks) = (Vec::new(), 0);
@@ -160,4 +161,9 @@ async fn large_messages_go_both_ways_in_fragments() {
         got,
         (atom("got"), 5_000_000u32, atom("true"), atom("after")).to_term()
     );
+    // By name, which goes through the atom cache when it goes whole.
+    let big = Term::from(fauxtp::dist::term::Binary::from(pattern(2_000_000, 9)));
+    let named = Remote::name("big", &worker.node.name);
+    node.send(&named, (atom("named"), big)).await.unwrap();
+    assert_eq!(next(&mut me).await, (atom("named"), atom("true")).to_term());
 }

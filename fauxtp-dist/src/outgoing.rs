@@ -146,28 +146,41 @@ impl Outgoing {
     /// atom cache, a message that goes whole names the node and `to`
     /// through it, as OTP does, which spares the peer looking them up.
     pub(crate) async fn send_to_name(&self, from: &PidParts<'_>, to: &str, payload: &Term) {
-        if self.atom_cache {
-            self.room().await;
-            let sent = with_scratch(|scratch| {
-                if !self.encode(scratch, |bytes| {
-                    frame::encode_reg_send_terms(bytes, from, payload)
-                }) {
-                    return true;
-                }
-                if self.fragments && scratch.len() > STREAM_WINDOW {
-                    return false;
-                }
-                self.append_with_header(&[from.node, "", to], scratch);
-                true
-            });
-            if sent {
-                return;
-            }
+        if !self.atom_cache {
+            return self
+                .send_streamed(|bytes, framing| {
+                    frame::encode_reg_send_into(bytes, framing, from, to, payload)
+                })
+                .await;
         }
-        self.send_streamed(|bytes, framing| {
-            frame::encode_reg_send_into(bytes, framing, from, to, payload)
-        })
-        .await
+        self.room().await;
+        let large = with_scratch(|scratch| {
+            if !self.encode(scratch, |bytes| {
+                frame::encode_reg_send_terms(bytes, from, payload)
+            }) {
+                return None;
+            }
+            if !self.fragments || scratch.len() <= STREAM_WINDOW {
+                self.append_with_header(&[from.node, "", to], scratch);
+                return None;
+            }
+            // Too large to go whole: the control message again with its
+            // atoms in full, then the payload as it was encoded, after a
+            // header of no references, in fragments. (The frame's length
+            // stays 0: fragments carry only what follows the header.)
+            let mut message = Vec::with_capacity(scratch.len() + 64);
+            message.extend_from_slice(&[0; 4]);
+            message.extend_from_slice(&[131, 68, 0]);
+            if !frame::write_reg_send_control(&mut message, from, to) {
+                tracing::warn!("dropped a message that does not encode");
+                return None;
+            }
+            message.extend_from_slice(&scratch[frame::REG_SEND_CACHED_CONTROL..]);
+            Some(Fragments::new(self, message))
+        });
+        if let Some(fragments) = large {
+            self.queue_fragments(fragments).await;
+        }
     }
 
     /// Appends a frame of `terms` after a header whose atom cache
@@ -240,7 +253,14 @@ impl Outgoing {
                 next,
             })
         });
-        let Some(mut fragments) = rest else { return };
+        if let Some(fragments) = rest {
+            self.queue_fragments(fragments).await;
+        }
+    }
+
+    /// Queues the fragments of a message not yet queued, each while less
+    /// than [`STREAM_WINDOW`] waits in the queue.
+    async fn queue_fragments(&self, mut fragments: Fragments<'_, Vec<u8>>) {
         while fragments.next < fragments.count {
             std::future::poll_fn(|cx| match fragments.queue_some(Some(cx.waker())) {
                 true => Poll::Ready(()),

@@ -272,17 +272,7 @@ pub(crate) fn encode_reg_send_into(
         Framing::PassThrough => bytes.extend_from_slice(&[PASS_THROUGH, 131]),
         Framing::Header => bytes.extend_from_slice(Framing::Header.prefix()),
     }
-    bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4]);
-    bytes.extend_from_slice(&[SMALL_INTEGER_EXT, crate::control::op::REG_SEND as u8]);
-    bytes.push(NEW_PID_EXT);
-    let written = write_atom(bytes, from.node)
-        && {
-            bytes.extend_from_slice(&from.id.to_be_bytes());
-            bytes.extend_from_slice(&from.serial.to_be_bytes());
-            bytes.extend_from_slice(&from.creation.to_be_bytes());
-            write_atom(bytes, "") && write_atom(bytes, to)
-        }
-        && framing.write_term(payload, bytes);
+    let written = write_reg_send_control(bytes, from, to) && framing.write_term(payload, bytes);
     finish_frame(bytes, start, written)
 }
 
@@ -290,6 +280,23 @@ const SMALL_TUPLE_EXT: u8 = 104;
 const SMALL_INTEGER_EXT: u8 = 97;
 const NEW_PID_EXT: u8 = 88;
 const ATOM_CACHE_REF: u8 = 82;
+
+/// Appends `{6, From, '', To}` without its version byte, its atoms in
+/// full; false if `to` is too long for an atom (what was written stays).
+pub(crate) fn write_reg_send_control(bytes: &mut Vec<u8>, from: &PidParts<'_>, to: &str) -> bool {
+    bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4]);
+    bytes.extend_from_slice(&[SMALL_INTEGER_EXT, crate::control::op::REG_SEND as u8]);
+    bytes.push(NEW_PID_EXT);
+    write_atom(bytes, from.node) && {
+        bytes.extend_from_slice(&from.id.to_be_bytes());
+        bytes.extend_from_slice(&from.serial.to_be_bytes());
+        bytes.extend_from_slice(&from.creation.to_be_bytes());
+        write_atom(bytes, "") && write_atom(bytes, to)
+    }
+}
+
+/// How many bytes [`encode_reg_send_terms`] writes before the payload.
+pub(crate) const REG_SEND_CACHED_CONTROL: usize = 23;
 
 /// Appends the terms of a `REG_SEND` for a header whose atom cache
 /// references 0, 1 and 2 are the sender's node, `''` and the name it is
@@ -518,6 +525,19 @@ mod tests {
             ));
             assert_eq!(direct, terms, "{to} {framing:?}");
         }
+        // With the atoms as cache references, the control message takes
+        // a fixed number of bytes before the payload.
+        let mut terms = Vec::new();
+        let from = PidParts {
+            node: "a@b",
+            id: 1,
+            serial: 0,
+            creation: 1,
+        };
+        assert!(encode_reg_send_terms(&mut terms, &from, &payload));
+        let mut alone = Vec::new();
+        assert!(Framing::Header.write_term(&payload, &mut alone));
+        assert_eq!(&terms[REG_SEND_CACHED_CONTROL..], &alone[..]);
         // A name too long for an atom is refused, and nothing is written.
         let mut bytes = vec![1];
         let from = PidParts {
