@@ -275,11 +275,6 @@ pub(crate) fn call_request(from: ErlPid, tag: Reference, request: Term) -> Term 
     ])
 }
 
-/// `{'$gen_cast', Request}`.
-pub(crate) fn cast_request(request: Term) -> Term {
-    tuple(vec![atom("$gen_cast"), request])
-}
-
 /// A reply to one of this node's calls, `{Tag, Reply}`, if `message` is one
 /// whose tag is a reference: the tag, borrowed.
 pub(crate) fn reply_tag(message: &Term) -> Option<&Reference> {

@@ -10,7 +10,7 @@ use eetf::Term;
 use erl_dist::DistributionFlags;
 
 use crate::control::Control;
-use crate::frame::{self, AtomCacheOut, Frame, Framing, PidParts, FRAGMENT_SIZE};
+use crate::frame::{self, AtomCacheOut, Frame, Framing, Payload, PidParts, FRAGMENT_SIZE};
 
 /// How many bytes may wait in a connection's queue before the node's own
 /// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
@@ -145,7 +145,7 @@ impl Outgoing {
     /// [`send_streamed`](Self::send_streamed). To a peer that keeps an
     /// atom cache, a message that goes whole names the node and `to`
     /// through it, as OTP does, which spares the peer looking them up.
-    pub(crate) async fn send_to_name(&self, from: &PidParts<'_>, to: &str, payload: &Term) {
+    pub(crate) async fn send_to_name(&self, from: &PidParts<'_>, to: &str, payload: Payload<'_>) {
         if !self.atom_cache {
             return self
                 .send_streamed(|bytes, framing| {
@@ -529,7 +529,7 @@ mod tests {
         let large = Term::from(Binary::from(vec![7u8; 12 * FRAGMENT_SIZE]));
         let sender = tokio::spawn({
             let (out, large) = (out.clone(), large.clone());
-            async move { out.send_to_name(&FROM, "sink", &large).await }
+            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
         });
         let mut incoming = Incoming::default();
         let mut taken = Vec::new();
@@ -539,7 +539,8 @@ mod tests {
         // queue.
         while !sender.is_finished() {
             tokio::task::yield_now().await;
-            out.send_to_name(&FROM, "sink", &small()).await;
+            out.send_to_name(&FROM, "sink", Payload::Term(&small()))
+                .await;
             out.take(&mut taken);
             // What waited before the small message: within the window,
             // and a fragment over it at most.
@@ -566,13 +567,14 @@ mod tests {
         let large = Term::from(Binary::from(vec![7u8; 5 * FRAGMENT_SIZE]));
         let sender = tokio::spawn({
             let (out, large) = (out.clone(), large.clone());
-            async move { out.send_to_name(&FROM, "sink", &large).await }
+            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
         });
         tokio::task::yield_now().await;
         // One fragment queued; the sender waits for room, and is dropped.
         sender.abort();
         let _ = sender.await;
-        out.send_to_name(&FROM, "sink", &small()).await;
+        out.send_to_name(&FROM, "sink", Payload::Term(&small()))
+            .await;
         let mut taken = Vec::new();
         out.take(&mut taken);
         let mut incoming = Incoming::default();
@@ -590,7 +592,7 @@ mod tests {
         ] {
             let out = Outgoing::new(flags);
             let large = Term::from(Binary::from(vec![7u8; size]));
-            out.send_to_name(&FROM, "sink", &large).await;
+            out.send_to_name(&FROM, "sink", Payload::Term(&large)).await;
             let mut taken = Vec::new();
             out.take(&mut taken);
             // Pass-through (112), or a distribution header (131, 68).

@@ -29,6 +29,13 @@ pub use eetf::{
 pub trait ToTerm {
     /// The term for this value.
     fn to_term(&self) -> Term;
+
+    /// The value itself, if it is a [`Term`] already: what is sent to
+    /// another node is then written from it, not from a copy. The default
+    /// is `None` (the value is written from [`to_term`](Self::to_term)).
+    fn as_term(&self) -> Option<&Term> {
+        None
+    }
 }
 
 /// A value that can be read from an Erlang term.
@@ -76,6 +83,10 @@ pub fn tuple(elements: Vec<Term>) -> Term {
 impl ToTerm for Term {
     fn to_term(&self) -> Term {
         self.clone()
+    }
+
+    fn as_term(&self) -> Option<&Term> {
+        Some(self)
     }
 }
 
@@ -261,6 +272,10 @@ impl FromTerm for String {
 impl<T: ToTerm + ?Sized> ToTerm for &T {
     fn to_term(&self) -> Term {
         (**self).to_term()
+    }
+
+    fn as_term(&self) -> Option<&Term> {
+        (**self).as_term()
     }
 }
 

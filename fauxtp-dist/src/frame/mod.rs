@@ -177,6 +177,32 @@ impl Framing {
     }
 }
 
+/// The payload of a message to a process: a term, or a term in the
+/// `{'$gen_cast', Request}` of a cast, written without building that
+/// tuple (a cast's request is not copied into one).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Payload<'a> {
+    Term(&'a Term),
+    Cast(&'a Term),
+}
+
+impl Payload<'_> {
+    /// Appends the payload as `framing` has terms; false if it cannot be
+    /// written.
+    pub(crate) fn write(self, framing: Framing, bytes: &mut Vec<u8>) -> bool {
+        match self {
+            Payload::Term(term) => framing.write_term(term, bytes),
+            Payload::Cast(request) => {
+                if framing == Framing::PassThrough {
+                    bytes.push(131);
+                }
+                bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 2]);
+                write_atom(bytes, "$gen_cast") && Framing::Header.write_term(request, bytes)
+            }
+        }
+    }
+}
+
 /// Writes a term without the version byte that eetf writes first.
 struct WithoutVersion<'a> {
     bytes: &'a mut Vec<u8>,
@@ -264,7 +290,7 @@ pub(crate) fn encode_reg_send_into(
     framing: Framing,
     from: &PidParts<'_>,
     to: &str,
-    payload: &Term,
+    payload: Payload<'_>,
 ) -> bool {
     let start = bytes.len();
     bytes.extend_from_slice(&[0, 0, 0, 0]);
@@ -272,7 +298,7 @@ pub(crate) fn encode_reg_send_into(
         Framing::PassThrough => bytes.extend_from_slice(&[PASS_THROUGH, 131]),
         Framing::Header => bytes.extend_from_slice(Framing::Header.prefix()),
     }
-    let written = write_reg_send_control(bytes, from, to) && framing.write_term(payload, bytes);
+    let written = write_reg_send_control(bytes, from, to) && payload.write(framing, bytes);
     finish_frame(bytes, start, written)
 }
 
@@ -306,7 +332,7 @@ pub(crate) const REG_SEND_CACHED_CONTROL: usize = 23;
 pub(crate) fn encode_reg_send_terms(
     bytes: &mut Vec<u8>,
     from: &PidParts<'_>,
-    payload: &Term,
+    payload: Payload<'_>,
 ) -> bool {
     let start = bytes.len();
     bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4, SMALL_INTEGER_EXT]);
@@ -316,7 +342,7 @@ pub(crate) fn encode_reg_send_terms(
     bytes.extend_from_slice(&from.serial.to_be_bytes());
     bytes.extend_from_slice(&from.creation.to_be_bytes());
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 1, ATOM_CACHE_REF, 2]);
-    let written = Framing::Header.write_term(payload, bytes);
+    let written = payload.write(Framing::Header, bytes);
     if !written {
         bytes.truncate(start);
     }
@@ -480,6 +506,21 @@ mod tests {
     }
 
     #[test]
+    fn a_cast_written_around_its_request_is_the_tuple_of_the_cast() {
+        let request = tuple(vec![
+            Term::from(Atom::from("data")),
+            Term::from(eetf::Binary::from(vec![1, 2, 3])),
+        ]);
+        let cast = tuple(vec![Term::from(Atom::from("$gen_cast")), request.clone()]);
+        for framing in [Framing::PassThrough, Framing::Header] {
+            let (mut around, mut whole) = (Vec::new(), Vec::new());
+            assert!(Payload::Cast(&request).write(framing, &mut around));
+            assert!(Payload::Term(&cast).write(framing, &mut whole));
+            assert_eq!(around, whole, "{framing:?}");
+        }
+    }
+
+    #[test]
     fn a_reg_send_written_directly_is_what_the_terms_make() {
         let payload = tuple(vec![
             Term::from(eetf::Atom::from("$gen_cast")),
@@ -508,7 +549,7 @@ mod tests {
                 framing,
                 &from,
                 to,
-                &payload
+                Payload::Term(&payload)
             ));
             let control = crate::control::Control::RegSend {
                 from: eetf::Pid::new(node, from.id, from.serial, from.creation),
@@ -534,7 +575,11 @@ mod tests {
             serial: 0,
             creation: 1,
         };
-        assert!(encode_reg_send_terms(&mut terms, &from, &payload));
+        assert!(encode_reg_send_terms(
+            &mut terms,
+            &from,
+            Payload::Term(&payload)
+        ));
         let mut alone = Vec::new();
         assert!(Framing::Header.write_term(&payload, &mut alone));
         assert_eq!(&terms[REG_SEND_CACHED_CONTROL..], &alone[..]);
@@ -551,7 +596,7 @@ mod tests {
             Framing::Header,
             &from,
             &"x".repeat(70_000),
-            &payload
+            Payload::Term(&payload)
         ));
         assert_eq!(bytes, vec![1]);
     }

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use super::{Inner, Node};
 use crate::control::{Control, Process};
 use crate::error::DistError;
+use crate::frame::Payload;
 use crate::gen;
 use crate::outgoing::Outgoing;
 use crate::term::{atom, tuple, FromTerm, ToTerm};
@@ -193,7 +194,15 @@ impl Node {
     /// Only when no connection to `to`'s node can be made, or the node is
     /// stopped.
     pub async fn cast(&self, to: &Remote, request: impl ToTerm) -> Result<(), DistError> {
-        self.send(to, gen::cast_request(request.to_term())).await
+        let owned;
+        let request = match request.as_term() {
+            Some(term) => term,
+            None => {
+                owned = request.to_term();
+                &owned
+            }
+        };
+        self.send_payload(to, Payload::Cast(request)).await
     }
 
     /// Sends `message` to the process registered as `to` on another node,
@@ -209,8 +218,22 @@ impl Node {
     /// Only when no connection to `to`'s node can be made, or the node is
     /// stopped.
     pub async fn send(&self, to: &Remote, message: impl ToTerm) -> Result<(), DistError> {
+        let owned;
+        let message = match message.as_term() {
+            Some(term) => term,
+            None => {
+                owned = message.to_term();
+                &owned
+            }
+        };
+        self.send_payload(to, Payload::Term(message)).await
+    }
+
+    /// Sends `payload` to the process registered as `to`, as
+    /// [`send`](Node::send) does.
+    async fn send_payload(&self, to: &Remote, payload: Payload<'_>) -> Result<(), DistError> {
         let out = self.inner.connection(&to.node).await?;
-        out.send_to_name(&self.inner.new_pid_parts(), &to.name, &message.to_term())
+        out.send_to_name(&self.inner.new_pid_parts(), &to.name, payload)
             .await;
         Ok(())
     }
