@@ -2,7 +2,7 @@
 //! task can send to without waiting, and that the connection's task takes
 //! from (see [`crate::connection`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -50,6 +50,10 @@ pub(crate) struct Outgoing {
 #[derive(Default)]
 struct Queue {
     state: Mutex<QueueState>,
+    /// Set when an append leaves [`BUSY_LIMIT`] or more queued, cleared
+    /// when the task takes the queue: [`Outgoing::room`] reads it without
+    /// the lock, and takes the lock only when it is set.
+    busy: AtomicBool,
 }
 
 #[derive(Default)]
@@ -72,6 +76,13 @@ struct QueueState {
 impl Queue {
     fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After an append, under the lock: whether the queue is busy now.
+    fn note_len(&self, queued: usize) {
+        if queued >= BUSY_LIMIT {
+            self.busy.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -211,6 +222,7 @@ impl Outgoing {
                 tracing::warn!("dropped a message that does not encode");
                 return;
             }
+            self.queue.note_len(queue.bytes.len());
             queue.waker.take()
         };
         if let Some(waker) = waker {
@@ -293,6 +305,7 @@ impl Outgoing {
                 return;
             }
             queue.bytes.extend_from_slice(frames);
+            self.queue.note_len(queue.bytes.len());
             queue.waker.take()
         };
         if let Some(waker) = waker {
@@ -304,6 +317,9 @@ impl Outgoing {
     /// connection has ended), as Erlang suspends a process that sends on a
     /// busy distribution port.
     pub(crate) async fn room(&self) {
+        if !self.queue.busy.load(Ordering::Acquire) {
+            return;
+        }
         std::future::poll_fn(|cx| {
             let mut queue = self.queue.lock();
             if queue.closed || queue.bytes.len() < BUSY_LIMIT {
@@ -329,6 +345,7 @@ impl Outgoing {
             return Poll::Pending;
         }
         std::mem::swap(&mut queue.bytes, into);
+        self.queue.busy.store(false, Ordering::Release);
         let room = std::mem::take(&mut queue.room);
         drop(queue);
         room.into_iter().for_each(Waker::wake);
@@ -341,6 +358,7 @@ impl Outgoing {
         let mut queue = self.queue.lock();
         queue.waker = None;
         std::mem::swap(&mut queue.bytes, into);
+        self.queue.busy.store(false, Ordering::Release);
         if queue.room.is_empty() {
             return;
         }
@@ -367,6 +385,7 @@ impl Outgoing {
         queue.closed = true;
         queue.waker = None;
         queue.bytes = Vec::new();
+        self.queue.busy.store(false, Ordering::Release);
         let room = std::mem::take(&mut queue.room);
         drop(queue);
         room.into_iter().for_each(Waker::wake);
@@ -437,6 +456,7 @@ impl<'a, M: AsRef<[u8]>> Fragments<'a, M> {
         while self.next < self.count && queue.bytes.len() < STREAM_WINDOW {
             self.write_next(&mut queue.bytes);
         }
+        self.out.queue.note_len(queue.bytes.len());
         let task = queue.waker.take();
         drop(queue);
         if let Some(task) = task {
