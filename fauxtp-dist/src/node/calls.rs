@@ -194,15 +194,8 @@ impl Node {
     /// Only when no connection to `to`'s node can be made, or the node is
     /// stopped.
     pub async fn cast(&self, to: &Remote, request: impl ToTerm) -> Result<(), DistError> {
-        let owned;
-        let request = match request.as_term() {
-            Some(term) => term,
-            None => {
-                owned = request.to_term();
-                &owned
-            }
-        };
-        self.send_payload(to, Payload::Cast(request)).await
+        self.send_payload(to, Payload::Cast(&term_of(&request)))
+            .await
     }
 
     /// Sends `message` to the process registered as `to` on another node,
@@ -218,15 +211,8 @@ impl Node {
     /// Only when no connection to `to`'s node can be made, or the node is
     /// stopped.
     pub async fn send(&self, to: &Remote, message: impl ToTerm) -> Result<(), DistError> {
-        let owned;
-        let message = match message.as_term() {
-            Some(term) => term,
-            None => {
-                owned = message.to_term();
-                &owned
-            }
-        };
-        self.send_payload(to, Payload::Term(message)).await
+        self.send_payload(to, Payload::Term(&term_of(&message)))
+            .await
     }
 
     /// Sends `payload` to the process registered as `to`, as
@@ -353,5 +339,13 @@ impl Inner {
             }
             None => Err(reason),
         }
+    }
+}
+
+/// The term of `value`: itself if it is one, else made.
+fn term_of(value: &impl ToTerm) -> std::borrow::Cow<'_, Term> {
+    match value.as_term() {
+        Some(term) => std::borrow::Cow::Borrowed(term),
+        None => std::borrow::Cow::Owned(value.to_term()),
     }
 }
