@@ -16,13 +16,13 @@
 //! refer to them before that one is whole.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::sync::Arc;
 
 use eetf::Term;
 
 use super::check::walk_term;
-use super::{Frame, FrameError};
+use super::{write_atom, Frame, FrameError};
 
 /// The version byte of the external format.
 const VERSION: u8 = 131;
@@ -56,9 +56,9 @@ pub(crate) struct Incoming {
     /// may put another atom in its slot). Kept here rather than made for
     /// each frame.
     atoms: Vec<Arc<str>>,
-    /// Where the atom cache references of the term being read are (kept
-    /// here rather than made for each term).
-    refs_at: Vec<(usize, u8)>,
+    /// Where terms with atom cache references are rewritten with their
+    /// atoms in place, for eetf.
+    scratch: Vec<u8>,
 }
 
 /// A message whose last fragment has not come yet.
@@ -77,7 +77,7 @@ impl Default for Incoming {
             partial: HashMap::new(),
             partial_bytes: 0,
             atoms: Vec::with_capacity(255),
-            refs_at: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -93,7 +93,7 @@ impl Incoming {
                 let used = self.read_refs(rest).map_err(malformed)?;
                 let atoms = &self.atoms;
                 let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
-                decode_terms(&rest[used..], atoms.len(), &atom, &mut self.refs_at).map(Some)
+                decode_terms(&rest[used..], atoms.len(), &atom, &mut self.scratch).map(Some)
             }
             [VERSION, DIST_FRAG_HEADER, rest @ ..] => {
                 let (sequence, count, rest) = fragment_numbers(rest)?;
@@ -105,7 +105,7 @@ impl Incoming {
                 let atoms = self.atoms.clone();
                 if count == 1 {
                     let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
-                    return decode_terms(chunk, atoms.len(), &atom, &mut self.refs_at).map(Some);
+                    return decode_terms(chunk, atoms.len(), &atom, &mut self.scratch).map(Some);
                 }
                 self.hold(chunk.len())?;
                 // Room for the whole message, as far as the first fragment
@@ -151,7 +151,7 @@ impl Incoming {
                     &partial.bytes,
                     partial.atoms.len(),
                     &atom,
-                    &mut self.refs_at,
+                    &mut self.scratch,
                 )
                 .map(Some)
             }
@@ -237,16 +237,16 @@ fn decode_terms<'a>(
     bytes: &[u8],
     refs: usize,
     atom: &dyn Fn(u8) -> Option<&'a str>,
-    refs_at: &mut Vec<(usize, u8)>,
+    scratch: &mut Vec<u8>,
 ) -> Result<Frame, FrameError> {
     let malformed = |what: &str, e: String| FrameError::Malformed(format!("{what}: {e}"));
     let (control, len) =
-        decode_term(bytes, refs, atom, refs_at).map_err(|e| malformed("control message", e))?;
+        decode_term(bytes, refs, atom, scratch).map_err(|e| malformed("control message", e))?;
     let payload = match &bytes[len..] {
         [] => None,
         rest => {
             let (payload, used) =
-                decode_term(rest, refs, atom, refs_at).map_err(|e| malformed("payload", e))?;
+                decode_term(rest, refs, atom, scratch).map_err(|e| malformed("payload", e))?;
             if used != rest.len() {
                 return Err(FrameError::Malformed(
                     "bytes left after the payload".to_owned(),
@@ -259,111 +259,40 @@ fn decode_terms<'a>(
 }
 
 /// Decodes one term without its version byte, and returns its length. One
-/// with atom cache references is read with its atoms spliced in where the
-/// references are (`refs_at` keeps where they are).
+/// with atom cache references is first written again in `scratch` with
+/// its atoms in place.
 fn decode_term<'a>(
     bytes: &[u8],
     refs: usize,
     atom: &dyn Fn(u8) -> Option<&'a str>,
-    refs_at: &mut Vec<(usize, u8)>,
+    scratch: &mut Vec<u8>,
 ) -> Result<(Term, usize), String> {
-    refs_at.clear();
-    // An empty slot is refused when the header is read; an index past the
-    // header's references, by the walk.
+    scratch.clear();
+    scratch.push(VERSION);
+    // Up to where `bytes` are copied into `scratch`, once a reference is met.
+    let mut copied = 0;
     let mut unknown = false;
     let len = walk_term(bytes, refs, &mut |at, index| {
-        unknown |= atom(index).is_none();
-        refs_at.push((at, index));
+        scratch.extend_from_slice(&bytes[copied..at]);
+        // An atom too long to write again cannot come from a header
+        // (its length has at most 2 bytes); an empty slot is refused
+        // when the header is read.
+        unknown |= !atom(index).is_some_and(|atom| write_atom(scratch, atom));
+        copied = at + 2;
     })?;
     if unknown {
         return Err("an atom cache reference to nothing".to_owned());
     }
-    let term = if refs_at.is_empty() {
+    let term = if copied == 0 {
         super::decode(&mut Versioned {
             version: true,
             rest: &bytes[..len],
         })
     } else {
-        super::decode(&mut Spliced {
-            version: true,
-            bytes: &bytes[..len],
-            at: 0,
-            refs: refs_at,
-            atom,
-            head: [0; 3],
-            head_len: 0,
-            text: &[],
-            read: 0,
-        })
+        scratch.extend_from_slice(&bytes[copied..len]);
+        super::decode(&mut Cursor::new(&scratch[..]))
     }?;
     Ok((term, len))
-}
-
-/// A term's bytes with the atom of each cache reference in its place, in
-/// the external format eetf reads (its version byte first), read without
-/// copying the term anywhere first.
-struct Spliced<'a, 'b> {
-    version: bool,
-    bytes: &'b [u8],
-    /// The next byte of `bytes` to read.
-    at: usize,
-    /// Where the references not yet read are, and their indexes.
-    refs: &'b [(usize, u8)],
-    atom: &'b dyn Fn(u8) -> Option<&'a str>,
-    /// The atom being read: its tag and length, its text, and how much of
-    /// the two is read.
-    head: [u8; 3],
-    head_len: usize,
-    text: &'a [u8],
-    read: usize,
-}
-
-impl Read for Spliced<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.version {
-            self.version = false;
-            buf[0] = VERSION;
-            return Ok(1);
-        }
-        // The rest of the atom being read.
-        if self.read < self.head_len + self.text.len() {
-            let left = match self.read < self.head_len {
-                true => &self.head[self.read..self.head_len],
-                false => &self.text[self.read - self.head_len..],
-            };
-            let n = left.len().min(buf.len());
-            buf[..n].copy_from_slice(&left[..n]);
-            self.read += n;
-            return Ok(n);
-        }
-        match self.refs.split_first() {
-            // A reference: its atom, as `write_atom` writes one.
-            Some((&(at, index), rest)) if at == self.at => {
-                let text = (self.atom)(index).unwrap_or_default();
-                let len = text.len();
-                (self.head, self.head_len) = match u8::try_from(len) {
-                    Ok(short) => ([119, short, 0], 2),
-                    Err(_) => ([118, (len >> 8) as u8, len as u8], 3),
-                };
-                self.text = text.as_bytes();
-                self.read = 0;
-                self.at += 2;
-                self.refs = rest;
-                self.read(buf)
-            }
-            // The bytes up to the next reference.
-            next => {
-                let end = next.map_or(self.bytes.len(), |(&(at, _), _)| at);
-                let n = (end - self.at).min(buf.len());
-                buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
-                self.at += n;
-                Ok(n)
-            }
-        }
-    }
 }
 
 /// How many slots of a peer's cache this node uses, as OTP's
@@ -720,7 +649,7 @@ mod tests {
     }
 
     #[test]
-    fn atoms_are_spliced_in_around_a_large_binary() {
+    fn atoms_are_put_in_place_around_a_large_binary() {
         let mut incoming = Incoming::default();
         let header = refs(
             &[

@@ -351,7 +351,7 @@ pub(crate) fn encode_reg_send_terms(
 
 /// Writes an atom as eetf does: `SMALL_ATOM_UTF8_EXT` up to 255 bytes,
 /// `ATOM_UTF8_EXT` up to 65,535; false beyond.
-fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
+pub(super) fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
     const SMALL_ATOM_UTF8_EXT: u8 = 119;
     const ATOM_UTF8_EXT: u8 = 118;
     if let Ok(len) = u8::try_from(name.len()) {
