@@ -141,13 +141,12 @@ impl Outgoing {
 
     /// Sends `payload` to the process `to` on the peer (a `SEND`), as a
     /// sender that can wait: see [`send_streamed`](Self::send_streamed).
-    pub(crate) async fn send_to_pid(&self, to: eetf::Pid, payload: Term) {
-        let frame = Frame::Message {
-            control: Control::Send { to }.encode(),
-            payload: Some(payload),
-        };
-        self.send_streamed(|bytes, framing| frame::encode_into(&frame, framing, bytes))
-            .await
+    pub(crate) async fn send_to_pid(&self, to: eetf::Pid, payload: Payload<'_>) {
+        let control = Control::Send { to }.encode();
+        self.send_streamed(|bytes, framing| {
+            frame::encode_message_into(bytes, framing, &control, payload)
+        })
+        .await
     }
 
     /// Sends `payload` to the process registered as `to` on the peer, from

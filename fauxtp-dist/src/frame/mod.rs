@@ -257,6 +257,21 @@ pub(crate) fn encode_into(frame: &Frame, framing: Framing, bytes: &mut Vec<u8>) 
     finish_frame(bytes, start, written)
 }
 
+/// Appends a frame of `control` and `payload`, length included; false,
+/// with `bytes` as they were, if a term cannot be written.
+pub(crate) fn encode_message_into(
+    bytes: &mut Vec<u8>,
+    framing: Framing,
+    control: &Term,
+    payload: Payload<'_>,
+) -> bool {
+    let start = bytes.len();
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    bytes.extend_from_slice(framing.prefix());
+    let written = framing.write_term(control, bytes) && payload.write(framing, bytes);
+    finish_frame(bytes, start, written)
+}
+
 /// Puts the length of the frame begun at `start` in its first 4 bytes, if
 /// it was `written` whole and fits; else takes it back out.
 pub(crate) fn finish_frame(bytes: &mut Vec<u8>, start: usize, written: bool) -> bool {
@@ -502,6 +517,30 @@ mod tests {
                 decode_body(&bytes[4..], &mut Incoming::default()).unwrap(),
                 Some(frame.clone())
             );
+        }
+    }
+
+    #[test]
+    fn a_message_written_from_borrowed_terms_is_the_frame_of_those_terms() {
+        let control = tuple(vec![
+            Term::from(FixInteger::from(2)),
+            Term::from(Atom::from("")),
+            Term::from(eetf::Pid::new("a@b", 1, 2, 3)),
+        ]);
+        let payload = Term::from(eetf::Binary::from(vec![7; 300]));
+        for framing in [Framing::PassThrough, Framing::Header] {
+            let mut borrowed = Vec::new();
+            assert!(encode_message_into(
+                &mut borrowed,
+                framing,
+                &control,
+                Payload::Term(&payload)
+            ));
+            let frame = Frame::Message {
+                control: control.clone(),
+                payload: Some(payload.clone()),
+            };
+            assert_eq!(borrowed, encode(&frame, framing).unwrap(), "{framing:?}");
         }
     }
 

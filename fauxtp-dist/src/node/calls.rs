@@ -343,7 +343,7 @@ impl Inner {
 }
 
 /// The term of `value`: itself if it is one, else made.
-fn term_of(value: &impl ToTerm) -> std::borrow::Cow<'_, Term> {
+pub(super) fn term_of(value: &impl ToTerm) -> std::borrow::Cow<'_, Term> {
     match value.as_term() {
         Some(term) => std::borrow::Cow::Borrowed(term),
         None => std::borrow::Cow::Owned(value.to_term()),

@@ -10,6 +10,7 @@ use eetf::{Atom, Pid as ErlPid, Reference, Term};
 
 use super::{Inner, Node};
 use crate::error::DistError;
+use crate::frame::Payload;
 use crate::term::ToTerm;
 
 /// The serial bit of pids that stand for no process (calls, sends).
@@ -63,7 +64,8 @@ impl Node {
             return Ok(());
         }
         let out = self.inner.connection(&to.node.name).await?;
-        out.send_to_pid(to.clone(), message.to_term()).await;
+        let message = super::calls::term_of(&message);
+        out.send_to_pid(to.clone(), Payload::Term(&message)).await;
         Ok(())
     }
 }
