@@ -235,9 +235,9 @@ impl Outgoing {
     /// a peer that takes fragments, then goes in fragments of
     /// [`FRAGMENT_SIZE`] (as OTP cuts them), queued while less than the
     /// window waits in the queue: what other senders queue meanwhile goes
-    /// between its fragments rather than behind the whole message. The sender's own next message
-    /// waits until this one is queued whole, so that messages between two
-    /// processes keep their order.
+    /// between its fragments rather than behind the whole message. The
+    /// sender's own next message waits until this one is queued whole, so
+    /// that messages between two processes keep their order.
     async fn send_streamed(&self, encode: impl FnOnce(&mut Vec<u8>, Framing) -> bool) {
         self.room().await;
         let rest = with_scratch(|scratch| {
