@@ -73,6 +73,16 @@ struct QueueState {
     atoms: Option<Box<AtomCacheOut>>,
 }
 
+impl QueueState {
+    /// Keeps `waker` to be woken when the connection's task takes the
+    /// queue, once.
+    fn wait_for_room(&mut self, waker: &Waker) {
+        if !self.room.iter().any(|w| w.will_wake(waker)) {
+            self.room.push(waker.clone());
+        }
+    }
+}
+
 impl Queue {
     fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -180,7 +190,7 @@ impl Outgoing {
             // stays 0: fragments carry only what follows the header.)
             let mut message = Vec::with_capacity(scratch.len() + 64);
             message.extend_from_slice(&[0; 4]);
-            message.extend_from_slice(&[131, 68, 0]);
+            message.extend_from_slice(Framing::Header.prefix());
             if !frame::write_reg_send_control(&mut message, from, to) {
                 tracing::warn!("dropped a message that does not encode");
                 return None;
@@ -204,12 +214,7 @@ impl Outgoing {
             tracing::warn!("dropped a message that does not encode");
             return;
         }
-        let waker = {
-            let mut queue = self.queue.lock();
-            if queue.closed {
-                return;
-            }
-            let queue = &mut *queue;
+        self.push(|queue| {
             let start = queue.bytes.len();
             queue.bytes.extend_from_slice(&[0; 4]);
             let cache = queue.atoms.get_or_insert_with(Box::default);
@@ -219,14 +224,10 @@ impl Outgoing {
             };
             if !frame::finish_frame(&mut queue.bytes, start, written) {
                 tracing::warn!("dropped a message that does not encode");
-                return;
+                return false;
             }
-            self.queue.note_len(queue.bytes.len());
-            queue.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+            true
+        });
     }
 
     /// Queues a message written by `encode`, for a sender that can wait.
@@ -298,12 +299,21 @@ impl Outgoing {
     /// Appends whole frames to the queue and wakes the connection's task,
     /// unless the connection has ended.
     fn append(&self, frames: &[u8]) {
+        self.push(|queue| {
+            queue.bytes.extend_from_slice(frames);
+            true
+        });
+    }
+
+    /// Runs `write` on the queue, under its lock, unless the connection
+    /// has ended; if it wrote something (true), notes whether the queue is
+    /// busy now and wakes the connection's task.
+    fn push(&self, write: impl FnOnce(&mut QueueState) -> bool) {
         let waker = {
             let mut queue = self.queue.lock();
-            if queue.closed {
+            if queue.closed || !write(&mut queue) {
                 return;
             }
-            queue.bytes.extend_from_slice(frames);
             self.queue.note_len(queue.bytes.len());
             queue.waker.take()
         };
@@ -324,9 +334,7 @@ impl Outgoing {
             if queue.closed || queue.bytes.len() < BUSY_LIMIT {
                 return Poll::Ready(());
             }
-            if !queue.room.iter().any(|w| w.will_wake(cx.waker())) {
-                queue.room.push(cx.waker().clone());
-            }
+            queue.wait_for_room(cx.waker());
             Poll::Pending
         })
         .await
@@ -446,9 +454,7 @@ impl<'a, M: AsRef<[u8]>> Fragments<'a, M> {
         }
         if queue.bytes.len() >= STREAM_WINDOW {
             if let Some(waker) = waker {
-                if !queue.room.iter().any(|w| w.will_wake(waker)) {
-                    queue.room.push(waker.clone());
-                }
+                queue.wait_for_room(waker);
             }
             return false;
         }

@@ -15,6 +15,7 @@
 //! is read, even when it begins a fragmented message: later messages may
 //! refer to them before that one is whole.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::sync::Arc;
@@ -92,8 +93,13 @@ impl Incoming {
             [VERSION, DIST_HEADER, rest @ ..] => {
                 let used = self.read_refs(rest).map_err(malformed)?;
                 let atoms = &self.atoms;
-                let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
-                decode_terms(&rest[used..], atoms.len(), &atom, &mut self.scratch).map(Some)
+                decode_terms(
+                    &rest[used..],
+                    atoms.len(),
+                    &atom_of(atoms),
+                    &mut self.scratch,
+                )
+                .map(Some)
             }
             [VERSION, DIST_FRAG_HEADER, rest @ ..] => {
                 let (sequence, count, rest) = fragment_numbers(rest)?;
@@ -104,10 +110,10 @@ impl Incoming {
                 }
                 let atoms = self.atoms.clone();
                 if count == 1 {
-                    let atom = |i: u8| atoms.get(i as usize).map(|a| &**a);
-                    return decode_terms(chunk, atoms.len(), &atom, &mut self.scratch).map(Some);
+                    return decode_terms(chunk, atoms.len(), &atom_of(&atoms), &mut self.scratch)
+                        .map(Some);
                 }
-                self.hold(chunk.len())?;
+                hold(&mut self.partial_bytes, chunk.len())?;
                 // Room for the whole message, as far as the first fragment
                 // can be believed about its size.
                 let whole = (count as usize).saturating_mul(chunk.len());
@@ -126,27 +132,29 @@ impl Incoming {
             }
             [VERSION, DIST_FRAG_CONT, rest @ ..] => {
                 let (sequence, id, chunk) = fragment_numbers(rest)?;
-                let Some(partial) = self.partial.get(&sequence) else {
+                let Entry::Occupied(mut entry) = self.partial.entry(sequence) else {
                     return Err(malformed(format!(
                         "a fragment of message {sequence}, not begun"
                     )));
                 };
-                if partial.next != id {
-                    let expected = partial.next;
-                    self.drop_partial(sequence);
+                if entry.get().next != id {
+                    let dropped = entry.remove();
+                    self.partial_bytes -= dropped.bytes.len();
                     return Err(malformed(format!(
-                        "fragment {id} of message {sequence}, expected {expected}"
+                        "fragment {id} of message {sequence}, expected {}",
+                        dropped.next
                     )));
                 }
-                self.hold(chunk.len())?;
-                let partial = self.partial.get_mut(&sequence).expect("looked up above");
+                hold(&mut self.partial_bytes, chunk.len())?;
+                let partial = entry.get_mut();
                 partial.bytes.extend_from_slice(chunk);
                 if id > 1 {
                     partial.next -= 1;
                     return Ok(None);
                 }
-                let partial = self.drop_partial(sequence).expect("looked up above");
-                let atom = |i: u8| partial.atoms.get(i as usize).map(|a| &**a);
+                let partial = entry.remove();
+                self.partial_bytes -= partial.bytes.len();
+                let atom = atom_of(&partial.atoms);
                 decode_terms(
                     &partial.bytes,
                     partial.atoms.len(),
@@ -160,22 +168,6 @@ impl Incoming {
             ))),
             _ => Err(malformed("truncated distribution header".to_owned())),
         }
-    }
-
-    /// Counts `more` bytes of fragments held; `TooLarge` past the limit
-    /// (the connection ends, and with it what is held).
-    fn hold(&mut self, more: usize) -> Result<(), FrameError> {
-        self.partial_bytes += more;
-        if self.partial_bytes > MAX_PARTIAL {
-            return Err(FrameError::TooLarge(self.partial_bytes));
-        }
-        Ok(())
-    }
-
-    fn drop_partial(&mut self, sequence: u64) -> Option<Partial> {
-        let partial = self.partial.remove(&sequence)?;
-        self.partial_bytes -= partial.bytes.len();
-        Some(partial)
     }
 
     /// Reads the atom cache references of a header, from its count on:
@@ -219,6 +211,21 @@ impl Incoming {
         }
         Ok(at)
     }
+}
+
+/// Counts `more` bytes of fragments in `held`; `TooLarge` past the limit
+/// (the connection ends, and with it what is held).
+fn hold(held: &mut usize, more: usize) -> Result<(), FrameError> {
+    *held += more;
+    if *held > MAX_PARTIAL {
+        return Err(FrameError::TooLarge(*held));
+    }
+    Ok(())
+}
+
+/// The atom of each reference of a header, by its index.
+fn atom_of<'a>(atoms: &'a [Arc<str>]) -> impl Fn(u8) -> Option<&'a str> + 'a {
+    |i| atoms.get(usize::from(i)).map(|atom| &**atom)
 }
 
 /// The sequence and fragment numbers at the front of a fragment, and the

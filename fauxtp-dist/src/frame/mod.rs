@@ -158,7 +158,7 @@ pub(crate) enum Framing {
 
 impl Framing {
     /// The bytes of a frame of this framing before its first term.
-    const fn prefix(self) -> &'static [u8] {
+    pub(crate) const fn prefix(self) -> &'static [u8] {
         match self {
             Framing::PassThrough => &[PASS_THROUGH],
             Framing::Header => &[131, 68, 0],
@@ -295,6 +295,15 @@ pub(crate) struct PidParts<'a> {
     pub(crate) creation: u32,
 }
 
+impl PidParts<'_> {
+    /// Appends what `NEW_PID_EXT` has after the node: id, serial, creation.
+    fn write_numbers(&self, bytes: &mut Vec<u8>) {
+        bytes.extend_from_slice(&self.id.to_be_bytes());
+        bytes.extend_from_slice(&self.serial.to_be_bytes());
+        bytes.extend_from_slice(&self.creation.to_be_bytes());
+    }
+}
+
 /// Appends a `REG_SEND` frame, `{6, From, '', To}` and `payload`, length
 /// included, writing the control message's bytes directly: every send and
 /// cast by name goes this way, and building its terms was three
@@ -329,9 +338,7 @@ pub(crate) fn write_reg_send_control(bytes: &mut Vec<u8>, from: &PidParts<'_>, t
     bytes.extend_from_slice(&[SMALL_INTEGER_EXT, crate::control::op::REG_SEND as u8]);
     bytes.push(NEW_PID_EXT);
     write_atom(bytes, from.node) && {
-        bytes.extend_from_slice(&from.id.to_be_bytes());
-        bytes.extend_from_slice(&from.serial.to_be_bytes());
-        bytes.extend_from_slice(&from.creation.to_be_bytes());
+        from.write_numbers(bytes);
         write_atom(bytes, "") && write_atom(bytes, to)
     }
 }
@@ -353,9 +360,7 @@ pub(crate) fn encode_reg_send_terms(
     bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4, SMALL_INTEGER_EXT]);
     bytes.extend_from_slice(&[crate::control::op::REG_SEND as u8, NEW_PID_EXT]);
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 0]);
-    bytes.extend_from_slice(&from.id.to_be_bytes());
-    bytes.extend_from_slice(&from.serial.to_be_bytes());
-    bytes.extend_from_slice(&from.creation.to_be_bytes());
+    from.write_numbers(bytes);
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 1, ATOM_CACHE_REF, 2]);
     let written = payload.write(Framing::Header, bytes);
     if !written {
