@@ -13,7 +13,7 @@ use tokio::io::Interest;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::control::Control;
-use crate::frame::{self, Frame, Incoming, Split};
+use crate::frame::{self, Frame, Incoming, Message, Split};
 use crate::outgoing::Outgoing;
 use crate::transport::Transport;
 
@@ -29,6 +29,10 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
         control: Control,
         payload: Option<Term>,
     ) -> Handled;
+
+    /// Handles a message that `peer` sent over `out` to the registered
+    /// name `name`, read in place ([`Frame::ToName`]).
+    fn to_name(&self, peer: &str, out: &Outgoing, name: &str, message: Message);
 
     /// The task serving connection `connection` to `peer` has ended.
     fn hung_up(&self, peer: &str, connection: u64);
@@ -228,6 +232,12 @@ fn handle_frames(
                     answers += 1;
                 }
             }
+            Ok(Some(Frame::ToName { name, message })) => {
+                guarded(peer, || {
+                    node.to_name(peer, out, &name, message);
+                    Handled::Other
+                });
+            }
             // A tick, or a fragment of a message not whole yet.
             Ok(Some(Frame::Tick) | None) => {}
             Err(error) => tracing::warn!(%peer, %error, "dropped a frame that does not decode"),
@@ -247,23 +257,22 @@ fn receive(
     payload: Option<Term>,
 ) -> Handled {
     match Control::decode(control) {
-        Ok(control) => {
-            // User code runs in here too (the `From<Term>` and `FromTerm` of
-            // the processes a message is for): a panic there drops that
-            // message, not the connection.
-            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                node.dispatch(peer, out, control, payload)
-            }));
-            handled.unwrap_or_else(|_| {
-                tracing::warn!(%peer, "dropped a message whose handling panicked");
-                Handled::Other
-            })
-        }
+        Ok(control) => guarded(peer, || node.dispatch(peer, out, control, payload)),
         Err(error) => {
             tracing::warn!(%peer, %error, "dropped a control message");
             Handled::Other
         }
     }
+}
+
+/// Runs the handling of one message. User code runs in there (the
+/// `From<Term>` and `FromTerm` of the processes a message is for): a panic
+/// there drops that message, not the connection.
+fn guarded(peer: &str, handle: impl FnOnce() -> Handled) -> Handled {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(handle)).unwrap_or_else(|_| {
+        tracing::warn!(%peer, "dropped a message whose handling panicked");
+        Handled::Other
+    })
 }
 
 /// How many bytes a read takes at most.

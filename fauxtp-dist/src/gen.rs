@@ -14,6 +14,7 @@ use fauxtp::prelude::*;
 use fauxtp::{AnyPid, ReplyTo};
 
 use crate::control::Control;
+use crate::frame::Message;
 use crate::outgoing::Outgoing;
 use crate::term::{atom, tuple, Atom, Pid as ErlPid, Reference, Term, ToTerm, Tuple};
 
@@ -298,8 +299,12 @@ pub(crate) fn into_reply(message: Term) -> Option<Term> {
 /// Hands a message sent to a registered server to it: a `gen_server` call
 /// (answered when the server replies), a cast, or anything else for its
 /// `#[info]` handler.
-pub(crate) fn deliver(server: &dyn Registered, out: &Outgoing, message: Term) {
-    match gen_message(message) {
+pub(crate) fn deliver(server: &dyn Registered, out: &Outgoing, message: Message) {
+    let message = match message {
+        Message::Term(term) => gen_message(term),
+        Message::Cast(request) => GenMessage::Cast(request),
+    };
+    match message {
         GenMessage::Call {
             caller,
             tag,

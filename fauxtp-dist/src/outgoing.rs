@@ -10,7 +10,7 @@ use eetf::Term;
 use erl_dist::DistributionFlags;
 
 use crate::control::Control;
-use crate::frame::{self, AtomCacheOut, Frame, Framing, Payload, PidParts, FRAGMENT_SIZE};
+use crate::frame::{self, AtomCacheOut, Framing, Payload, PidParts, FRAGMENT_SIZE};
 
 /// How many bytes may wait in a connection's queue before the node's own
 /// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
@@ -136,13 +136,10 @@ impl Outgoing {
     /// connection that has ended drops it, as Erlang drops messages to a
     /// node it lost.
     pub(crate) fn send(&self, control: Control, payload: Option<Term>) {
-        let frame = Frame::Message {
-            control: control.encode(),
-            payload,
-        };
+        let control = control.encode();
         with_scratch(|scratch| {
             if self.encode(scratch, |bytes| {
-                frame::encode_into(&frame, self.framing, bytes)
+                frame::encode_into(bytes, self.framing, &control, payload.as_ref())
             }) {
                 self.append(scratch);
             }
@@ -516,7 +513,7 @@ fn next_id() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{split_frame, Incoming, Split};
+    use crate::frame::{split_frame, Frame, Incoming, Split};
     use eetf::{Atom, Binary};
 
     fn to_erlang() -> Outgoing {
@@ -536,8 +533,10 @@ mod tests {
         let mut whole = Vec::new();
         while let Split::Whole { taken, frame } = split_frame(&bytes[at..], incoming).unwrap() {
             at += taken;
-            if let Some(Frame::Message { payload, .. }) = frame.unwrap() {
-                whole.push(payload.unwrap());
+            match frame.unwrap() {
+                Some(Frame::Message { payload, .. }) => whole.push(payload.unwrap()),
+                Some(Frame::ToName { message, .. }) => whole.push(message.into_term()),
+                _ => {}
             }
         }
         assert_eq!(at, bytes.len());

@@ -1,18 +1,17 @@
-//! Checking a term from a peer before eetf decodes it: eetf trusts its
-//! input (a count in a header becomes an allocation, a nesting a
-//! recursion, and a few tags a panic), so every term is walked first,
-//! without recursion and without allocating.
+//! Checking a term from a peer before it is decoded: the decoder
+//! ([`super::decode`]) recurses and allocates what counts say, so every
+//! term is walked first, without recursion and without allocating: only
+//! known tags, counts within the bytes, nesting within a limit.
 //!
-//! The same walk finds the atom cache references (`ATOM_CACHE_REF`) of
-//! terms that follow a distribution header, which eetf does not read: the
-//! reader puts the atoms in their place (see [`super::header`]).
+//! The same walk checks the atom cache references (`ATOM_CACHE_REF`) of
+//! terms that follow a distribution header against the header's count.
 
 /// How deep terms from peers may nest (OTP's decoder has no fixed limit,
 /// but fauxtp's decoder recurses).
 const MAX_DEPTH: usize = 512;
 
 /// Checks that `bytes` start with a well-formed external term, its
-/// version byte (131) first, that eetf can decode safely, and returns its
+/// version byte (131) first, that can be decoded safely, and returns its
 /// length: only known tags, every count within the bytes that are left,
 /// nesting within [`MAX_DEPTH`]. Atom cache references are refused.
 pub(crate) fn check_term(bytes: &[u8]) -> Result<usize, String> {

@@ -17,13 +17,13 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::io::{Cursor, Read};
 use std::sync::Arc;
 
 use eetf::Term;
 
 use super::check::walk_term;
-use super::{write_atom, Frame, FrameError};
+use super::in_place::{self, Message};
+use super::{decode, Frame, FrameError};
 
 /// The version byte of the external format.
 const VERSION: u8 = 131;
@@ -57,9 +57,6 @@ pub(crate) struct Incoming {
     /// may put another atom in its slot). Kept here rather than made for
     /// each frame.
     atoms: Vec<Arc<str>>,
-    /// Where terms with atom cache references are rewritten with their
-    /// atoms in place, for eetf.
-    scratch: Vec<u8>,
 }
 
 /// A message whose last fragment has not come yet.
@@ -78,7 +75,6 @@ impl Default for Incoming {
             partial: HashMap::new(),
             partial_bytes: 0,
             atoms: Vec::with_capacity(255),
-            scratch: Vec::new(),
         }
     }
 }
@@ -92,14 +88,7 @@ impl Incoming {
         match bytes {
             [VERSION, DIST_HEADER, rest @ ..] => {
                 let used = self.read_refs(rest).map_err(malformed)?;
-                let atoms = &self.atoms;
-                decode_terms(
-                    &rest[used..],
-                    atoms.len(),
-                    &atom_of(atoms),
-                    &mut self.scratch,
-                )
-                .map(Some)
+                decode_terms(&rest[used..], &self.atoms).map(Some)
             }
             [VERSION, DIST_FRAG_HEADER, rest @ ..] => {
                 let (sequence, count, rest) = fragment_numbers(rest)?;
@@ -110,8 +99,7 @@ impl Incoming {
                 }
                 let atoms = self.atoms.clone();
                 if count == 1 {
-                    return decode_terms(chunk, atoms.len(), &atom_of(&atoms), &mut self.scratch)
-                        .map(Some);
+                    return decode_terms(chunk, &atoms).map(Some);
                 }
                 hold(&mut self.partial_bytes, chunk.len())?;
                 // Room for the whole message, as far as the first fragment
@@ -154,14 +142,7 @@ impl Incoming {
                 }
                 let partial = entry.remove();
                 self.partial_bytes -= partial.bytes.len();
-                let atom = atom_of(&partial.atoms);
-                decode_terms(
-                    &partial.bytes,
-                    partial.atoms.len(),
-                    &atom,
-                    &mut self.scratch,
-                )
-                .map(Some)
+                decode_terms(&partial.bytes, &partial.atoms).map(Some)
             }
             [VERSION, tag, ..] => Err(malformed(format!(
                 "a distribution header of kind {tag}, which fauxtp does not read"
@@ -223,11 +204,6 @@ fn hold(held: &mut usize, more: usize) -> Result<(), FrameError> {
     Ok(())
 }
 
-/// The atom of each reference of a header, by its index.
-fn atom_of<'a>(atoms: &'a [Arc<str>]) -> impl Fn(u8) -> Option<&'a str> + 'a {
-    |i| atoms.get(usize::from(i)).map(|atom| &**atom)
-}
-
 /// The sequence and fragment numbers at the front of a fragment, and the
 /// bytes after them.
 fn fragment_numbers(bytes: &[u8]) -> Result<(u64, u64, &[u8]), FrameError> {
@@ -239,25 +215,39 @@ fn fragment_numbers(bytes: &[u8]) -> Result<(u64, u64, &[u8]), FrameError> {
 
 /// Decodes the control message, and the payload if there is one, that
 /// follow a distribution header: terms without version bytes, which may
-/// refer to `refs` atom cache references (`atom` gives each one's atom).
-fn decode_terms<'a>(
-    bytes: &[u8],
-    refs: usize,
-    atom: &dyn Fn(u8) -> Option<&'a str>,
-    scratch: &mut Vec<u8>,
-) -> Result<Frame, FrameError> {
+/// refer to the header's atom cache references (`atoms`). A message to a
+/// registered name is read in place ([`in_place`]).
+fn decode_terms(bytes: &[u8], atoms: &[Arc<str>]) -> Result<Frame, FrameError> {
     let malformed = |what: &str, e: String| FrameError::Malformed(format!("{what}: {e}"));
-    let (control, len) =
-        decode_term(bytes, refs, atom, scratch).map_err(|e| malformed("control message", e))?;
+    let decode = |bytes: &[u8]| decode_term(bytes, atoms);
+    let left_over = || FrameError::Malformed("bytes left after the payload".to_owned());
+    if let Some((name, len)) = in_place::reg_send(bytes, atoms) {
+        let payload = &bytes[len..];
+        if !payload.is_empty() {
+            let (message, used) = match in_place::cast_request(payload, atoms) {
+                Some(at) => {
+                    let (request, used) =
+                        decode(&payload[at..]).map_err(|e| malformed("payload", e))?;
+                    (Message::Cast(request), at + used)
+                }
+                None => {
+                    let (term, used) = decode(payload).map_err(|e| malformed("payload", e))?;
+                    (Message::Term(term), used)
+                }
+            };
+            if used != payload.len() {
+                return Err(left_over());
+            }
+            return Ok(Frame::ToName { name, message });
+        }
+    }
+    let (control, len) = decode(bytes).map_err(|e| malformed("control message", e))?;
     let payload = match &bytes[len..] {
         [] => None,
         rest => {
-            let (payload, used) =
-                decode_term(rest, refs, atom, scratch).map_err(|e| malformed("payload", e))?;
+            let (payload, used) = decode(rest).map_err(|e| malformed("payload", e))?;
             if used != rest.len() {
-                return Err(FrameError::Malformed(
-                    "bytes left after the payload".to_owned(),
-                ));
+                return Err(left_over());
             }
             Some(payload)
         }
@@ -265,40 +255,14 @@ fn decode_terms<'a>(
     Ok(Frame::Message { control, payload })
 }
 
-/// Decodes one term without its version byte, and returns its length. One
-/// with atom cache references is first written again in `scratch` with
-/// its atoms in place.
-fn decode_term<'a>(
-    bytes: &[u8],
-    refs: usize,
-    atom: &dyn Fn(u8) -> Option<&'a str>,
-    scratch: &mut Vec<u8>,
-) -> Result<(Term, usize), String> {
-    scratch.clear();
-    scratch.push(VERSION);
-    // Up to where `bytes` are copied into `scratch`, once a reference is met.
-    let mut copied = 0;
-    let mut unknown = false;
-    let len = walk_term(bytes, refs, &mut |at, index| {
-        scratch.extend_from_slice(&bytes[copied..at]);
-        // An atom too long to write again cannot come from a header
-        // (its length has at most 2 bytes); an empty slot is refused
-        // when the header is read.
-        unknown |= !atom(index).is_some_and(|atom| write_atom(scratch, atom));
-        copied = at + 2;
-    })?;
-    if unknown {
-        return Err("an atom cache reference to nothing".to_owned());
+/// Checks and decodes one term without its version byte, which may refer
+/// to the header's atom cache references (`atoms`), and returns its length.
+fn decode_term(bytes: &[u8], atoms: &[Arc<str>]) -> Result<(Term, usize), String> {
+    let len = walk_term(bytes, atoms.len(), &mut |_, _| {})?;
+    let (term, used) = decode::decode_term(&bytes[..len], atoms)?;
+    if used != len {
+        return Err("a term shorter than its check".to_owned());
     }
-    let term = if copied == 0 {
-        super::decode(&mut Versioned {
-            version: true,
-            rest: &bytes[..len],
-        })
-    } else {
-        scratch.extend_from_slice(&bytes[copied..len]);
-        super::decode(&mut Cursor::new(&scratch[..]))
-    }?;
     Ok((term, len))
 }
 
@@ -342,18 +306,21 @@ impl AtomCacheOut {
         let nibble = |bytes: &mut Vec<u8>, i: usize, value: u8| {
             bytes[flags + i / 2] |= value << ((i % 2) * 4);
         };
-        // The slots this header uses, and their atoms.
-        let mut taken: [(u16, &str); 255] = [(0, ""); 255];
+        // The slots this header's atoms take, in order. Only the first `n`
+        // are read; the array is small (510 bytes), so that filling it
+        // costs next to nothing beside the header.
+        let mut taken = [0u16; 255];
         for (i, atom) in atoms.iter().enumerate() {
             let mut slot = slot_of(atom);
             // Another atom of this header holds the slot: the next one.
             while taken[..i]
                 .iter()
+                .zip(atoms)
                 .any(|(s, a)| *s as usize == slot && a != atom)
             {
                 slot = (slot + 1) % CACHE_SLOTS_USED;
             }
-            taken[i] = (slot as u16, atom);
+            taken[i] = slot as u16;
             let new = self.slots[slot].as_deref() != Some(*atom);
             nibble(bytes, i, (slot / 256) as u8 | if new { 8 } else { 0 });
             bytes.push((slot % 256) as u8);
@@ -379,39 +346,6 @@ fn slot_of(atom: &str) -> usize {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     });
     (hash % CACHE_SLOTS_USED as u64) as usize
-}
-
-/// A term's bytes, read as eetf reads a term: its version byte first.
-/// (`Read::chain` does the same, but reads byte by byte through two
-/// readers; this reads from one slice as soon as the version byte is out.)
-struct Versioned<'a> {
-    version: bool,
-    rest: &'a [u8],
-}
-
-impl Read for Versioned<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match buf.split_first_mut() {
-            Some((first, _)) if self.version => {
-                self.version = false;
-                *first = VERSION;
-                Ok(1)
-            }
-            _ => self.rest.read(buf),
-        }
-    }
-
-    #[inline]
-    fn read_exact(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
-        match buf.split_first_mut() {
-            Some((first, more)) if self.version => {
-                self.version = false;
-                *first = VERSION;
-                self.rest.read_exact(more)
-            }
-            _ => self.rest.read_exact(buf),
-        }
-    }
 }
 
 /// Appends one fragment of a message, length included: the first
@@ -446,7 +380,8 @@ pub(crate) fn write_fragment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eetf::{Atom, FixInteger, Pid, Tuple};
+    use crate::frame::{write_reg_send_control, PidParts};
+    use eetf::{Atom, FixInteger, Tuple};
 
     /// One atom cache reference of a header: its slot, and its atom when
     /// the reference is a new entry.
@@ -496,18 +431,12 @@ mod tests {
         terms
     }
 
-    fn expected_reg_send(node: &str, name: &str, cast: &str) -> Frame {
-        Frame::Message {
-            control: Term::from(Tuple::from(vec![
-                Term::from(FixInteger::from(6)),
-                Term::from(Pid::new(node, 1, 2, 3)),
-                Term::from(Atom::from("")),
-                Term::from(Atom::from(name)),
-            ])),
-            payload: Some(Term::from(Tuple::from(vec![
-                Term::from(Atom::from("$gen_cast")),
-                Term::from(Atom::from(cast)),
-            ]))),
+    /// What [`reg_send_with_refs`] reads as, read in place (the sender's
+    /// pid is not read).
+    fn expected_reg_send(name: &str, cast: &str) -> Frame {
+        Frame::ToName {
+            name: Arc::from(name),
+            message: Message::Cast(Term::from(Atom::from(cast))),
         }
     }
 
@@ -541,10 +470,7 @@ mod tests {
             false,
         );
         let frame = incoming.read(&header_frame(first, &reg_send_with_refs()));
-        assert_eq!(
-            frame.unwrap(),
-            Some(expected_reg_send("erl@host", "counter", "bump"))
-        );
+        assert_eq!(frame.unwrap(), Some(expected_reg_send("counter", "bump")));
         // The same slots, cached, in another order of references; one
         // slot gets a new atom.
         let second = refs(
@@ -573,10 +499,7 @@ mod tests {
         // the `''` reference: the name's index.
         terms[7 + 12 + 3] = 3;
         let frame = incoming.read(&header_frame(second, &terms));
-        assert_eq!(
-            frame.unwrap(),
-            Some(expected_reg_send("erl@host", "counter", "other"))
-        );
+        assert_eq!(frame.unwrap(), Some(expected_reg_send("counter", "other")));
     }
 
     #[test]
@@ -619,6 +542,51 @@ mod tests {
         );
     }
 
+    /// A header frame of no references: `{6, Pid, '', name}` and `payload`.
+    fn reg_send_frame(name: &str, payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![VERSION, DIST_HEADER, 0];
+        let from = PidParts {
+            node: "a@b",
+            id: 1,
+            serial: 0,
+            creation: 1,
+        };
+        assert!(write_reg_send_control(&mut frame, &from, name));
+        frame.extend_from_slice(payload);
+        frame
+    }
+
+    #[test]
+    fn messages_to_names_are_read_in_place_and_others_as_before() {
+        let mut incoming = Incoming::default();
+        let cast_of_7 = [
+            104, 2, 119, 9, b'$', b'g', b'e', b'n', b'_', b'c', b'a', b's', b't', 97, 7,
+        ];
+        let read = incoming.read(&reg_send_frame("sink", &cast_of_7)).unwrap();
+        let seven = Term::from(FixInteger::from(7));
+        let cast = Frame::ToName {
+            name: Arc::from("sink"),
+            message: Message::Cast(seven.clone()),
+        };
+        assert_eq!(read, Some(cast));
+        // Not a cast: the message as it is.
+        let read = incoming.read(&reg_send_frame("sink", &[97, 7])).unwrap();
+        let term = Frame::ToName {
+            name: Arc::from("sink"),
+            message: Message::Term(seven.clone()),
+        };
+        assert_eq!(read, Some(term));
+        // A cast with bytes after it, or a request that does not decode.
+        for bad in [&[&cast_of_7[..], &[1]].concat(), &cast_of_7[..14]] {
+            let read = incoming.read(&reg_send_frame("sink", bad));
+            assert!(matches!(read, Err(FrameError::Malformed(_))), "{bad:?}");
+        }
+        // A `REG_SEND` without a payload goes the general way, which
+        // hands the node the control message as it is.
+        let read = incoming.read(&reg_send_frame("sink", &[])).unwrap();
+        assert!(matches!(read, Some(Frame::Message { payload: None, .. })));
+    }
+
     /// Frames written with an [`AtomCacheOut`] and read with an
     /// [`Incoming`], as two nodes would: each reads as the terms it holds.
     #[test]
@@ -643,7 +611,7 @@ mod tests {
             frame.extend(reg_send_with_refs());
             sizes.push(frame.len());
             let read = incoming.read(&frame).unwrap();
-            assert_eq!(read, Some(expected_reg_send(node, name, cast)), "{name}");
+            assert_eq!(read, Some(expected_reg_send(name, cast)), "{name}");
         }
         // The second time, the atoms are references only.
         assert!(sizes[1] < sizes[0] - "erl@host".len() - "counter".len());
@@ -718,7 +686,7 @@ mod tests {
             true,
         );
         let frame = incoming.read(&header_frame(header, &reg_send_with_refs()));
-        assert_eq!(frame.unwrap(), Some(expected_reg_send("a@b", &long, "x")));
+        assert_eq!(frame.unwrap(), Some(expected_reg_send(&long, "x")));
     }
 
     #[test]

@@ -13,14 +13,18 @@
 //! next one.
 
 mod check;
+mod decode;
 mod header;
+mod in_place;
 
-use std::io::{Cursor, Read};
+use std::io::Read;
+use std::sync::Arc;
 
 use eetf::Term;
 
 pub(crate) use check::check_term;
 pub(crate) use header::{write_fragment, AtomCacheOut, Incoming, FRAGMENT_SIZE};
+pub(crate) use in_place::Message;
 
 /// The tag of a frame that is not compressed with the atom cache.
 const PASS_THROUGH: u8 = 112;
@@ -39,6 +43,10 @@ pub(crate) enum Frame {
         control: Term,
         payload: Option<Term>,
     },
+    /// A message to a registered name (`REG_SEND`) whose control message
+    /// was read in place ([`in_place`]): the name, and the message. The
+    /// sender's pid, which fauxtp does not use, is not read.
+    ToName { name: Arc<str>, message: Message },
 }
 
 /// Why a frame could not be read.
@@ -105,37 +113,35 @@ pub(crate) fn decode_body(
             )))
         }
     };
-    // eetf trusts its input: a count in a header becomes an allocation, a
-    // nesting a recursion, and a few tags a panic. Check the shape first.
+    // Each term is checked before it is decoded (see `check`).
     let control_len =
         check_term(rest).map_err(|e| FrameError::Malformed(format!("control message: {e}")))?;
-    let payload_len = if control_len < rest.len() {
-        Some(
-            check_term(&rest[control_len..])
-                .map_err(|e| FrameError::Malformed(format!("payload: {e}")))?,
-        )
-    } else {
-        None
+    let (control, payload) = rest.split_at(control_len);
+    let decoded = |what: &str, term: &[u8]| {
+        decode::decode_term(&term[1..], &[])
+            .map(|(term, _)| term)
+            .map_err(|e| FrameError::Malformed(format!("{what}: {e}")))
     };
-    let mut cursor = Cursor::new(rest);
-    let control =
-        decode(&mut cursor).map_err(|e| FrameError::Malformed(format!("control message: {e}")))?;
-    let payload = match payload_len {
-        Some(_) => {
-            Some(decode(&mut cursor).map_err(|e| FrameError::Malformed(format!("payload: {e}")))?)
+    let control = decoded("control message", control)?;
+    let payload = match payload {
+        [] => None,
+        payload => {
+            let len =
+                check_term(payload).map_err(|e| FrameError::Malformed(format!("payload: {e}")))?;
+            if len != payload.len() {
+                return Err(FrameError::Malformed(
+                    "bytes left after the payload".to_owned(),
+                ));
+            }
+            Some(decoded("payload", payload)?)
         }
-        None => None,
     };
-    if (cursor.position() as usize) != rest.len() {
-        return Err(FrameError::Malformed(
-            "bytes left after the payload".to_owned(),
-        ));
-    }
     Ok(Some(Frame::Message { control, payload }))
 }
 
-/// Decodes one term, a panic inside eetf included as an error (the shape
-/// was checked, so none is expected).
+/// Decodes one term with eetf (the rare terms [`decode`] leaves to it), a
+/// panic inside eetf included as an error (the shape was checked, so none
+/// is expected).
 fn decode(reader: &mut impl Read) -> Result<Term, String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Term::decode(&mut *reader))) {
         Ok(Ok(term)) => Ok(term),
@@ -232,28 +238,34 @@ impl std::io::Write for WithoutVersion<'_> {
 }
 
 /// Encodes a frame, length included; `None` if a term cannot be written
-/// (an atom too long once in UTF-8, say: some come from peers).
+/// (an atom too long once in UTF-8, say: some come from peers), or for a
+/// message read in place, which has lost its sender.
 #[cfg(test)]
 pub(crate) fn encode(frame: &Frame, framing: Framing) -> Option<Vec<u8>> {
     let mut bytes = Vec::new();
-    encode_into(frame, framing, &mut bytes).then_some(bytes)
+    match frame {
+        Frame::Tick => bytes.extend_from_slice(&[0, 0, 0, 0]),
+        Frame::Message { control, payload } => {
+            encode_into(&mut bytes, framing, control, payload.as_ref()).then_some(())?
+        }
+        Frame::ToName { .. } => return None,
+    }
+    Some(bytes)
 }
 
-/// Appends a frame to `bytes`, length included; false, with `bytes` as they
-/// were, if a term cannot be written.
-pub(crate) fn encode_into(frame: &Frame, framing: Framing, bytes: &mut Vec<u8>) -> bool {
+/// Appends a frame of `control` and `payload` if it has one, length
+/// included; false, with `bytes` as they were, if a term cannot be written.
+pub(crate) fn encode_into(
+    bytes: &mut Vec<u8>,
+    framing: Framing,
+    control: &Term,
+    payload: Option<&Term>,
+) -> bool {
     let start = bytes.len();
     bytes.extend_from_slice(&[0, 0, 0, 0]);
-    let written = match frame {
-        Frame::Tick => true,
-        Frame::Message { control, payload } => {
-            bytes.extend_from_slice(framing.prefix());
-            framing.write_term(control, bytes)
-                && payload
-                    .as_ref()
-                    .is_none_or(|payload| framing.write_term(payload, bytes))
-        }
-    };
+    bytes.extend_from_slice(framing.prefix());
+    let written = framing.write_term(control, bytes)
+        && payload.is_none_or(|payload| framing.write_term(payload, bytes));
     finish_frame(bytes, start, written)
 }
 
@@ -466,10 +478,10 @@ mod tests {
         ));
     }
 
-    /// Bytes eetf would panic on, or allocate or recurse without bound for:
-    /// each is a malformed frame, nothing worse.
+    /// Bytes a decoder would panic on, or allocate or recurse without
+    /// bound for: each is a malformed frame, nothing worse.
     #[test]
-    fn terms_eetf_cannot_take_safely_are_refused() {
+    fn terms_that_cannot_be_taken_safely_are_refused() {
         let frames: Vec<Vec<u8>> = vec![
             vec![112, 131, 68, 0],                        // a distribution header
             vec![112, 131, 104, 1, 82, 0],                // an atom cache reference
@@ -601,12 +613,10 @@ mod tests {
             };
             let mut terms = vec![9, 9];
             assert!(encode_into(
-                &Frame::Message {
-                    control: control.encode(),
-                    payload: Some(payload.clone()),
-                },
+                &mut terms,
                 framing,
-                &mut terms
+                &control.encode(),
+                Some(&payload)
             ));
             assert_eq!(direct, terms, "{to} {framing:?}");
         }

@@ -6,6 +6,7 @@ use eetf::{Pid as ErlPid, Term};
 use super::Inner;
 use crate::connection::{Dispatch, Handled};
 use crate::control::{Control, Process};
+use crate::frame::Message;
 use crate::gen;
 use crate::outgoing::Outgoing;
 use crate::term::atom;
@@ -40,24 +41,11 @@ impl Dispatch for Inner {
                     ),
                 }
             }
-            Control::RegSend { to, .. } if to.name == "net_kernel" => {
+            Control::RegSend { to, .. } => {
                 if let Some(payload) = payload {
-                    gen::net_kernel(out, payload);
+                    self.to_name(peer, out, &to.name, Message::Term(payload));
                 }
             }
-            Control::RegSend { to, .. } => match (self.registered(&to.name), payload) {
-                (Some(server), Some(payload)) => gen::deliver(&*server, out, payload),
-                // Dropped quietly as above: a name that is not there is
-                // common while a supervisor restarts its holder, and a
-                // caller learns of it from its monitor (`noproc`).
-                (None, payload) => tracing::debug!(
-                    peer,
-                    name = %to.name,
-                    message = ?payload.map(|p| p.to_string()),
-                    "dropped a message to a name this node does not have"
-                ),
-                (Some(_), None) => {}
-            },
             request @ Control::SpawnRequest { .. } => self.spawn_request(out, request, payload),
             Control::SpawnReply { .. } => {}
             Control::AliasSend { alias, .. } => tracing::warn!(
@@ -137,6 +125,24 @@ impl Dispatch for Inner {
             ),
         }
         Handled::Other
+    }
+
+    fn to_name(&self, peer: &str, out: &Outgoing, name: &str, message: Message) {
+        if name == "net_kernel" {
+            return gen::net_kernel(out, message.into_term());
+        }
+        match self.registered(name) {
+            Some(server) => gen::deliver(&*server, out, message),
+            // Dropped quietly as above: a name that is not there is common
+            // while a supervisor restarts its holder, and a caller learns
+            // of it from its monitor (`noproc`).
+            None => tracing::debug!(
+                peer,
+                name,
+                message = %message.into_term(),
+                "dropped a message to a name this node does not have"
+            ),
+        }
     }
 
     fn hung_up(&self, peer: &str, connection: u64) {

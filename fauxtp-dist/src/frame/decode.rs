@@ -1,0 +1,418 @@
+//! Decoding a peer's term, after [`walk_term`](super::check::walk_term)
+//! has checked it, straight from its bytes into eetf's [`Term`].
+//!
+//! eetf reads through `io::Read` a few bytes at a time, copies each atom
+//! into a buffer before making its `String` (so a term with atoms costs one
+//! allocation more), and reads neither atom cache references nor terms
+//! without a version byte: a term with references had to be written again
+//! with its atoms in place first, a copy of the whole term. This decoder
+//! reads slices, takes cached atoms from the header, and allocates what
+//! the term holds and nothing else. It makes the same terms eetf makes,
+//! except Latin-1 atoms, which it converts (eetf reads them as UTF-8).
+//!
+//! Integers too large for 32 bits and floats in the old text format are
+//! rare: they go through eetf.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use eetf::{
+    Atom, Binary, BitBinary, ByteList, ExternalFun, FixInteger, Float, ImproperList, List, Map,
+    Pid, Port, Reference, Term, Tuple,
+};
+
+/// A term's bytes, read from the front.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    /// The atoms of the header's cache references.
+    atoms: &'a [Arc<str>],
+}
+
+/// Decodes the term at the front of `bytes` (without its version byte;
+/// its cache references are `atoms`), which `walk_term` checked: the term
+/// and its length.
+pub(super) fn decode_term(bytes: &[u8], atoms: &[Arc<str>]) -> Result<(Term, usize), String> {
+    let mut reader = Reader {
+        bytes,
+        at: 0,
+        atoms,
+    };
+    let term = reader.term()?;
+    Ok((term, reader.at))
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let taken = self
+            .at
+            .checked_add(n)
+            .and_then(|end| self.bytes.get(self.at..end))
+            .ok_or("truncated term")?;
+        self.at += n;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let taken = self.take(N)?;
+        Ok(taken.try_into().expect("N bytes"))
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, String> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    /// A count of things that each take a byte at least: never more than
+    /// the bytes left, so that a wrong count is not an allocation.
+    fn count(&mut self, n: u32) -> Result<usize, String> {
+        let n = n as usize;
+        if n > self.bytes.len() - self.at {
+            return Err("a count larger than the term".to_owned());
+        }
+        Ok(n)
+    }
+
+    fn terms(&mut self, n: usize) -> Result<Vec<Term>, String> {
+        let mut elements = Vec::with_capacity(n);
+        for _ in 0..n {
+            elements.push(self.term()?);
+        }
+        Ok(elements)
+    }
+
+    fn term(&mut self) -> Result<Term, String> {
+        let tag = self.u8()?;
+        Ok(match tag {
+            SMALL_INTEGER_EXT => Term::from(FixInteger::from(i32::from(self.u8()?))),
+            INTEGER_EXT => Term::from(FixInteger::from(i32::from_be_bytes(self.array()?))),
+            NEW_FLOAT_EXT => {
+                let value = f64::from_be_bytes(self.array()?);
+                Term::from(Float::try_from(value).map_err(|e| e.to_string())?)
+            }
+            ATOM_EXT | SMALL_ATOM_EXT | ATOM_UTF8_EXT | SMALL_ATOM_UTF8_EXT | ATOM_CACHE_REF => {
+                Term::from(self.atom_with_tag(tag)?)
+            }
+            NIL_EXT => Term::from(List::nil()),
+            STRING_EXT => {
+                let len = usize::from(self.u16()?);
+                Term::from(ByteList::from(self.take(len)?.to_vec()))
+            }
+            BINARY_EXT => {
+                let len = self.u32()? as usize;
+                Term::from(Binary::from(self.take(len)?.to_vec()))
+            }
+            BIT_BINARY_EXT => {
+                let len = self.u32()? as usize;
+                let bits = self.u8()?;
+                let mut bytes = self.take(len)?.to_vec();
+                if let Some(last) = bytes.last_mut() {
+                    if !(1..=8).contains(&bits) {
+                        return Err(format!("a bit binary with {bits} bits in its last byte"));
+                    }
+                    // eetf keeps the bits of the last byte at its low end.
+                    *last >>= 8 - bits;
+                }
+                Term::from(BitBinary::from((bytes, bits)))
+            }
+            SMALL_TUPLE_EXT => {
+                let n = usize::from(self.u8()?);
+                Term::from(Tuple::from(self.terms(n)?))
+            }
+            LARGE_TUPLE_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n)?;
+                Term::from(Tuple::from(self.terms(n)?))
+            }
+            MAP_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n)?;
+                let mut map = HashMap::with_capacity(n);
+                for _ in 0..n {
+                    let key = self.term()?;
+                    map.insert(key, self.term()?);
+                }
+                Term::from(Map::from(map))
+            }
+            LIST_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n)?;
+                let elements = self.terms(n)?;
+                match self.term()? {
+                    Term::List(tail) if tail.is_nil() => Term::from(List::from(elements)),
+                    last => Term::from(ImproperList::from((elements, last))),
+                }
+            }
+            PID_EXT | NEW_PID_EXT => {
+                let node = self.atom()?;
+                let (id, serial) = (self.u32()?, self.u32()?);
+                let creation = match tag {
+                    PID_EXT => u32::from(self.u8()?),
+                    _ => self.u32()?,
+                };
+                Term::from(Pid {
+                    node,
+                    id,
+                    serial,
+                    creation,
+                })
+            }
+            PORT_EXT | NEW_PORT_EXT | V4_PORT_EXT => {
+                let node = self.atom()?;
+                let (id, creation) = match tag {
+                    PORT_EXT => (u64::from(self.u32()?), u32::from(self.u8()?)),
+                    NEW_PORT_EXT => (u64::from(self.u32()?), self.u32()?),
+                    _ => (u64::from_be_bytes(self.array()?), self.u32()?),
+                };
+                Term::from(Port { node, id, creation })
+            }
+            NEW_REFERENCE_EXT | NEWER_REFERENCE_EXT => {
+                let ids = usize::from(self.u16()?);
+                let node = self.atom()?;
+                let creation = match tag {
+                    NEW_REFERENCE_EXT => u32::from(self.u8()?),
+                    _ => self.u32()?,
+                };
+                let id = self
+                    .take(ids.checked_mul(4).ok_or("reference too large")?)?
+                    .chunks_exact(4)
+                    .map(|id| u32::from_be_bytes(id.try_into().expect("4 bytes")))
+                    .collect();
+                Term::from(Reference { node, id, creation })
+            }
+            EXPORT_EXT => {
+                let module = self.atom()?;
+                let function = self.atom()?;
+                let arity = match self.term()? {
+                    Term::FixInteger(FixInteger { value }) if (0..0xff).contains(&value) => {
+                        value as u8
+                    }
+                    other => return Err(format!("an export of arity {other}")),
+                };
+                Term::from(ExternalFun {
+                    module,
+                    function,
+                    arity,
+                })
+            }
+            FLOAT_EXT | SMALL_BIG_EXT | LARGE_BIG_EXT => self.through_eetf(tag)?,
+            other => return Err(format!("a tag fauxtp does not read ({other})")),
+        })
+    }
+
+    /// An atom, as the node of a pid, port or reference, or in an export.
+    fn atom(&mut self) -> Result<Atom, String> {
+        let tag = self.u8()?;
+        self.atom_with_tag(tag)
+    }
+
+    fn atom_with_tag(&mut self, tag: u8) -> Result<Atom, String> {
+        let name = match tag {
+            ATOM_CACHE_REF => {
+                let index = usize::from(self.u8()?);
+                let atom = self
+                    .atoms
+                    .get(index)
+                    .ok_or_else(|| format!("atom cache reference {index} to nothing"))?;
+                String::from(&**atom)
+            }
+            SMALL_ATOM_UTF8_EXT | ATOM_UTF8_EXT => {
+                let len = match tag {
+                    SMALL_ATOM_UTF8_EXT => usize::from(self.u8()?),
+                    _ => usize::from(self.u16()?),
+                };
+                std::str::from_utf8(self.take(len)?)
+                    .map_err(|_| "an atom that is not UTF-8".to_owned())?
+                    .to_owned()
+            }
+            SMALL_ATOM_EXT | ATOM_EXT => {
+                let len = match tag {
+                    SMALL_ATOM_EXT => usize::from(self.u8()?),
+                    _ => usize::from(self.u16()?),
+                };
+                // Latin-1: each byte is the character of that number.
+                self.take(len)?
+                    .iter()
+                    .map(|&byte| char::from(byte))
+                    .collect()
+            }
+            _ => return Err("an atom expected".to_owned()),
+        };
+        Ok(Atom { name })
+    }
+
+    /// A term without atoms that is rare enough to be left to eetf: its
+    /// bytes (after `tag`) are copied behind a version byte.
+    fn through_eetf(&mut self, tag: u8) -> Result<Term, String> {
+        let len = match tag {
+            FLOAT_EXT => 31,
+            // The count of digits, the sign, the digits.
+            SMALL_BIG_EXT => 2 + usize::from(*self.bytes.get(self.at).ok_or("truncated term")?),
+            _ => {
+                let count = self
+                    .bytes
+                    .get(self.at..self.at + 4)
+                    .ok_or("truncated term")?;
+                5 + u32::from_be_bytes(count.try_into().expect("4 bytes")) as usize
+            }
+        };
+        let body = self.take(len)?;
+        let versioned = [&[131, tag][..], body].concat();
+        super::decode(&mut &versioned[..])
+    }
+}
+
+const NEW_FLOAT_EXT: u8 = 70;
+const BIT_BINARY_EXT: u8 = 77;
+const ATOM_CACHE_REF: u8 = 82;
+const NEW_PID_EXT: u8 = 88;
+const NEW_PORT_EXT: u8 = 89;
+const NEWER_REFERENCE_EXT: u8 = 90;
+const SMALL_INTEGER_EXT: u8 = 97;
+const INTEGER_EXT: u8 = 98;
+const FLOAT_EXT: u8 = 99;
+const ATOM_EXT: u8 = 100;
+const PORT_EXT: u8 = 102;
+const PID_EXT: u8 = 103;
+const SMALL_TUPLE_EXT: u8 = 104;
+const LARGE_TUPLE_EXT: u8 = 105;
+const NIL_EXT: u8 = 106;
+const STRING_EXT: u8 = 107;
+const LIST_EXT: u8 = 108;
+const BINARY_EXT: u8 = 109;
+const SMALL_BIG_EXT: u8 = 110;
+const LARGE_BIG_EXT: u8 = 111;
+const EXPORT_EXT: u8 = 113;
+const NEW_REFERENCE_EXT: u8 = 114;
+const SMALL_ATOM_EXT: u8 = 115;
+const MAP_EXT: u8 = 116;
+const ATOM_UTF8_EXT: u8 = 118;
+const SMALL_ATOM_UTF8_EXT: u8 = 119;
+const V4_PORT_EXT: u8 = 120;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What eetf writes for `term`, decoded by this decoder, is `term`.
+    fn round_trip(term: Term) {
+        let mut bytes = Vec::new();
+        term.encode(&mut bytes).unwrap();
+        let body = &bytes[1..];
+        let len = super::super::check::walk_term(body, 0, &mut |_, _| {}).unwrap();
+        assert_eq!(len, body.len());
+        let (decoded, used) = decode_term(body, &[]).unwrap();
+        assert_eq!((decoded, used), (term, body.len()));
+    }
+
+    fn atom(name: &str) -> Term {
+        Term::from(Atom::from(name))
+    }
+
+    #[test]
+    fn every_kind_of_term_decodes_as_eetf_wrote_it() {
+        let pid = Pid::new("a@h", 1, 2, 3);
+        let reference = Reference {
+            node: Atom::from("a@h"),
+            id: vec![1, 2, 3],
+            creation: 7,
+        };
+        let mut map = HashMap::new();
+        map.insert(atom("k"), Term::from(FixInteger::from(-1)));
+        let terms = vec![
+            Term::from(FixInteger::from(200)),
+            Term::from(FixInteger::from(-70000)),
+            Term::from(Float::try_from(1.5).unwrap()),
+            atom("ok"),
+            atom(&"ü".repeat(200)),
+            atom(""),
+            Term::from(List::nil()),
+            Term::from(List::from(vec![atom("a"), atom("b")])),
+            Term::from(ImproperList::from((vec![atom("a")], atom("b")))),
+            Term::from(Binary::from(vec![1, 2, 3])),
+            Term::from(BitBinary::from((vec![1, 0b101], 3))),
+            Term::from(ByteList::from(vec![104, 105])),
+            Term::from(Tuple::from(vec![])),
+            Term::from(Tuple::from((0..300).map(|_| atom("x")).collect::<Vec<_>>())),
+            Term::from(Map::from(map)),
+            Term::from(pid),
+            Term::from(Port {
+                node: Atom::from("a@h"),
+                id: 1 << 40,
+                creation: 9,
+            }),
+            Term::from(reference),
+            Term::from(ExternalFun {
+                module: Atom::from("m"),
+                function: Atom::from("f"),
+                arity: 2,
+            }),
+            Term::from(eetf::BigInteger::from(1_i64 << 40)),
+            Term::from(eetf::BigInteger::from(-(1_i64 << 62))),
+        ];
+        for term in terms {
+            round_trip(term.clone());
+            round_trip(Term::from(Tuple::from(vec![atom("in"), term])));
+        }
+    }
+
+    #[test]
+    fn rare_terms_read_through_eetf_take_their_whole_length() {
+        let mut large_big = vec![111, 0, 0, 1, 0, 0];
+        large_big.extend([1; 256]);
+        let mut old_float = vec![99];
+        old_float.extend(
+            format!("{:<31}", "1.50000000000000000000e+00")
+                .bytes()
+                .map(|b| if b == b' ' { 0 } else { b }),
+        );
+        for term in [large_big, old_float] {
+            let with_tail = [&term[..], &[97, 1]].concat();
+            let (decoded, used) = decode_term(&with_tail, &[]).unwrap();
+            let eetf = Term::decode(&[&[131][..], &term].concat()[..]).unwrap();
+            assert_eq!((decoded, used), (eetf, term.len()));
+        }
+    }
+
+    #[test]
+    fn cached_and_latin1_atoms_are_read() {
+        let atoms: [Arc<str>; 2] = [Arc::from("cached"), Arc::from("node@h")];
+        // {cached, 'café' (Latin-1), <node@h.1.2.3>}
+        let mut bytes = vec![104, 3, 82, 0, 115, 4, b'c', b'a', b'f', 0xe9, 88, 82, 1];
+        bytes.extend([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+        let (term, used) = decode_term(&bytes, &atoms).unwrap();
+        let expected = Term::from(Tuple::from(vec![
+            atom("cached"),
+            atom("café"),
+            Term::from(Pid::new("node@h", 1, 2, 3)),
+        ]));
+        assert_eq!((term, used), (expected, bytes.len()));
+        // A reference past the header's is an error, not a panic.
+        assert!(decode_term(&[82, 2], &atoms).is_err());
+    }
+
+    #[test]
+    fn bad_bytes_are_errors() {
+        for bad in [
+            &[][..],
+            &[104, 2, 97],
+            &[109, 0, 0, 0, 9, 1],
+            &[108, 255, 255, 255, 255, 106],
+            &[77, 0, 0, 0, 1, 0, 1],
+            &[119, 2, 0xff, 0xfe],
+            &[88, 97, 1],
+            &[113, 119, 1, b'm', 119, 1, b'f', 98, 0, 0, 1, 0],
+            &[70, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0],
+            &[1],
+        ] {
+            assert!(decode_term(bad, &[]).is_err(), "{bad:?}");
+        }
+    }
+}
