@@ -2,6 +2,7 @@
 //! gen_server treats them, `terminate` at the end; and stopping a server
 //! from outside.
 
+use std::future::Future;
 use std::time::Duration;
 
 use super::context::InSpan;
@@ -21,78 +22,91 @@ enum OnExit {
 
 /// A started server's loop: one message at a time until it stops, then
 /// `terminate`.
-pub(super) async fn serve_loop<S: GenServer>(
+///
+/// A function that returns a block rather than an `async fn`: an `async
+/// fn` moves its arguments into locals, and its future keeps room for
+/// both, which was 152 bytes of every server's task.
+#[allow(clippy::manual_async_fn)]
+pub(super) fn serve_loop<S: GenServer>(
     mut state: S,
     mut sctx: ServerCtx<S>,
-) -> ProcessResult {
-    let mut sys = SysState::new();
-    if let Some(after) = sctx.after() {
-        after.arm();
-    }
-    let mut reason = loop {
-        // A signal the server does not trap comes first, ahead of the
-        // messages already queued (and cuts a wait for one short); so do
-        // `sys` requests.
-        if let Some((stop, requests)) = sctx.ctx.take_control() {
-            if let Some(reason) = stop {
-                break reason;
-            }
-            let served = requests
-                .into_iter()
-                .try_for_each(|request| sys::serve(request, &mut state, &mut sctx, &mut sys));
-            if let Err(reason) = served {
-                break reason;
-            }
-        }
-        if sys.suspended {
-            sctx.ctx.wait_control().await;
-            continue;
-        }
-        let entry = match sctx.after().is_some() {
-            false => sctx.ctx.recv_or_stop().await,
-            // Boxed: a wait with a deadline is much larger than a plain
-            // one, and every server's future would carry it.
-            true => Box::pin(next_after(&mut sctx)).await,
-        };
-        let Some(entry) = entry else {
-            continue;
-        };
-        let started = match sys.watching() {
-            true => sys.before(&entry, &sctx),
-            false => None,
-        };
-        let handled = CatchUnwind::new(InSpan::new(sctx.span(), async {
-            match entry {
-                Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
-                Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
-                Envelope::Exit(exit) => match sctx.exit_signal(&exit) {
-                    OnExit::Stop => sctx.stop = Some(exit.reason),
-                    OnExit::Handle => state.handle_exit(exit, &mut sctx).await,
-                    OnExit::Ignore => {}
-                },
-            }
-        }))
-        .await;
-        if let Err(payload) = handled {
-            break caught(&*payload);
-        }
-        if started.is_some() {
-            sys.after(started);
-        }
-        if let Some(reason) = sctx.stop.take() {
-            break reason;
-        }
+) -> impl Future<Output = ProcessResult> + Send {
+    async move {
+        let mut sys = SysState::new();
         if let Some(after) = sctx.after() {
             after.arm();
         }
-    };
-    let span = sctx.span();
-    if let Err(payload) =
-        CatchUnwind::new(InSpan::new(span, state.terminate(&reason, &mut sctx))).await
-    {
-        reason = caught(&*payload);
+        let mut reason = loop {
+            // A signal the server does not trap comes first, ahead of the
+            // messages already queued (and cuts a wait for one short); so do
+            // `sys` requests.
+            if let Some((stop, requests)) = sctx.ctx.take_control() {
+                if let Some(reason) = stop {
+                    break reason;
+                }
+                let served = requests
+                    .into_iter()
+                    .try_for_each(|request| sys::serve(request, &mut state, &mut sctx, &mut sys));
+                if let Err(reason) = served {
+                    break reason;
+                }
+            }
+            if sys.suspended {
+                sctx.ctx.wait_control().await;
+                continue;
+            }
+            let started;
+            // The entry is bound in a block that ends before the handler
+            // runs, and only once: the future keeps room for every binding
+            // still in scope at an `.await`, even one moved out of (the
+            // handler's future holds the entry itself).
+            let handled = {
+                let Some(entry) = (match sctx.after().is_some() {
+                    false => sctx.ctx.recv_or_stop().await,
+                    // Boxed: a wait with a deadline is much larger than a
+                    // plain one, and every server's future would carry it.
+                    true => Box::pin(next_after(&mut sctx)).await,
+                }) else {
+                    continue;
+                };
+                started = match sys.watching() {
+                    true => sys.before(&entry, &sctx),
+                    false => None,
+                };
+                CatchUnwind::new(InSpan::new(sctx.span(), async {
+                    match entry {
+                        Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
+                        Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
+                        Envelope::Exit(exit) => match sctx.exit_signal(&exit) {
+                            OnExit::Stop => sctx.stop = Some(exit.reason),
+                            OnExit::Handle => state.handle_exit(exit, &mut sctx).await,
+                            OnExit::Ignore => {}
+                        },
+                    }
+                }))
+            }
+            .await;
+            if let Err(payload) = handled {
+                break caught(&*payload);
+            }
+            if started.is_some() {
+                sys.after(started);
+            }
+            if let Some(reason) = sctx.stop.take() {
+                break reason;
+            }
+            if let Some(after) = sctx.after() {
+                after.arm();
+            }
+        };
+        let span = sctx.span();
+        if let Err(payload) =
+            CatchUnwind::new(InSpan::new(span, state.terminate(&reason, &mut sctx))).await
+        {
+            reason = caught(&*payload);
+        }
+        sctx.finish(reason)
     }
-    sctx.finish(reason)
 }
 
 /// For a server that has used `continue_with` or `idle_timeout`: the next

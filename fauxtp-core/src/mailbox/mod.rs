@@ -36,7 +36,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -51,8 +51,6 @@ pub(crate) use self::selector::Selector;
 /// senders push.
 pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,
-    /// Woken once, when the queue closes.
-    closing: Notify,
     /// How many messages the receiver holds (taken from `state`, not
     /// received yet), as of the end of its last receiving operation.
     held: Held,
@@ -74,6 +72,15 @@ struct State<T> {
     interrupted: bool,
     /// How many items were ever pushed (a counter, not a length).
     accepted: u64,
+    /// Woken once, when the queue closes; made by the first wait for that
+    /// (a timer's on its target), since every process carries the slot.
+    closing: Option<Arc<Notify>>,
+    /// The receiving side, left by a body that has ended before its
+    /// process (see [`park`](Queue::park)). Boxed, and only when it holds
+    /// messages: every process carries the slot.
+    parked: Option<Box<Mailbox<T>>>,
+    /// A body that has ended left its receiving side empty.
+    parked_empty: bool,
 }
 
 /// What [`Queue::activity`] reads.
@@ -106,8 +113,10 @@ impl<T> Queue<T> {
                 limit: usize::MAX,
                 interrupted: false,
                 accepted: 0,
+                closing: None,
+                parked: None,
+                parked_empty: false,
             }),
-            closing: Notify::new(),
             held: Held(AtomicUsize::new(0)),
         }
     }
@@ -180,15 +189,44 @@ impl<T> Queue<T> {
     /// (after the lock is released, since dropping a message may run any
     /// code, a reply to a waiting caller for one).
     pub(crate) fn close(&self, mailbox: Mailbox<T>) {
-        let queued = {
+        let (queued, closing) = {
             let mut state = self.lock();
             state.closed = true;
             state.receiver = None;
-            std::mem::take(&mut state.items)
+            (std::mem::take(&mut state.items), state.closing.take())
         };
         drop(mailbox);
         drop(queued);
-        self.closing.notify_waiters();
+        if let Some(closing) = closing {
+            closing.notify_waiters();
+        }
+    }
+
+    /// Keeps the receiving side of a body that has ended before its
+    /// process, to be dropped by [`close_parked`](Self::close_parked) once
+    /// the exit reason is known (replies still queued tell it).
+    pub(crate) fn park(&self, mailbox: Mailbox<T>) {
+        let mut state = self.lock();
+        match mailbox.is_empty() {
+            true => state.parked_empty = true,
+            false => state.parked = Some(Box::new(mailbox)),
+        }
+    }
+
+    /// [`close`](Self::close)s the queue with the receiving side parked in
+    /// it, if one is; nothing if the body still has it.
+    pub(crate) fn close_parked(&self) {
+        let parked = {
+            let mut state = self.lock();
+            match (state.parked.take(), std::mem::take(&mut state.parked_empty)) {
+                (Some(mailbox), _) => Some(*mailbox),
+                (None, true) => Some(Mailbox::new()),
+                (None, false) => None,
+            }
+        };
+        if let Some(mailbox) = parked {
+            self.close(mailbox);
+        }
     }
 
     /// Completes once [`interrupt`](Self::interrupt) is called (at once if
@@ -211,9 +249,17 @@ impl<T> Queue<T> {
 
     /// Completes once the queue is closed (its process has ended).
     pub(crate) async fn closed(&self) {
-        let notified = self.closing.notified();
+        let closing = {
+            let mut state = self.lock();
+            if state.closed {
+                return;
+            }
+            state.closing.get_or_insert_with(Default::default).clone()
+        };
+        let notified = closing.notified();
         let mut notified = std::pin::pin!(notified);
-        // Registered before the flag is read, so a close in between is seen.
+        // Registered before the flag is read again, so a close in between
+        // is seen.
         notified.as_mut().enable();
         if self.lock().closed {
             return;
@@ -257,6 +303,12 @@ impl<T> Mailbox<T> {
             saved: VecDeque::new(),
             arrived: VecDeque::new(),
         }
+    }
+
+    /// Whether it holds no message (saved, or taken from its queue and not
+    /// looked at yet).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.saved.is_empty() && self.arrived.is_empty()
     }
 
     /// Number of messages waiting (saved, taken from `queue` and not looked

@@ -20,6 +20,7 @@ use std::time::Instant;
 use super::exit::{Down, Exit, ExitReason, MonitorRef};
 use super::handle::Handle;
 use super::pid::AnyPid;
+use super::table::ById;
 use super::{Signal, Slot};
 use crate::mailbox::{Activity, Mailbox, Queue};
 
@@ -55,19 +56,17 @@ pub fn count() -> usize {
 /// protocol, after the exit reason is known.
 pub(crate) struct Inbox<M> {
     pub(crate) queue: Queue<Slot<M>>,
-    parked: Mutex<Option<Mailbox<Slot<M>>>>,
 }
 
 impl<M> Inbox<M> {
     pub(crate) fn new() -> Self {
         Inbox {
             queue: Queue::new(),
-            parked: Mutex::new(None),
         }
     }
 
     pub(crate) fn park(&self, mailbox: Mailbox<Slot<M>>) {
-        *self.parked.lock().unwrap_or_else(|e| e.into_inner()) = Some(mailbox);
+        self.queue.park(mailbox);
     }
 }
 
@@ -105,10 +104,7 @@ unsafe impl<M: Send + 'static> Sink for Inbox<M> {
         self.queue.interrupt();
     }
     fn drop_parked(&self) {
-        let parked = self.parked.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(mailbox) = parked {
-            self.queue.close(mailbox);
-        }
+        self.queue.close_parked();
     }
     fn activity(&self) -> Activity {
         self.queue.activity()
@@ -171,9 +167,12 @@ struct Control {
     requests: Option<Box<Requests>>,
     /// A detached context has no task to end: it always traps exits.
     detached: bool,
-    links: HashMap<u64, AnyPid>,
-    /// The monitors other processes hold on this one.
-    monitors: Vec<(MonitorRef, AnyPid)>,
+    links: ById<AnyPid>,
+    /// The monitors other processes hold on this one. Boxed: most
+    /// processes are monitored by none, and every one carries the slot (a
+    /// pointer, where the vector is three words).
+    #[allow(clippy::box_collection)]
+    monitors: Option<Box<Vec<(MonitorRef, AnyPid)>>>,
     /// The monitors this process holds: ref -> monitored process. Written
     /// by the process alone; a monitor that has fired stays until the
     /// process demonitors it or sweeps (see `Ctx::monitor`).
@@ -344,7 +343,12 @@ impl<S: ?Sized + Sink> Core<S> {
         }
         let mut links: Vec<AnyPid> = c.links.values().cloned().collect();
         links.sort_by_key(AnyPid::id);
-        let mut monitored_by: Vec<AnyPid> = c.monitors.iter().map(|(_, w)| w.clone()).collect();
+        let mut monitored_by: Vec<AnyPid> = c
+            .monitors
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|(_, w)| w.clone())
+            .collect();
         monitored_by.sort_by_key(AnyPid::id);
         let mut monitoring: Vec<AnyPid> = c
             .monitoring
@@ -465,7 +469,9 @@ impl<S: ?Sized + Sink> Core<S> {
         if c.exited.is_some() {
             return false;
         }
-        c.monitors.push((monitor, watcher));
+        c.monitors
+            .get_or_insert_with(Default::default)
+            .push((monitor, watcher));
         true
     }
 
@@ -475,9 +481,12 @@ impl<S: ?Sized + Sink> Core<S> {
     /// before it releases this lock.
     pub(crate) fn remove_monitor(&self, monitor: MonitorRef) -> bool {
         let mut c = self.lock();
-        match c.monitors.iter().position(|(m, _)| *m == monitor) {
+        let Some(monitors) = c.monitors.as_mut() else {
+            return false;
+        };
+        match monitors.iter().position(|(m, _)| *m == monitor) {
             Some(i) => {
-                c.monitors.swap_remove(i);
+                monitors.swap_remove(i);
                 true
             }
             None => false,
@@ -750,7 +759,7 @@ impl AnyPid {
         // the watchers' mailboxes, delivered under the lock: a demonitor
         // that finds its monitor gone knows its down message has arrived.
         let mut c = core.lock();
-        for (monitor, watcher) in c.monitors.drain(..) {
+        for (monitor, watcher) in c.monitors.take().into_iter().flat_map(|m| *m) {
             watcher.core.sink.down(Down {
                 monitor,
                 pid: self.clone(),

@@ -10,14 +10,18 @@ use super::AnyPid;
 /// Enough shards that spawns on different threads rarely meet on a lock.
 const SHARDS: usize = 32;
 
-type Shard = Mutex<HashMap<u64, AnyPid, BuildHasherDefault<IdHasher>>>;
+/// A map keyed by pid id. Its hasher has no state: a map of the default
+/// hasher carries 16 bytes of keys, in every process's links too.
+pub(super) type ById<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+type Shard = Mutex<ById<AnyPid>>;
 
 static TABLE: LazyLock<[Shard; SHARDS]> =
     LazyLock::new(|| std::array::from_fn(|_| Mutex::default()));
 
 /// Pid ids are distinct counters: they hash as themselves.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(super) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -35,7 +39,7 @@ impl Hasher for IdHasher {
     }
 }
 
-fn shard(id: u64) -> MutexGuard<'static, HashMap<u64, AnyPid, BuildHasherDefault<IdHasher>>> {
+fn shard(id: u64) -> MutexGuard<'static, ById<AnyPid>> {
     // Nothing that can panic runs under these locks but an allocation.
     TABLE[id as usize % SHARDS]
         .lock()
