@@ -81,6 +81,10 @@ struct State<T> {
     parked: Option<Box<Mailbox<T>>>,
     /// A body that has ended left its receiving side empty.
     parked_empty: bool,
+    /// The exit protocol found nothing parked: a receiving side that comes
+    /// later (a context dropped on another thread meanwhile) closes the
+    /// queue at once.
+    close_on_park: bool,
 }
 
 /// What [`Queue::activity`] reads.
@@ -116,6 +120,7 @@ impl<T> Queue<T> {
                 closing: None,
                 parked: None,
                 parked_empty: false,
+                close_on_park: false,
             }),
             held: Held(AtomicUsize::new(0)),
         }
@@ -207,6 +212,10 @@ impl<T> Queue<T> {
     /// the exit reason is known (replies still queued tell it).
     pub(crate) fn park(&self, mailbox: Mailbox<T>) {
         let mut state = self.lock();
+        if state.close_on_park {
+            drop(state);
+            return self.close(mailbox);
+        }
         match mailbox.is_empty() {
             true => state.parked_empty = true,
             false => state.parked = Some(Box::new(mailbox)),
@@ -214,14 +223,18 @@ impl<T> Queue<T> {
     }
 
     /// [`close`](Self::close)s the queue with the receiving side parked in
-    /// it, if one is; nothing if the body still has it.
+    /// it, if one is. If none is (the body still has it), the queue closes
+    /// when it is parked.
     pub(crate) fn close_parked(&self) {
         let parked = {
             let mut state = self.lock();
             match (state.parked.take(), std::mem::take(&mut state.parked_empty)) {
                 (Some(mailbox), _) => Some(*mailbox),
                 (None, true) => Some(Mailbox::new()),
-                (None, false) => None,
+                (None, false) => {
+                    state.close_on_park = true;
+                    None
+                }
             }
         };
         if let Some(mailbox) = parked {
@@ -501,6 +514,25 @@ mod tests {
             sel.skip(n);
         }
         None
+    }
+
+    #[test]
+    fn a_receiving_side_parked_after_the_exit_protocol_closes_the_queue() {
+        // Parked before: the exit protocol closes the queue with it.
+        let (queue, mut mb) = (Queue::new(), Mailbox::new());
+        queue.push(1).unwrap();
+        mb.with(&queue).take_arrivals();
+        queue.park(mb);
+        assert!(queue.push(2).is_ok(), "open until the exit protocol");
+        queue.close_parked();
+        assert!(queue.push(3).is_err(), "closed by the exit protocol");
+        // Parked after (a context dropped on another thread while the exit
+        // protocol ran): the queue closes then, not never.
+        let queue = Queue::new();
+        queue.close_parked();
+        assert!(queue.push(1).is_ok(), "the body may still receive");
+        queue.park(Mailbox::new());
+        assert!(queue.push(2).is_err(), "closed when the body let go");
     }
 
     #[tokio::test]
