@@ -134,7 +134,9 @@ impl<'a> Reader<'a> {
             MAP_EXT => {
                 let n = self.u32()?;
                 let n = self.count(n)?;
-                let mut map = HashMap::with_capacity(n);
+                // Grown as it fills: pairs with the same key take two bytes
+                // each and make one entry.
+                let mut map = HashMap::with_capacity(n.min(1024));
                 for _ in 0..n {
                     let key = self.term()?;
                     map.insert(key, self.term()?);
@@ -191,7 +193,7 @@ impl<'a> Reader<'a> {
                 let module = self.atom()?;
                 let function = self.atom()?;
                 let arity = match self.term()? {
-                    Term::FixInteger(FixInteger { value }) if (0..0xff).contains(&value) => {
+                    Term::FixInteger(FixInteger { value }) if (0..=0xff).contains(&value) => {
                         value as u8
                     }
                     other => return Err(format!("an export of arity {other}")),
@@ -354,6 +356,11 @@ mod tests {
                 function: Atom::from("f"),
                 arity: 2,
             }),
+            Term::from(ExternalFun {
+                module: Atom::from("m"),
+                function: Atom::from("f"),
+                arity: 255,
+            }),
             Term::from(eetf::BigInteger::from(1_i64 << 40)),
             Term::from(eetf::BigInteger::from(-(1_i64 << 62))),
         ];
@@ -408,7 +415,7 @@ mod tests {
             &[77, 0, 0, 0, 1, 0, 1],
             &[119, 2, 0xff, 0xfe],
             &[88, 97, 1],
-            &[113, 119, 1, b'm', 119, 1, b'f', 98, 0, 0, 1, 0],
+            &[113, 119, 1, b'm', 119, 1, b'f', 98, 0, 0, 1, 0], // arity 256
             &[70, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0],
             &[1],
         ] {
