@@ -93,6 +93,46 @@ async fn fauxtp_names_reach_erlang_through_the_atom_cache() {
     assert_eq!(next(&mut me).await, (atom("got"), atom("true")).to_term());
 }
 
+/// fauxtp writes the atoms of a message through Erlang's cache too (up to
+/// 16 in one message, the rest in full): a message with more distinct
+/// atoms than that, each more than once, in tuples, lists, a map and a
+/// pid, sent and cast by name, comes back from Erlang as it went (and
+/// Erlang writes it back through fauxtp's cache).
+#[tokio::test]
+async fn the_atoms_of_a_message_reach_erlang_through_the_atom_cache() {
+    let node = erlang::node(COOKIE).await;
+    let mut me = Ctx::<Term>::detached();
+    let (erl, _worker) = erlang_worker(
+        &node,
+        &mut me,
+        "register(echo, self()), P ! registered, \
+         [receive {'$gen_cast', T} -> P ! {cast, T}; T -> P ! {sent, T} end \
+          || _ <- lists:seq(1, 4)]",
+    )
+    .await;
+    assert_eq!(next(&mut me).await, atom("registered"));
+    let names: Vec<Term> = (0..40).map(|n| atom(&format!("key_{n}"))).collect();
+    let mut map = std::collections::HashMap::new();
+    for name in &names[..20] {
+        map.insert(name.clone(), atom("value"));
+    }
+    let message = Term::from(fauxtp::dist::term::Tuple::from(vec![
+        atom("data"),
+        names.to_term(),
+        names.to_term(),
+        Term::from(fauxtp::dist::term::Map::from(map)),
+        Term::from(node.pid_of(&me.pid())),
+        (atom("data"), (atom("tail"), atom("data"))).to_term(),
+    ]));
+    let echo = Remote::name("echo", &erl.name);
+    for _ in 0..2 {
+        node.send(&echo, &message).await.unwrap();
+        assert_eq!(next(&mut me).await, (atom("sent"), &message).to_term());
+        node.cast(&echo, &message).await.unwrap();
+        assert_eq!(next(&mut me).await, (atom("cast"), &message).to_term());
+    }
+}
+
 /// A binary of `len` bytes (a multiple of 250): blocks of 250 bytes,
 /// `fill` and a count, which fragments (of 64 KiB) do not line up with,
 /// so that a fragment out of place would show.

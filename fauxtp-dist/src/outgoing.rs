@@ -10,7 +10,7 @@ use eetf::Term;
 use erl_dist::DistributionFlags;
 
 use crate::control::Control;
-use crate::frame::{self, AtomCacheOut, Framing, Payload, PidParts, FRAGMENT_SIZE};
+use crate::frame::{self, AtomCacheOut, CachedAtoms, Framing, Payload, PidParts, FRAGMENT_SIZE};
 
 /// How many bytes may wait in a connection's queue before the node's own
 /// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
@@ -172,27 +172,29 @@ impl Outgoing {
         }
         self.room().await;
         let large = with_scratch(|scratch| {
+            let mut atoms = CachedAtoms::new(&[from.node, "", to]);
             if !self.encode(scratch, |bytes| {
-                frame::encode_reg_send_terms(bytes, from, payload)
+                frame::encode_reg_send_terms(bytes, from, payload, &mut atoms)
             }) {
                 return None;
             }
             if !self.fragments || scratch.len() <= STREAM_WINDOW {
-                self.append_with_header(&[from.node, "", to], scratch);
+                self.append_with_header(atoms.as_slice(), scratch);
                 return None;
             }
-            // Too large to go whole: the control message again with its
-            // atoms in full, then the payload as it was encoded, after a
-            // header of no references, in fragments. (The frame's length
-            // stays 0: fragments carry only what follows the header.)
+            // Too large to go whole: written again with its atoms in full,
+            // after a header of no references, in fragments. (The frame's
+            // length stays 0: fragments carry only what follows the
+            // header.)
             let mut message = Vec::with_capacity(scratch.len() + 64);
             message.extend_from_slice(&[0; 4]);
             message.extend_from_slice(Framing::Header.prefix());
-            if !frame::write_reg_send_control(&mut message, from, to) {
+            if !(frame::write_reg_send_control(&mut message, from, to)
+                && payload.write(Framing::Header, &mut message))
+            {
                 tracing::warn!("dropped a message that does not encode");
                 return None;
             }
-            message.extend_from_slice(&scratch[frame::REG_SEND_CACHED_CONTROL..]);
             Some(Fragments::new(self, message))
         });
         if let Some(fragments) = large {

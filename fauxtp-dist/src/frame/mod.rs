@@ -14,6 +14,7 @@
 
 mod check;
 mod decode;
+mod encode;
 mod header;
 mod in_place;
 
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use eetf::Term;
 
 pub(crate) use check::check_term;
+pub(crate) use encode::CachedAtoms;
 pub(crate) use header::{write_fragment, AtomCacheOut, Incoming, FRAGMENT_SIZE};
 pub(crate) use in_place::Message;
 
@@ -355,18 +357,17 @@ pub(crate) fn write_reg_send_control(bytes: &mut Vec<u8>, from: &PidParts<'_>, t
     }
 }
 
-/// How many bytes [`encode_reg_send_terms`] writes before the payload.
-pub(crate) const REG_SEND_CACHED_CONTROL: usize = 23;
-
 /// Appends the terms of a `REG_SEND` for a header whose atom cache
-/// references 0, 1 and 2 are the sender's node, `''` and the name it is
-/// sent to (see [`AtomCacheOut`]): `{6, From, '', To}` with those
-/// references, then `payload`, whose atoms are written in full. False,
-/// with `bytes` as they were, if the payload cannot be written.
-pub(crate) fn encode_reg_send_terms(
+/// references are `atoms` (see [`AtomCacheOut`]), 0, 1 and 2 being the
+/// sender's node, `''` and the name it is sent to: `{6, From, '', To}`
+/// with those references, then `payload`, whose atoms join `atoms` (see
+/// [`CachedAtoms`]). False, with `bytes` as they were, if the payload
+/// cannot be written.
+pub(crate) fn encode_reg_send_terms<'a>(
     bytes: &mut Vec<u8>,
     from: &PidParts<'_>,
-    payload: Payload<'_>,
+    payload: Payload<'a>,
+    atoms: &mut CachedAtoms<'a>,
 ) -> bool {
     let start = bytes.len();
     bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 4, SMALL_INTEGER_EXT]);
@@ -374,7 +375,13 @@ pub(crate) fn encode_reg_send_terms(
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 0]);
     from.write_numbers(bytes);
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 1, ATOM_CACHE_REF, 2]);
-    let written = payload.write(Framing::Header, bytes);
+    let written = match payload {
+        Payload::Term(term) => encode::write_term(term, bytes, atoms),
+        Payload::Cast(request) => {
+            bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 2]);
+            atoms.write_atom(bytes, "$gen_cast") && encode::write_term(request, bytes, atoms)
+        }
+    };
     if !written {
         bytes.truncate(start);
     }
@@ -620,23 +627,37 @@ mod tests {
             ));
             assert_eq!(direct, terms, "{to} {framing:?}");
         }
-        // With the atoms as cache references, the control message takes
-        // a fixed number of bytes before the payload.
-        let mut terms = Vec::new();
+        // With the atoms as cache references: the control message and the
+        // payload read back through the atoms the references name, a cast
+        // as the tuple around its request.
         let from = PidParts {
             node: "a@b",
             id: 1,
             serial: 0,
             creation: 1,
         };
-        assert!(encode_reg_send_terms(
-            &mut terms,
-            &from,
-            Payload::Term(&payload)
-        ));
-        let mut alone = Vec::new();
-        assert!(Framing::Header.write_term(&payload, &mut alone));
-        assert_eq!(&terms[REG_SEND_CACHED_CONTROL..], &alone[..]);
+        let control = crate::control::Control::RegSend {
+            from: eetf::Pid::new("a@b", 1, 0, 1),
+            to: eetf::Atom::from("sink"),
+        }
+        .encode();
+        let cast = Term::from(Tuple::from(vec![
+            Term::from(Atom::from("$gen_cast")),
+            payload.clone(),
+        ]));
+        for (sent, expected) in [
+            (Payload::Term(&payload), &payload),
+            (Payload::Cast(&payload), &cast),
+        ] {
+            let mut terms = Vec::new();
+            let mut atoms = CachedAtoms::new(&["a@b", "", "sink"]);
+            assert!(encode_reg_send_terms(&mut terms, &from, sent, &mut atoms));
+            let atoms: Vec<Arc<str>> = atoms.as_slice().iter().map(|a| Arc::from(*a)).collect();
+            let (read, used) = decode::decode_term(&terms, &atoms).unwrap();
+            assert_eq!(read, control);
+            let (read, rest) = decode::decode_term(&terms[used..], &atoms).unwrap();
+            assert_eq!((&read, used + rest), (expected, terms.len()));
+        }
         // A name too long for an atom is refused, and nothing is written.
         let mut bytes = vec![1];
         let from = PidParts {
