@@ -10,6 +10,7 @@
 
 use eetf::{FixInteger, Term};
 
+use super::tags::*;
 use super::{write_atom, Framing};
 
 /// How many atoms one message refers to through the cache at most; the
@@ -152,17 +153,6 @@ pub(crate) fn write_term<'a>(
         other => Framing::Header.write_term(other, bytes),
     }
 }
-
-const ATOM_CACHE_REF: u8 = 82;
-const NEW_PID_EXT: u8 = 88;
-const SMALL_INTEGER_EXT: u8 = 97;
-const INTEGER_EXT: u8 = 98;
-const SMALL_TUPLE_EXT: u8 = 104;
-const LARGE_TUPLE_EXT: u8 = 105;
-const NIL_EXT: u8 = 106;
-const LIST_EXT: u8 = 108;
-const BINARY_EXT: u8 = 109;
-const MAP_EXT: u8 = 116;
 
 #[cfg(test)]
 mod tests {

@@ -17,16 +17,7 @@ use std::sync::Arc;
 
 use eetf::Term;
 
-/// Tags of the external term format that these readers take.
-const SMALL_INTEGER_EXT: u8 = 97;
-const SMALL_TUPLE_EXT: u8 = 104;
-const NEW_PID_EXT: u8 = 88;
-const PID_EXT: u8 = 103;
-const ATOM_CACHE_REF: u8 = 82;
-const ATOM_EXT: u8 = 100;
-const SMALL_ATOM_EXT: u8 = 115;
-const ATOM_UTF8_EXT: u8 = 118;
-const SMALL_ATOM_UTF8_EXT: u8 = 119;
+use super::tags::*;
 
 /// A message a frame carries, as far as it was read in place.
 #[derive(Debug, Clone, PartialEq)]

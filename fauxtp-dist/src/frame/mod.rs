@@ -17,11 +17,17 @@ mod decode;
 mod encode;
 mod header;
 mod in_place;
+mod tags;
 
 use std::io::Read;
 use std::sync::Arc;
 
 use eetf::Term;
+
+use tags::{
+    ATOM_CACHE_REF, ATOM_UTF8_EXT, NEW_PID_EXT, SMALL_ATOM_UTF8_EXT, SMALL_INTEGER_EXT,
+    SMALL_TUPLE_EXT,
+};
 
 pub(crate) use check::check_term;
 pub(crate) use encode::CachedAtoms;
@@ -340,11 +346,6 @@ pub(crate) fn encode_reg_send_into(
     finish_frame(bytes, start, written)
 }
 
-const SMALL_TUPLE_EXT: u8 = 104;
-const SMALL_INTEGER_EXT: u8 = 97;
-const NEW_PID_EXT: u8 = 88;
-const ATOM_CACHE_REF: u8 = 82;
-
 /// Appends `{6, From, '', To}` without its version byte, its atoms in
 /// full; false if `to` is too long for an atom (what was written stays).
 pub(crate) fn write_reg_send_control(bytes: &mut Vec<u8>, from: &PidParts<'_>, to: &str) -> bool {
@@ -391,8 +392,6 @@ pub(crate) fn encode_reg_send_terms<'a>(
 /// Writes an atom as eetf does: `SMALL_ATOM_UTF8_EXT` up to 255 bytes,
 /// `ATOM_UTF8_EXT` up to 65,535; false beyond.
 pub(super) fn write_atom(bytes: &mut Vec<u8>, name: &str) -> bool {
-    const SMALL_ATOM_UTF8_EXT: u8 = 119;
-    const ATOM_UTF8_EXT: u8 = 118;
     if let Ok(len) = u8::try_from(name.len()) {
         bytes.extend_from_slice(&[SMALL_ATOM_UTF8_EXT, len]);
     } else if let Ok(len) = u16::try_from(name.len()) {
