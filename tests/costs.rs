@@ -3,7 +3,8 @@
 //! doubles when it is full, and is reused), a receive that skips saved
 //! messages allocates nothing per skipped message, a GenServer call
 //! allocates its reply slot and nothing else, a cast nothing at all in
-//! a steady state, and an idle server is two allocations under 1 KiB.
+//! a steady state, an idle server is two allocations under 1 KiB, and a
+//! monitor costs the watched process one.
 //!
 //! Every test runs on a current-thread runtime, so the server's work is
 //! counted too (the counter is per thread).
@@ -190,4 +191,23 @@ async fn an_idle_server_is_two_allocations_under_a_kib() {
     );
     assert_eq!(cheapest.0, 2, "allocations per server: {cheapest:?}");
     assert!(cheapest.1 <= 896, "bytes per server: {cheapest:?}");
+}
+
+/// Being monitored costs a process one allocation (the monitor and the box
+/// that holds the monitors on it, together); the watcher's table of the
+/// monitors it holds grows now and then, by doubling.
+#[tokio::test(flavor = "current_thread")]
+async fn a_monitor_costs_the_watched_process_one_allocation() {
+    let mut servers = Vec::with_capacity(200);
+    for _ in 0..200 {
+        servers.push(Counter::start(()).await.unwrap());
+    }
+    let mut watcher = Ctx::<()>::detached();
+    let mut cheapest = usize::MAX;
+    for server in &servers {
+        let before = allocations();
+        watcher.monitor(server);
+        cheapest = cheapest.min(allocations() - before);
+    }
+    assert_eq!(cheapest, 1, "allocations per monitor");
 }

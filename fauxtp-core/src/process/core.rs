@@ -11,7 +11,6 @@
 //! - the name table's lock may be held while taking a process lock, never
 //!   the other way round (see `names.rs`).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Waker;
@@ -167,19 +166,18 @@ struct Control {
     requests: Option<Box<Requests>>,
     /// A detached context has no task to end: it always traps exits.
     detached: bool,
-    links: ById<AnyPid>,
+    links: ById<u64, AnyPid>,
     /// The monitors other processes hold on this one. Boxed: most
     /// processes are monitored by none, and every one carries the slot (a
-    /// pointer, where the vector is three words).
-    #[allow(clippy::box_collection)]
-    monitors: Option<Box<Vec<(MonitorRef, AnyPid)>>>,
+    /// pointer, where a vector is three words).
+    monitors: Option<Box<Monitors>>,
     /// The monitors this process holds: ref -> monitored process. Written
     /// by the process alone; a monitor that has fired stays until the
     /// process demonitors it or sweeps (see `Ctx::monitor`).
     /// Boxed: most processes hold no monitor, and every one carries the
     /// slot (a pointer, where the map itself is six words).
     #[allow(clippy::box_collection)]
-    monitoring: Option<Box<HashMap<MonitorRef, AnyPid>>>,
+    monitoring: Option<Box<ById<MonitorRef, AnyPid>>>,
     /// Suspended by `sys::suspend` (a GenServer).
     suspended: bool,
     /// Has joined a process group (`pg`): the exit protocol takes it out.
@@ -441,7 +439,7 @@ impl<S: ?Sized + Sink> Core<S> {
     }
 
     /// Takes every monitor this process holds (when it ends).
-    pub(crate) fn take_held_monitors(&self) -> HashMap<MonitorRef, AnyPid> {
+    pub(crate) fn take_held_monitors(&self) -> ById<MonitorRef, AnyPid> {
         self.lock()
             .monitoring
             .take()
@@ -469,9 +467,15 @@ impl<S: ?Sized + Sink> Core<S> {
         if c.exited.is_some() {
             return false;
         }
-        c.monitors
-            .get_or_insert_with(Default::default)
-            .push((monitor, watcher));
+        match c.monitors.as_mut() {
+            Some(monitors) => monitors.more.push((monitor, watcher)),
+            None => {
+                c.monitors = Some(Box::new(Monitors {
+                    first: (monitor, watcher),
+                    more: Vec::new(),
+                }))
+            }
+        }
         true
     }
 
@@ -484,9 +488,16 @@ impl<S: ?Sized + Sink> Core<S> {
         let Some(monitors) = c.monitors.as_mut() else {
             return false;
         };
-        match monitors.iter().position(|(m, _)| *m == monitor) {
+        if monitors.first.0 == monitor {
+            match monitors.more.pop() {
+                Some(last) => monitors.first = last,
+                None => c.monitors = None,
+            }
+            return true;
+        }
+        match monitors.more.iter().position(|(m, _)| *m == monitor) {
             Some(i) => {
-                monitors.swap_remove(i);
+                monitors.more.swap_remove(i);
                 true
             }
             None => false,
@@ -759,12 +770,29 @@ impl AnyPid {
         // the watchers' mailboxes, delivered under the lock: a demonitor
         // that finds its monitor gone knows its down message has arrived.
         let mut c = core.lock();
-        for (monitor, watcher) in c.monitors.take().into_iter().flat_map(|m| *m) {
+        for (monitor, watcher) in c.monitors.take().into_iter().flat_map(|m| (*m).into_iter()) {
             watcher.core.sink.down(Down {
                 monitor,
                 pid: self.clone(),
                 reason: reason.clone(),
             });
         }
+    }
+}
+
+/// The monitors on a process: the first in the same allocation as the
+/// box that holds them, so that being monitored once costs one.
+struct Monitors {
+    first: (MonitorRef, AnyPid),
+    more: Vec<(MonitorRef, AnyPid)>,
+}
+
+impl Monitors {
+    fn iter(&self) -> impl Iterator<Item = &(MonitorRef, AnyPid)> {
+        std::iter::once(&self.first).chain(&self.more)
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = (MonitorRef, AnyPid)> {
+        std::iter::once(self.first).chain(self.more)
     }
 }

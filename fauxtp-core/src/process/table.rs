@@ -10,18 +10,29 @@ use super::AnyPid;
 /// Enough shards that spawns on different threads rarely meet on a lock.
 const SHARDS: usize = 32;
 
-/// A map keyed by pid id. Its hasher has no state: a map of the default
-/// hasher carries 16 bytes of keys, in every process's links too.
-pub(super) type ById<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+/// A map keyed by a counter: pid ids, monitor references. Its hasher has
+/// no state: a map of the default hasher carries 16 bytes of keys, in
+/// every process's links too, and SipHash costs more than the rest of an
+/// insert.
+pub(crate) type ById<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
-type Shard = Mutex<ById<AnyPid>>;
+/// Each shard is keyed by the id's place in the shard (`id / SHARDS`), so
+/// that its consecutive ids are consecutive keys.
+type Shard = Mutex<ById<u64, AnyPid>>;
 
 static TABLE: LazyLock<[Shard; SHARDS]> =
     LazyLock::new(|| std::array::from_fn(|_| Mutex::default()));
 
-/// Pid ids are distinct counters: they hash as themselves.
+/// The hasher of keys that are distinct counters.
+///
+/// The map finds a key's first bucket from the hash's low bits and tells
+/// the keys of a group apart by its top seven. The low bits are the key
+/// itself, so consecutive keys sit in neighbouring buckets: a million
+/// spawns write the table in order instead of missing the cache once
+/// each. The top seven come from a multiplication that spreads
+/// consecutive keys.
 #[derive(Default)]
-pub(super) struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -32,35 +43,34 @@ impl Hasher for IdHasher {
             self.0 = (self.0 << 8) | u64::from(byte);
         }
     }
-    fn write_u64(&mut self, id: u64) {
-        // The map finds a key's first bucket from the hash's low bits and
-        // tells keys in a group apart by its top seven. The low bits are
-        // the id itself without the shard's bits, so a shard's consecutive
-        // ids sit in neighbouring buckets: a million spawns write the
-        // table in order instead of missing the cache once each. The top
-        // seven come from a multiplication that spreads consecutive ids.
+    fn write_u64(&mut self, key: u64) {
         const TOP: u64 = 0x7F << 57;
-        let spread = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = ((id / SHARDS as u64) & !TOP) | (spread & TOP);
+        let spread = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (key & !TOP) | (spread & TOP);
     }
 }
 
-fn shard(id: u64) -> MutexGuard<'static, ById<AnyPid>> {
+fn shard(id: u64) -> (MutexGuard<'static, ById<u64, AnyPid>>, u64) {
     // Nothing that can panic runs under these locks but an allocation.
-    TABLE[id as usize % SHARDS]
+    let shard = TABLE[id as usize % SHARDS]
         .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(|e| e.into_inner());
+    (shard, id / SHARDS as u64)
 }
 
 /// A process has started.
 pub(super) fn insert(pid: &AnyPid) {
-    shard(pid.id()).insert(pid.id(), pid.clone());
+    let (mut shard, key) = shard(pid.id());
+    shard.insert(key, pid.clone());
 }
 
 /// A process has ended (called once, by its exit protocol).
 pub(super) fn remove(id: u64) {
     // The handle is dropped after the lock is released.
-    let removed = shard(id).remove(&id);
+    let removed = {
+        let (mut shard, key) = shard(id);
+        shard.remove(&key)
+    };
     drop(removed);
 }
 
@@ -103,30 +113,39 @@ pub fn list() -> Vec<AnyPid> {
 /// # }
 /// ```
 pub fn find(id: u64) -> Option<AnyPid> {
-    shard(id).get(&id).cloned()
+    let (shard, key) = shard(id);
+    shard.get(&key).cloned()
 }
 
 #[cfg(test)]
 mod tests {
     use std::hash::{BuildHasher, BuildHasherDefault};
 
-    use super::{IdHasher, SHARDS};
+    use super::IdHasher;
 
-    fn hash(id: u64) -> u64 {
-        BuildHasherDefault::<IdHasher>::default().hash_one(id)
+    fn hash(key: u64) -> u64 {
+        BuildHasherDefault::<IdHasher>::default().hash_one(key)
     }
 
     #[test]
-    fn a_shards_consecutive_ids_take_neighbouring_buckets() {
+    fn consecutive_keys_take_neighbouring_buckets() {
         let low = |h: u64| h & ((1 << 57) - 1);
-        for id in [1, 64, 1_000_003, u64::from(u32::MAX)] {
-            assert_eq!(low(hash(id + SHARDS as u64)), low(hash(id)) + 1);
+        for key in [1, 64, 1_000_003, u64::from(u32::MAX)] {
+            assert_eq!(low(hash(key + 1)), low(hash(key)) + 1);
         }
     }
 
     #[test]
-    fn consecutive_ids_spread_over_the_control_bits() {
-        let tops: std::collections::HashSet<u64> = (0..1_024).map(|id| hash(id) >> 57).collect();
+    fn consecutive_keys_spread_over_the_control_bits() {
+        let tops: std::collections::HashSet<u64> = (0..1_024).map(|key| hash(key) >> 57).collect();
         assert!(tops.len() > 100, "{} distinct top bits", tops.len());
+    }
+
+    #[test]
+    fn processes_are_found_by_id_across_shards() {
+        let me = crate::process::Ctx::<()>::detached();
+        let id = me.pid().id();
+        assert_eq!(super::find(id), Some(me.pid().any()));
+        assert_eq!(super::find(id + super::SHARDS as u64 * 1_000_000), None);
     }
 }
