@@ -240,12 +240,12 @@ pub const PINGPONG_PAIRS: u64 = 2;
 impl Sizes {
     pub fn full() -> Sizes {
         Sizes {
-            calls: 200_000,
+            calls: 2_000_000,
             casts: 2_000_000,
             fan_in_per_sender: 250_000,
             spawn: 50_000,
             ring_nodes: 100,
-            ring_rounds: 1_000,
+            ring_rounds: 10_000,
             selective_backlog: 1_000,
             selective_rounds: 5_000,
             restarts: 500,
