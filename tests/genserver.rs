@@ -1378,3 +1378,53 @@ async fn abcast_sends_to_every_server_and_says_which_are_gone() {
     assert_eq!(a.pokes().await, Ok(1));
     assert_eq!(b.pokes().await, Ok(1));
 }
+
+// ------------------------------------------------------- a full mailbox
+
+/// Counts its casts where the test can see them.
+struct Tally {
+    handled: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[genserver]
+impl Tally {
+    fn init(handled: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        Tally { handled }
+    }
+
+    #[cast]
+    fn one(&mut self) {
+        self.handled
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[call]
+    fn total(&self) -> u64 {
+        self.handled.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A server takes the casts that are already queued one after the other
+/// without waiting between them, but within tokio's budget: on one thread,
+/// another task gets its turn long before 10,000 queued casts are done.
+#[tokio::test(flavor = "current_thread")]
+async fn a_server_with_a_full_mailbox_lets_other_tasks_run() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let handled = Arc::new(AtomicU64::new(0));
+    let tally = Tally::start(handled.clone()).await.unwrap();
+    for _ in 0..10_000 {
+        tally.one().unwrap();
+    }
+    // Runs once the server has had its first turn.
+    let seen = tokio::spawn({
+        let handled = handled.clone();
+        async move { handled.load(Ordering::Relaxed) }
+    });
+    assert_eq!(tally.total().await.unwrap(), 10_000);
+    let seen = seen.await.unwrap();
+    assert!(
+        seen < 10_000,
+        "the other task ran only after all {seen} casts were handled"
+    );
+}

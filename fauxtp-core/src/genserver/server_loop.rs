@@ -3,6 +3,7 @@
 //! from outside.
 
 use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use super::context::InSpan;
@@ -56,12 +57,13 @@ pub(super) fn serve_loop<S: GenServer>(
                 continue;
             }
             let started;
+            let watching = sys.watching();
             // The entry is bound in a block that ends before the handler
             // runs, and only once: the future keeps room for every binding
             // still in scope at an `.await`, even one moved out of (the
             // handler's future holds the entry itself).
             let handled = {
-                let Some(entry) = (match sctx.after().is_some() {
+                let Some(mut entry) = (match sctx.after().is_some() {
                     false => sctx.ctx.recv_or_stop().await,
                     // Boxed: a wait with a deadline is much larger than a
                     // plain one, and every server's future would carry it.
@@ -69,19 +71,43 @@ pub(super) fn serve_loop<S: GenServer>(
                 }) else {
                     continue;
                 };
-                started = match sys.watching() {
+                started = match watching {
                     true => sys.before(&entry, &sctx),
                     false => None,
                 };
                 CatchUnwind::new(InSpan::new(sctx.span(), async {
-                    match entry {
-                        Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
-                        Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
-                        Envelope::Exit(exit) => match sctx.exit_signal(&exit) {
-                            OnExit::Stop => sctx.stop = Some(exit.reason),
-                            OnExit::Handle => state.handle_exit(exit, &mut sctx).await,
-                            OnExit::Ignore => {}
-                        },
+                    loop {
+                        match entry {
+                            Envelope::Message(msg) => state.handle(msg, &mut sctx).await,
+                            Envelope::Down(down) => state.handle_down(down, &mut sctx).await,
+                            Envelope::Exit(exit) => match sctx.exit_signal(&exit) {
+                                OnExit::Stop => sctx.stop = Some(exit.reason),
+                                OnExit::Handle => state.handle_exit(exit, &mut sctx).await,
+                                OnExit::Ignore => {}
+                            },
+                        }
+                        // The next entry in the same catch and span, if it
+                        // is there already and nothing needs a look between
+                        // the two: no stop, no system request, no timeout
+                        // and no trace or statistics (each message then
+                        // goes round the loop above). A panic ends the
+                        // server either way.
+                        if watching
+                            || sctx.stop.is_some()
+                            || sctx.after().is_some()
+                            || sctx.ctx.control_pending()
+                        {
+                            break;
+                        }
+                        let next =
+                            std::future::poll_fn(|cx| Poll::Ready(sctx.ctx.try_recv_budgeted(cx)))
+                                .await;
+                        match next {
+                            // Into the captured entry: a binding of its own
+                            // would take room in every server's future.
+                            Some(next) => entry = next,
+                            None => break,
+                        }
                     }
                 }))
             }

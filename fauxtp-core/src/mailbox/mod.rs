@@ -386,6 +386,24 @@ impl<'a, T> Receiver<'a, T> {
         }
     }
 
+    /// The oldest message if one is there, without waiting, spending a
+    /// unit of tokio's budget; `None` if there is none or the budget is
+    /// spent (then the task is woken to run again, and the caller's next
+    /// wait yields).
+    pub(crate) fn try_recv_budgeted(mut self, cx: &mut Context<'_>) -> Option<T> {
+        let Poll::Ready(coop) = tokio::task::coop::poll_proceed(cx) else {
+            return None;
+        };
+        let item = match self.mailbox.saved.pop_front() {
+            Some(item) => Some(item),
+            None => self.try_arrival(),
+        };
+        if item.is_some() {
+            coop.made_progress();
+        }
+        item
+    }
+
     /// Keeps only the waiting messages for which `keep` returns true (order
     /// unchanged).
     pub(crate) fn retain(mut self, mut keep: impl FnMut(&T) -> bool) {

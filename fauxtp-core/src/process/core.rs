@@ -291,6 +291,11 @@ impl<S: ?Sized + Sink> Core<S> {
     /// did, and the system requests waiting: one atomic load when there
     /// are none.
     #[inline]
+    pub(crate) fn control_pending(&self) -> bool {
+        self.stop_pending.load(Ordering::Acquire)
+    }
+
+    #[inline]
     pub(crate) fn take_control(&self) -> Option<(Option<ExitReason>, Vec<SystemRequest>)> {
         if !self.stop_pending.load(Ordering::Acquire) {
             return None;

@@ -82,6 +82,7 @@ pub(crate) use self::slot::{Signal, Slot};
 use self::core::{Core, Inbox, SignalMode, Sink};
 use self::handle::Handle;
 use crate::mailbox::{self, Mailbox, Receiver, Selector};
+use std::task::Context;
 
 /// What a process body returns: `Ok(())` to end normally, `Err(reason)` to
 /// end with that reason. `?` converts any error into
@@ -521,6 +522,18 @@ impl<M: Send + 'static> Ctx<M> {
             .recv_interruptible()
             .await
             .map(Envelope::from)
+    }
+
+    /// The next entry if one is there at once and tokio's budget allows;
+    /// never waits (see [`Receiver::try_recv_budgeted`]).
+    pub(crate) fn try_recv_budgeted(&mut self, cx: &mut Context<'_>) -> Option<Envelope<M>> {
+        self.receiver().try_recv_budgeted(cx).map(Envelope::from)
+    }
+
+    /// Whether a stop or system request waits for a GenServer's loop (one
+    /// atomic load).
+    pub(crate) fn control_pending(&self) -> bool {
+        self.me.core.control_pending()
     }
 
     /// Starts a selective receive; used by [`receive!`](crate::receive).
