@@ -86,8 +86,9 @@ pub(super) fn serve_loop<S: GenServer>(
                                 OnExit::Ignore => {}
                             },
                         }
-                        // The next entry in the same catch and span, if it
-                        // is there already and nothing needs a look between
+                        // The next entry in the same catch and span, if the
+                        // mailbox holds it already (taken with the batch of
+                        // this one) and nothing needs a look between
                         // the two: no stop, no system request, no timeout
                         // and no trace or statistics (each message then
                         // goes round the loop above). A panic ends the
@@ -100,7 +101,7 @@ pub(super) fn serve_loop<S: GenServer>(
                             break;
                         }
                         let next =
-                            std::future::poll_fn(|cx| Poll::Ready(sctx.ctx.try_recv_budgeted(cx)))
+                            std::future::poll_fn(|cx| Poll::Ready(sctx.ctx.try_recv_held(cx)))
                                 .await;
                         match next {
                             // Into the captured entry: a binding of its own

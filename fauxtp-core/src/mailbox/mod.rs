@@ -386,22 +386,24 @@ impl<'a, T> Receiver<'a, T> {
         }
     }
 
-    /// The oldest message if one is there, without waiting, spending a
-    /// unit of tokio's budget; `None` if there is none or the budget is
-    /// spent (then the task is woken to run again, and the caller's next
-    /// wait yields).
-    pub(crate) fn try_recv_budgeted(mut self, cx: &mut Context<'_>) -> Option<T> {
+    /// The oldest message the receiver holds already (saved, or taken
+    /// from the queue with an earlier batch), spending a unit of tokio's
+    /// budget; `None` if it holds none or the budget is spent (then the
+    /// task is woken to run again, and the caller's next wait yields).
+    /// It never takes the queue's lock: the caller's wait takes the next
+    /// batch, with one lock for all of it.
+    pub(crate) fn try_recv_held(self, cx: &mut Context<'_>) -> Option<T> {
+        if self.mailbox.saved.is_empty() && self.mailbox.arrived.is_empty() {
+            return None;
+        }
         let Poll::Ready(coop) = tokio::task::coop::poll_proceed(cx) else {
             return None;
         };
-        let item = match self.mailbox.saved.pop_front() {
+        coop.made_progress();
+        match self.mailbox.saved.pop_front() {
             Some(item) => Some(item),
-            None => self.try_arrival(),
-        };
-        if item.is_some() {
-            coop.made_progress();
+            None => self.mailbox.arrived.pop_front(),
         }
-        item
     }
 
     /// Keeps only the waiting messages for which `keep` returns true (order

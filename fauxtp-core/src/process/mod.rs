@@ -524,10 +524,10 @@ impl<M: Send + 'static> Ctx<M> {
             .map(Envelope::from)
     }
 
-    /// The next entry if one is there at once and tokio's budget allows;
-    /// never waits (see [`Receiver::try_recv_budgeted`]).
-    pub(crate) fn try_recv_budgeted(&mut self, cx: &mut Context<'_>) -> Option<Envelope<M>> {
-        self.receiver().try_recv_budgeted(cx).map(Envelope::from)
+    /// The next entry if the mailbox holds it already and tokio's budget
+    /// allows; never waits, never locks (see [`Receiver::try_recv_held`]).
+    pub(crate) fn try_recv_held(&mut self, cx: &mut Context<'_>) -> Option<Envelope<M>> {
+        self.receiver().try_recv_held(cx).map(Envelope::from)
     }
 
     /// Whether a stop or system request waits for a GenServer's loop (one
