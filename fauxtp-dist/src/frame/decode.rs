@@ -14,9 +14,9 @@
 //! rare: they go through eetf.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::tags::*;
+use super::HeaderAtoms;
 
 use eetf::{
     Atom, Binary, BitBinary, ByteList, ExternalFun, FixInteger, Float, ImproperList, List, Map,
@@ -24,17 +24,20 @@ use eetf::{
 };
 
 /// A term's bytes, read from the front.
-struct Reader<'a> {
+struct Reader<'a, A: ?Sized> {
     bytes: &'a [u8],
     at: usize,
     /// The atoms of the header's cache references.
-    atoms: &'a [Arc<str>],
+    atoms: &'a A,
 }
 
 /// Decodes the term at the front of `bytes` (without its version byte;
 /// its cache references are `atoms`), which `walk_term` checked: the term
 /// and its length.
-pub(super) fn decode_term(bytes: &[u8], atoms: &[Arc<str>]) -> Result<(Term, usize), String> {
+pub(super) fn decode_term<A: HeaderAtoms + ?Sized>(
+    bytes: &[u8],
+    atoms: &A,
+) -> Result<(Term, usize), String> {
     let mut reader = Reader {
         bytes,
         at: 0,
@@ -44,7 +47,7 @@ pub(super) fn decode_term(bytes: &[u8], atoms: &[Arc<str>]) -> Result<(Term, usi
     Ok((term, reader.at))
 }
 
-impl<'a> Reader<'a> {
+impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
         let taken = self
             .at
@@ -223,7 +226,7 @@ impl<'a> Reader<'a> {
                 let index = usize::from(self.u8()?);
                 let atom = self
                     .atoms
-                    .get(index)
+                    .atom_at(index)
                     .ok_or_else(|| format!("atom cache reference {index} to nothing"))?;
                 String::from(&**atom)
             }
@@ -276,6 +279,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     /// What eetf writes for `term`, decoded by this decoder, is `term`.
     fn round_trip(term: Term) {

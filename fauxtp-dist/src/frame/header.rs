@@ -23,7 +23,7 @@ use eetf::Term;
 
 use super::check::walk_term;
 use super::in_place::{self, Message};
-use super::{decode, Frame, FrameError};
+use super::{decode, Frame, FrameError, HeaderAtoms};
 
 /// The version byte of the external format.
 const VERSION: u8 = 131;
@@ -52,11 +52,29 @@ pub(crate) struct Incoming {
     partial: HashMap<u64, Partial>,
     /// The bytes held in `partial`.
     partial_bytes: usize,
-    /// The atom of each reference of the header being read, as it was
-    /// when the reference was read (a later reference of the same header
-    /// may put another atom in its slot). Kept here rather than made for
-    /// each frame.
+    /// The cache slot of each reference of the header being read. Kept
+    /// here rather than made for each frame.
+    refs: Vec<u16>,
+    /// The atom of each reference, for a header in which a reference put
+    /// another atom in a slot that an earlier one of it used (`owned`):
+    /// then the slots no longer say what the earlier reference was.
     atoms: Vec<Arc<str>>,
+    owned: bool,
+}
+
+/// The atoms of a header's references, read from the cache.
+struct InCache<'a> {
+    refs: &'a [u16],
+    cache: &'a [Option<Arc<str>>],
+}
+
+impl HeaderAtoms for InCache<'_> {
+    fn count(&self) -> usize {
+        self.refs.len()
+    }
+    fn atom_at(&self, index: usize) -> Option<&Arc<str>> {
+        self.cache[usize::from(*self.refs.get(index)?)].as_ref()
+    }
 }
 
 /// A message whose last fragment has not come yet.
@@ -74,7 +92,9 @@ impl Default for Incoming {
             cache: vec![None; CACHE_SIZE].into_boxed_slice(),
             partial: HashMap::new(),
             partial_bytes: 0,
-            atoms: Vec::with_capacity(255),
+            refs: Vec::with_capacity(255),
+            atoms: Vec::new(),
+            owned: false,
         }
     }
 }
@@ -88,7 +108,11 @@ impl Incoming {
         match bytes {
             [VERSION, DIST_HEADER, rest @ ..] => {
                 let used = self.read_refs(rest).map_err(malformed)?;
-                decode_terms(&rest[used..], &self.atoms).map(Some)
+                match self.owned {
+                    false => decode_terms(&rest[used..], &self.in_cache()),
+                    true => decode_terms(&rest[used..], &self.atoms[..]),
+                }
+                .map(Some)
             }
             [VERSION, DIST_FRAG_HEADER, rest @ ..] => {
                 let (sequence, count, rest) = fragment_numbers(rest)?;
@@ -97,9 +121,9 @@ impl Incoming {
                 if count == 0 {
                     return Err(malformed("a message of 0 fragments".to_owned()));
                 }
-                let atoms = self.atoms.clone();
+                let atoms = self.header_atoms();
                 if count == 1 {
-                    return decode_terms(chunk, &atoms).map(Some);
+                    return decode_terms(chunk, &atoms[..]).map(Some);
                 }
                 hold(&mut self.partial_bytes, chunk.len())?;
                 // Room for the whole message, as far as the first fragment
@@ -142,7 +166,7 @@ impl Incoming {
                 }
                 let partial = entry.remove();
                 self.partial_bytes -= partial.bytes.len();
-                decode_terms(&partial.bytes, &partial.atoms).map(Some)
+                decode_terms(&partial.bytes, &partial.atoms[..]).map(Some)
             }
             [VERSION, tag, ..] => Err(malformed(format!(
                 "a distribution header of kind {tag}, which fauxtp does not read"
@@ -156,7 +180,9 @@ impl Incoming {
     /// `atoms`, and returns how many bytes the references took.
     fn read_refs(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let truncated = || "truncated distribution header".to_owned();
+        self.refs.clear();
         self.atoms.clear();
+        self.owned = false;
         let refs = *bytes.first().ok_or_else(truncated)? as usize;
         if refs == 0 {
             return Ok(1);
@@ -182,15 +208,44 @@ impl Incoming {
                 let text = std::str::from_utf8(take(len)?)
                     .map_err(|_| "an atom cache entry that is not UTF-8".to_owned())?;
                 if self.cache[slot].as_deref() != Some(text) {
+                    // An earlier reference of this header read the atom
+                    // this one replaces: from here on, each reference
+                    // keeps its atom.
+                    if !self.owned && self.refs.contains(&(slot as u16)) {
+                        self.atoms = self.header_atoms();
+                        self.owned = true;
+                    }
                     self.cache[slot] = Some(Arc::from(text));
                 }
             }
             match &self.cache[slot] {
-                Some(atom) => self.atoms.push(atom.clone()),
+                Some(atom) if self.owned => self.atoms.push(atom.clone()),
+                Some(_) => {}
                 None => return Err(format!("atom cache slot {slot} used before it was filled")),
             }
+            self.refs.push(slot as u16);
         }
         Ok(at)
+    }
+
+    /// The header's references, read from the cache.
+    fn in_cache(&self) -> InCache<'_> {
+        InCache {
+            refs: &self.refs,
+            cache: &self.cache,
+        }
+    }
+
+    /// The atom of each of the header's references so far, as a vector
+    /// of their own (a message in fragments keeps them until its last).
+    fn header_atoms(&self) -> Vec<Arc<str>> {
+        if self.owned {
+            return self.atoms.clone();
+        }
+        let refs = self.in_cache();
+        (0..refs.count())
+            .filter_map(|i| refs.atom_at(i).cloned())
+            .collect()
     }
 }
 
@@ -217,7 +272,7 @@ fn fragment_numbers(bytes: &[u8]) -> Result<(u64, u64, &[u8]), FrameError> {
 /// follow a distribution header: terms without version bytes, which may
 /// refer to the header's atom cache references (`atoms`). A message to a
 /// registered name is read in place ([`in_place`]).
-fn decode_terms(bytes: &[u8], atoms: &[Arc<str>]) -> Result<Frame, FrameError> {
+fn decode_terms<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Result<Frame, FrameError> {
     let malformed = |what: &str, e: String| FrameError::Malformed(format!("{what}: {e}"));
     let decode = |bytes: &[u8]| decode_term(bytes, atoms);
     let left_over = || FrameError::Malformed("bytes left after the payload".to_owned());
@@ -257,8 +312,8 @@ fn decode_terms(bytes: &[u8], atoms: &[Arc<str>]) -> Result<Frame, FrameError> {
 
 /// Checks and decodes one term without its version byte, which may refer
 /// to the header's atom cache references (`atoms`), and returns its length.
-fn decode_term(bytes: &[u8], atoms: &[Arc<str>]) -> Result<(Term, usize), String> {
-    let len = walk_term(bytes, atoms.len(), &mut |_, _| {})?;
+fn decode_term<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Result<(Term, usize), String> {
+    let len = walk_term(bytes, atoms.count(), &mut |_, _| {})?;
     let (term, used) = decode::decode_term(&bytes[..len], atoms)?;
     if used != len {
         return Err("a term shorter than its check".to_owned());

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use eetf::Term;
 
 use super::tags::*;
+use super::HeaderAtoms;
 
 /// A message a frame carries, as far as it was read in place.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,10 +69,10 @@ impl AtomAt<'_> {
 /// Reads the atom at the front of `bytes`, whose cache references are
 /// `atoms`: the atom and its length. `None` for anything else, and for a
 /// Latin-1 atom beyond ASCII (left to the decoder, which converts it).
-fn atom<'a>(bytes: &'a [u8], atoms: &'a [Arc<str>]) -> Option<(AtomAt<'a>, usize)> {
+fn atom<'a, A: HeaderAtoms + ?Sized>(bytes: &'a [u8], atoms: &'a A) -> Option<(AtomAt<'a>, usize)> {
     let (len, at, utf8) = match *bytes.first()? {
         ATOM_CACHE_REF => {
-            let atom = atoms.get(usize::from(*bytes.get(1)?))?;
+            let atom = atoms.atom_at(usize::from(*bytes.get(1)?))?;
             return Some((AtomAt::Cached(atom), 2));
         }
         SMALL_ATOM_UTF8_EXT => (usize::from(*bytes.get(1)?), 2, true),
@@ -97,7 +98,7 @@ fn atom<'a>(bytes: &'a [u8], atoms: &'a [Arc<str>]) -> Option<(AtomAt<'a>, usize
 }
 
 /// The length of the pid at the front of `bytes`, if there is one.
-fn pid_len(bytes: &[u8], atoms: &[Arc<str>]) -> Option<usize> {
+fn pid_len<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Option<usize> {
     let numbers = match *bytes.first()? {
         NEW_PID_EXT => 12,
         PID_EXT => 9,
@@ -112,7 +113,10 @@ fn pid_len(bytes: &[u8], atoms: &[Arc<str>]) -> Option<usize> {
 /// front of `bytes` (a term without its version byte, whose cache
 /// references are `atoms`): the name, and the control message's length.
 /// `None` for any other control message, or one of another shape.
-pub(super) fn reg_send(bytes: &[u8], atoms: &[Arc<str>]) -> Option<(Arc<str>, usize)> {
+pub(super) fn reg_send<A: HeaderAtoms + ?Sized>(
+    bytes: &[u8],
+    atoms: &A,
+) -> Option<(Arc<str>, usize)> {
     let [SMALL_TUPLE_EXT, 4, SMALL_INTEGER_EXT, op, ..] = *bytes else {
         return None;
     };
@@ -128,7 +132,7 @@ pub(super) fn reg_send(bytes: &[u8], atoms: &[Arc<str>]) -> Option<(Arc<str>, us
 
 /// Where the request starts, if `bytes` (a term without its version byte)
 /// are a cast's `{'$gen_cast', Request}`.
-pub(super) fn cast_request(bytes: &[u8], atoms: &[Arc<str>]) -> Option<usize> {
+pub(super) fn cast_request<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Option<usize> {
     let [SMALL_TUPLE_EXT, 2, ..] = *bytes else {
         return None;
     };

@@ -147,6 +147,42 @@ pub(crate) fn decode_body(
     Ok(Some(Frame::Message { control, payload }))
 }
 
+/// The atoms of a header's cache references, by index: read from the
+/// connection's cache where they are, without a copy of each per message.
+trait HeaderAtoms {
+    /// How many references the header has.
+    fn count(&self) -> usize;
+    /// The atom of reference `index`.
+    fn atom_at(&self, index: usize) -> Option<&Arc<str>>;
+}
+
+impl HeaderAtoms for [Arc<str>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn atom_at(&self, index: usize) -> Option<&Arc<str>> {
+        self.get(index)
+    }
+}
+
+impl HeaderAtoms for Vec<Arc<str>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn atom_at(&self, index: usize) -> Option<&Arc<str>> {
+        self.get(index)
+    }
+}
+
+impl<const N: usize> HeaderAtoms for [Arc<str>; N] {
+    fn count(&self) -> usize {
+        N
+    }
+    fn atom_at(&self, index: usize) -> Option<&Arc<str>> {
+        self.get(index)
+    }
+}
+
 /// Decodes one term with eetf (the rare terms [`decode`] leaves to it), a
 /// panic inside eetf included as an error (the shape was checked, so none
 /// is expected).
