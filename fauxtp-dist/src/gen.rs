@@ -124,6 +124,16 @@ pub trait RemoteServer: Send + Sized + 'static {
     /// read.
     fn remote_cast(request: Term) -> Result<Self, Term>;
 
+    /// [`remote_cast`](Self::remote_cast) of a request that the node read
+    /// in parts (its handler's name in place, its arguments each a term):
+    /// `#[genserver(remote)]` matches them without the request's tuple and
+    /// atom ever being made. By default, the request is put together and
+    /// given to `remote_cast`.
+    #[doc(hidden)]
+    fn remote_cast_parts(request: __private::CastRequest) -> Result<Self, Term> {
+        Self::remote_cast(request.into_term())
+    }
+
     /// Any other message, for an `#[info]` handler that takes a [`Term`];
     /// given back if there is none (it is then dropped, with a log line).
     fn remote_info(message: Term) -> Result<Self, Term> {
@@ -135,6 +145,8 @@ pub trait RemoteServer: Send + Sized + 'static {
 /// by hand.
 #[doc(hidden)]
 pub mod __private {
+    use std::sync::Arc;
+
     use crate::term::Term;
 
     /// Records that servers of message type `M` answer other nodes, so
@@ -144,32 +156,102 @@ pub mod __private {
         super::remember::<M>();
     }
 
-    /// [`request_parts`], taking the request apart: its handler name and
-    /// arguments, or the request as it came if it has no such shape.
-    pub fn request_parts_owned(request: Term) -> Result<(String, Vec<Term>), Term> {
-        match request {
-            Term::Atom(name) => Ok((name.name, Vec::new())),
-            Term::Tuple(t) if matches!(t.elements.first(), Some(Term::Atom(_))) => {
-                let mut elements = t.elements;
-                match elements.remove(0) {
-                    Term::Atom(name) => Ok((name.name, elements)),
-                    _ => unreachable!("checked above"),
-                }
-            }
-            other => Err(other),
-        }
+    /// A cast's request in parts: `{Handler, Arg...}`, or the atom
+    /// `Handler` alone.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct CastRequest {
+        handler: Arc<str>,
+        args: CastArgs,
+        /// The atom alone, not in a tuple.
+        bare: bool,
     }
 
-    /// What a cast that fits no handler is logged as: its name and
-    /// arguments put back together.
-    pub fn request_from_parts(name: String, args: Vec<Term>) -> Term {
-        if args.is_empty() {
-            return Term::from(crate::term::Atom::from(name));
+    /// A request's arguments: most have one, and take no vector.
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) enum CastArgs {
+        None,
+        One(Term),
+        Many(Vec<Term>),
+    }
+
+    impl CastRequest {
+        pub(crate) fn new(handler: Arc<str>, args: CastArgs, bare: bool) -> CastRequest {
+            CastRequest {
+                handler,
+                args,
+                bare,
+            }
         }
-        let mut elements = Vec::with_capacity(args.len() + 1);
-        elements.push(Term::from(crate::term::Atom::from(name)));
-        elements.extend(args);
-        Term::from(crate::term::Tuple::from(elements))
+
+        /// A request of this shape taken apart; the term given back if it
+        /// is of another.
+        pub fn from_term(request: Term) -> Result<CastRequest, Term> {
+            let (handler, mut elements) = match request {
+                Term::Atom(name) => {
+                    return Ok(CastRequest::new(name.name.into(), CastArgs::None, true))
+                }
+                Term::Tuple(t) if matches!(t.elements.first(), Some(Term::Atom(_))) => {
+                    let mut elements = t.elements.into_iter();
+                    match elements.next() {
+                        Some(Term::Atom(name)) => (name.name, elements),
+                        _ => unreachable!("checked above"),
+                    }
+                }
+                other => return Err(other),
+            };
+            let args = match elements.len() {
+                0 => CastArgs::None,
+                1 => CastArgs::One(elements.next().expect("one element")),
+                _ => CastArgs::Many(elements.collect()),
+            };
+            Ok(CastRequest::new(handler.into(), args, false))
+        }
+
+        /// The handler's name.
+        pub fn handler(&self) -> &str {
+            &self.handler
+        }
+
+        /// How many arguments it has.
+        pub fn arity(&self) -> usize {
+            match &self.args {
+                CastArgs::None => 0,
+                CastArgs::One(_) => 1,
+                CastArgs::Many(args) => args.len(),
+            }
+        }
+
+        /// Its `N` arguments; the request given back if it has another
+        /// number.
+        pub fn into_args<const N: usize>(self) -> Result<[Term; N], CastRequest> {
+            if self.arity() != N {
+                return Err(self);
+            }
+            match self.args {
+                CastArgs::Many(args) => Ok(args.try_into().expect("N arguments")),
+                CastArgs::One(arg) => {
+                    let mut arg = Some(arg);
+                    Ok(std::array::from_fn(|_| arg.take().expect("one argument")))
+                }
+                CastArgs::None => Ok(std::array::from_fn(|_| unreachable!("no argument"))),
+            }
+        }
+
+        /// The request put together again, as it came.
+        pub fn into_term(self) -> Term {
+            let handler = Term::from(crate::term::Atom::from(&*self.handler));
+            if self.bare {
+                return handler;
+            }
+            let mut elements = Vec::with_capacity(self.arity() + 1);
+            elements.push(handler);
+            match self.args {
+                CastArgs::None => {}
+                CastArgs::One(arg) => elements.push(arg),
+                CastArgs::Many(args) => elements.extend(args),
+            }
+            Term::from(crate::term::Tuple::from(elements))
+        }
     }
 
     /// A request's handler name and arguments: `get` is `("get", [])`,
@@ -228,6 +310,11 @@ pub(crate) trait Registered: Send + Sync {
     fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller>;
     /// Gives back what to log if the server takes no such cast.
     fn cast(&self, request: Term) -> Result<(), Term>;
+    /// A cast's request read in parts; given back, as a term, if the
+    /// server cannot take it.
+    fn cast_parts(&self, request: __private::CastRequest) -> Result<(), Term> {
+        self.cast(request.into_term())
+    }
     /// Gives the message back if the server cannot take it.
     fn info(&self, message: Term) -> Result<(), Term>;
 }
@@ -253,6 +340,13 @@ impl<M: RemoteServer> Registered for RegisteredServer<M> {
 
     fn cast(&self, request: Term) -> Result<(), Term> {
         let msg = M::remote_cast(request)?;
+        // A server that has just ended drops it, as Erlang would.
+        let _ = self.pid.send(msg);
+        Ok(())
+    }
+
+    fn cast_parts(&self, request: __private::CastRequest) -> Result<(), Term> {
+        let msg = M::remote_cast_parts(request)?;
         // A server that has just ended drops it, as Erlang would.
         let _ = self.pid.send(msg);
         Ok(())
@@ -303,6 +397,12 @@ pub(crate) fn deliver(server: &dyn Registered, out: &Outgoing, message: Message)
     let message = match message {
         Message::Term(term) => gen_message(term),
         Message::Cast(request) => GenMessage::Cast(request),
+        Message::CastParts(request) => {
+            if let Err(request) = server.cast_parts(request) {
+                tracing::warn!(%request, "dropped a cast that fits no handler");
+            }
+            return;
+        }
     };
     match message {
         GenMessage::Call {
@@ -440,14 +540,25 @@ mod tests {
 
     #[test]
     fn a_request_taken_apart_and_put_back() {
-        use super::__private::{request_from_parts, request_parts_owned};
+        use super::__private::CastRequest;
         let add = tuple(vec![atom("add"), 7u64.to_term()]);
-        let (name, args) = request_parts_owned(add.clone()).unwrap();
-        assert_eq!((name.as_str(), args.len()), ("add", 1));
-        assert_eq!(request_from_parts(name, args), add);
-        let (name, args) = request_parts_owned(atom("get")).unwrap();
-        assert_eq!(request_from_parts(name, args), atom("get"));
+        let request = CastRequest::from_term(add.clone()).unwrap();
+        assert_eq!((request.handler(), request.arity()), ("add", 1));
+        assert_eq!(request.clone().into_term(), add);
+        let [seven] = request.into_args::<1>().unwrap();
+        assert_eq!(seven, 7u64.to_term());
+        let two = tuple(vec![atom("two"), atom("a"), atom("b")]);
+        let request = CastRequest::from_term(two.clone()).unwrap();
+        assert!(request.clone().into_args::<1>().is_err());
+        assert_eq!(request.clone().into_term(), two);
+        assert_eq!(request.into_args::<2>().unwrap(), [atom("a"), atom("b")]);
+        // The atom alone and the tuple of it alone come back as they came.
+        for get in [atom("get"), tuple(vec![atom("get")])] {
+            let request = CastRequest::from_term(get.clone()).unwrap();
+            assert_eq!((request.handler(), request.arity()), ("get", 0));
+            assert_eq!(request.into_term(), get);
+        }
         let odd = tuple(vec![7u64.to_term()]);
-        assert_eq!(request_parts_owned(odd.clone()).unwrap_err(), odd);
+        assert_eq!(CastRequest::from_term(odd.clone()).unwrap_err(), odd);
     }
 }

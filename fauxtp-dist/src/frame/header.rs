@@ -24,6 +24,7 @@ use eetf::Term;
 use super::check::walk_term;
 use super::in_place::{self, Message};
 use super::{decode, Frame, FrameError, HeaderAtoms};
+use crate::gen::__private::{CastArgs, CastRequest};
 
 /// The version byte of the external format.
 const VERSION: u8 = 131;
@@ -280,11 +281,29 @@ fn decode_terms<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Result<Fram
         let payload = &bytes[len..];
         if !payload.is_empty() {
             let (message, used) = match in_place::cast_request(payload, atoms) {
-                Some(at) => {
-                    let (request, used) =
-                        decode(&payload[at..]).map_err(|e| malformed("payload", e))?;
-                    (Message::Cast(request), at + used)
-                }
+                Some(at) => match in_place::cast_handler(&payload[at..], atoms) {
+                    Some((handler, len, arity, bare)) => {
+                        let mut used = at + len;
+                        let mut arg = || -> Result<Term, FrameError> {
+                            let (arg, len) =
+                                decode(&payload[used..]).map_err(|e| malformed("payload", e))?;
+                            used += len;
+                            Ok(arg)
+                        };
+                        let args = match arity {
+                            0 => CastArgs::None,
+                            1 => CastArgs::One(arg()?),
+                            n => CastArgs::Many((0..n).map(|_| arg()).collect::<Result<_, _>>()?),
+                        };
+                        let request = CastRequest::new(handler, args, bare);
+                        (Message::CastParts(request), used)
+                    }
+                    None => {
+                        let (request, used) =
+                            decode(&payload[at..]).map_err(|e| malformed("payload", e))?;
+                        (Message::Cast(request), at + used)
+                    }
+                },
                 None => {
                     let (term, used) = decode(payload).map_err(|e| malformed("payload", e))?;
                     (Message::Term(term), used)
@@ -491,7 +510,9 @@ mod tests {
     fn expected_reg_send(name: &str, cast: &str) -> Frame {
         Frame::ToName {
             name: Arc::from(name),
-            message: Message::Cast(Term::from(Atom::from(cast))),
+            message: Message::CastParts(
+                CastRequest::from_term(Term::from(Atom::from(cast))).unwrap(),
+            ),
         }
     }
 
@@ -624,6 +645,25 @@ mod tests {
             message: Message::Cast(seven.clone()),
         };
         assert_eq!(read, Some(cast));
+        // A request of a handler and its arguments: read in parts.
+        let mut cast_of_add = vec![104, 2, 119, 9];
+        cast_of_add.extend(b"$gen_cast");
+        cast_of_add.extend([104, 3, 119, 3, b'a', b'd', b'd', 97, 7, 106]);
+        let read = incoming.read(&reg_send_frame("sink", &cast_of_add)).unwrap();
+        let add = Term::from(eetf::Tuple::from(vec![
+            Term::from(Atom::from("add")),
+            seven.clone(),
+            Term::from(eetf::List::nil()),
+        ]));
+        let Some(Frame::ToName {
+            message: Message::CastParts(request),
+            ..
+        }) = read
+        else {
+            panic!("not read in parts: {read:?}");
+        };
+        assert_eq!((request.handler(), request.arity()), ("add", 2));
+        assert_eq!(request.into_term(), add);
         // Not a cast: the message as it is.
         let read = incoming.read(&reg_send_frame("sink", &[97, 7])).unwrap();
         let term = Frame::ToName {

@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use eetf::Term;
 
+use crate::gen::__private::CastRequest;
+
 use super::tags::*;
 use super::HeaderAtoms;
 
@@ -28,6 +30,10 @@ pub(crate) enum Message {
     /// The request of a `{'$gen_cast', Request}`; the tuple around it was
     /// not built.
     Cast(Term),
+    /// The request of a `{'$gen_cast', {Handler, Arg...}}` (or of a bare
+    /// `Handler`), read in parts: the handler's name in place, each
+    /// argument a term. Neither the request's tuple nor its atom was made.
+    CastParts(CastRequest),
 }
 
 impl Message {
@@ -35,12 +41,17 @@ impl Message {
     pub(crate) fn into_term(self) -> Term {
         match self {
             Message::Term(term) => term,
-            Message::Cast(request) => Term::from(eetf::Tuple::from(vec![
-                Term::from(eetf::Atom::from("$gen_cast")),
-                request,
-            ])),
+            Message::Cast(request) => cast_tuple(request),
+            Message::CastParts(request) => cast_tuple(request.into_term()),
         }
     }
+}
+
+fn cast_tuple(request: Term) -> Term {
+    Term::from(eetf::Tuple::from(vec![
+        Term::from(eetf::Atom::from("$gen_cast")),
+        request,
+    ]))
 }
 
 /// An atom at the front of some bytes: one of the header's (cached), or
@@ -138,6 +149,26 @@ pub(super) fn cast_request<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> 
     };
     let (kind, len) = atom(&bytes[2..], atoms)?;
     (kind.text() == "$gen_cast").then_some(2 + len)
+}
+
+/// A cast's request of the shape `{Handler, Arg...}` or `Handler` at the
+/// front of `bytes`: the handler's name, where its arguments start, how
+/// many there are, and whether it is the atom alone.
+pub(super) fn cast_handler<A: HeaderAtoms + ?Sized>(
+    bytes: &[u8],
+    atoms: &A,
+) -> Option<(Arc<str>, usize, usize, bool)> {
+    if let Some((name, len)) = atom(bytes, atoms) {
+        return Some((name.into_arc(), len, 0, true));
+    }
+    let [SMALL_TUPLE_EXT, arity, ..] = *bytes else {
+        return None;
+    };
+    if arity == 0 {
+        return None;
+    }
+    let (name, len) = atom(&bytes[2..], atoms)?;
+    Some((name.into_arc(), 2 + len, usize::from(arity) - 1, false))
 }
 
 #[cfg(test)]

@@ -68,9 +68,9 @@ pub(super) fn remote_impl(server: &Server) -> TokenStream {
                     .collect();
                 let build = construct(&quote!(#msg), h);
                 casts.push(quote! {
-                    if #tag == #label && #args.len() == #count {
+                    if #request.handler() == #label && #request.arity() == #count {
                         if let ::core::result::Result::Ok([#(#terms,)*]) =
-                            <[::fauxtp::dist::term::Term; #count]>::try_from(#args)
+                            #request.into_args::<#count>()
                         {
                             #[allow(irrefutable_let_patterns)]
                             if let (#(::core::result::Result::Ok(#names),)*) =
@@ -113,13 +113,21 @@ pub(super) fn remote_impl(server: &Server) -> TokenStream {
                 ::core::result::Result::Err(#caller)
             }
 
-            #[allow(unused_variables, unused_mut)]
             fn remote_cast(
                 #request: ::fauxtp::dist::term::Term,
             ) -> ::core::result::Result<Self, ::fauxtp::dist::term::Term> {
-                let (#tag, mut #args) = ::fauxtp::dist::__private::request_parts_owned(#request)?;
+                <Self as ::fauxtp::dist::RemoteServer>::remote_cast_parts(
+                    ::fauxtp::dist::__private::CastRequest::from_term(#request)?,
+                )
+            }
+
+            // The arguments are moved out of the request.
+            #[allow(unused_variables)]
+            fn remote_cast_parts(
+                #request: ::fauxtp::dist::__private::CastRequest,
+            ) -> ::core::result::Result<Self, ::fauxtp::dist::term::Term> {
                 #(#casts)*
-                ::core::result::Result::Err(::fauxtp::dist::__private::request_from_parts(#tag, #args))
+                ::core::result::Result::Err(#request.into_term())
             }
 
             #info
