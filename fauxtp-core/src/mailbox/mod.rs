@@ -386,24 +386,25 @@ impl<'a, T> Receiver<'a, T> {
         }
     }
 
-    /// The oldest message the receiver holds already (saved, or taken
-    /// from the queue with an earlier batch), spending a unit of tokio's
-    /// budget; `None` if it holds none or the budget is spent (then the
-    /// task is woken to run again, and the caller's next wait yields).
-    /// It never takes the queue's lock: the caller's wait takes the next
-    /// batch, with one lock for all of it.
+    /// The oldest message the receiver holds already: saved (which, as
+    /// for [`recv`](Self::recv), spends no budget), or taken from the
+    /// queue with an earlier batch (a unit of tokio's budget; `None` once
+    /// it is spent, and the task is woken to run again, so the caller's
+    /// next wait for an arrival yields). `None` if it holds none. It never
+    /// takes the queue's lock: the caller's wait takes the next batch, with
+    /// one lock for all of it.
     pub(crate) fn try_recv_held(self, cx: &mut Context<'_>) -> Option<T> {
-        if self.mailbox.saved.is_empty() && self.mailbox.arrived.is_empty() {
+        if let Some(item) = self.mailbox.saved.pop_front() {
+            return Some(item);
+        }
+        if self.mailbox.arrived.is_empty() {
             return None;
         }
         let Poll::Ready(coop) = tokio::task::coop::poll_proceed(cx) else {
             return None;
         };
         coop.made_progress();
-        match self.mailbox.saved.pop_front() {
-            Some(item) => Some(item),
-            None => self.mailbox.arrived.pop_front(),
-        }
+        self.mailbox.arrived.pop_front()
     }
 
     /// Keeps only the waiting messages for which `keep` returns true (order

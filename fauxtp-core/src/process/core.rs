@@ -287,14 +287,16 @@ impl<S: ?Sized + Sink> Core<S> {
         self.lock().server_type = Some(server_type);
     }
 
-    /// Takes the reason a signal asked a GenServer to stop with, if one
-    /// did, and the system requests waiting: one atomic load when there
-    /// are none.
+    /// Whether a stop or system request waits for a GenServer's loop:
+    /// one atomic load.
     #[inline]
     pub(crate) fn control_pending(&self) -> bool {
         self.stop_pending.load(Ordering::Acquire)
     }
 
+    /// Takes the reason a signal asked a GenServer to stop with, if one
+    /// did, and the system requests waiting: one atomic load when there
+    /// are none.
     #[inline]
     pub(crate) fn take_control(&self) -> Option<(Option<ExitReason>, Vec<SystemRequest>)> {
         if !self.stop_pending.load(Ordering::Acquire) {

@@ -44,7 +44,9 @@ impl Hasher for IdHasher {
         }
     }
     fn write_u64(&mut self, key: u64) {
-        const TOP: u64 = 0x7F << 57;
+        // The top seven bits of the hash as the map reads it: of a `u64`
+        // on 64-bit targets, of the low 32 bits on 32-bit ones.
+        const TOP: u64 = 0x7F << (if usize::BITS < 64 { usize::BITS } else { 64 } - 7);
         let spread = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         self.0 = (key & !TOP) | (spread & TOP);
     }
@@ -127,6 +129,8 @@ mod tests {
         BuildHasherDefault::<IdHasher>::default().hash_one(key)
     }
 
+    // The bits are those of a 64-bit target.
+    #[cfg(target_pointer_width = "64")]
     #[test]
     fn consecutive_keys_take_neighbouring_buckets() {
         let low = |h: u64| h & ((1 << 57) - 1);
@@ -135,6 +139,7 @@ mod tests {
         }
     }
 
+    #[cfg(target_pointer_width = "64")]
     #[test]
     fn consecutive_keys_spread_over_the_control_bits() {
         let tops: std::collections::HashSet<u64> = (0..1_024).map(|key| hash(key) >> 57).collect();

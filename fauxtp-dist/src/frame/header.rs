@@ -177,8 +177,10 @@ impl Incoming {
     }
 
     /// Reads the atom cache references of a header, from its count on:
-    /// puts new entries in the cache and the atom of each reference in
-    /// `atoms`, and returns how many bytes the references took.
+    /// puts new entries in the cache and the slot of each reference in
+    /// `refs` (and, once the header puts a new atom in a slot an earlier
+    /// reference of it used, the atom of each in `atoms`), and returns how
+    /// many bytes the references took.
     fn read_refs(&mut self, bytes: &[u8]) -> Result<usize, String> {
         let truncated = || "truncated distribution header".to_owned();
         self.refs.clear();
@@ -649,7 +651,9 @@ mod tests {
         let mut cast_of_add = vec![104, 2, 119, 9];
         cast_of_add.extend(b"$gen_cast");
         cast_of_add.extend([104, 3, 119, 3, b'a', b'd', b'd', 97, 7, 106]);
-        let read = incoming.read(&reg_send_frame("sink", &cast_of_add)).unwrap();
+        let read = incoming
+            .read(&reg_send_frame("sink", &cast_of_add))
+            .unwrap();
         let add = Term::from(eetf::Tuple::from(vec![
             Term::from(Atom::from("add")),
             seven.clone(),
