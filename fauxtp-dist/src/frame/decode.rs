@@ -279,6 +279,7 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::NO_ATOMS;
     use std::sync::Arc;
 
     /// What eetf writes for `term`, decoded by this decoder, is `term`.
@@ -288,7 +289,7 @@ mod tests {
         let body = &bytes[1..];
         let len = super::super::check::walk_term(body, 0, &mut |_, _| {}).unwrap();
         assert_eq!(len, body.len());
-        let (decoded, used) = decode_term(body, &[]).unwrap();
+        let (decoded, used) = decode_term(body, NO_ATOMS).unwrap();
         assert_eq!((decoded, used), (term, body.len()));
     }
 
@@ -360,7 +361,7 @@ mod tests {
         );
         for term in [large_big, old_float] {
             let with_tail = [&term[..], &[97, 1]].concat();
-            let (decoded, used) = decode_term(&with_tail, &[]).unwrap();
+            let (decoded, used) = decode_term(&with_tail, NO_ATOMS).unwrap();
             let eetf = Term::decode(&[&[131][..], &term].concat()[..]).unwrap();
             assert_eq!((decoded, used), (eetf, term.len()));
         }
@@ -372,7 +373,7 @@ mod tests {
         // {cached, 'café' (Latin-1), <node@h.1.2.3>}
         let mut bytes = vec![104, 3, 82, 0, 115, 4, b'c', b'a', b'f', 0xe9, 88, 82, 1];
         bytes.extend([0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
-        let (term, used) = decode_term(&bytes, &atoms).unwrap();
+        let (term, used) = decode_term(&bytes, &atoms[..]).unwrap();
         let expected = Term::from(Tuple::from(vec![
             atom("cached"),
             atom("café"),
@@ -380,7 +381,7 @@ mod tests {
         ]));
         assert_eq!((term, used), (expected, bytes.len()));
         // A reference past the header's is an error, not a panic.
-        assert!(decode_term(&[82, 2], &atoms).is_err());
+        assert!(decode_term(&[82, 2], &atoms[..]).is_err());
     }
 
     #[test]
@@ -397,7 +398,7 @@ mod tests {
             &[70, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0],
             &[1],
         ] {
-            assert!(decode_term(bad, &[]).is_err(), "{bad:?}");
+            assert!(decode_term(bad, NO_ATOMS).is_err(), "{bad:?}");
         }
     }
 }

@@ -176,7 +176,7 @@ mod tests {
         let cached: Vec<Arc<str>> = atoms.as_slice().iter().map(|a| Arc::from(*a)).collect();
         let len = super::super::check::walk_term(&bytes, cached.len(), &mut |_, _| {}).unwrap();
         assert_eq!(len, bytes.len());
-        let (read, used) = super::super::decode::decode_term(&bytes, &cached).unwrap();
+        let (read, used) = super::super::decode::decode_term(&bytes, &cached[..]).unwrap();
         assert_eq!((&read, used), (term, bytes.len()));
         atoms.as_slice().len()
     }

@@ -174,7 +174,7 @@ pub(super) fn cast_handler<A: HeaderAtoms + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{write_atom, write_reg_send_control, PidParts};
+    use crate::frame::{write_atom, write_reg_send_control, PidParts, NO_ATOMS};
 
     fn pid(node: &str) -> PidParts<'_> {
         PidParts {
@@ -191,11 +191,11 @@ mod tests {
         assert!(write_reg_send_control(&mut bytes, &pid("a@h"), "sink"));
         let control_len = bytes.len();
         bytes.extend_from_slice(&[SMALL_INTEGER_EXT, 1]);
-        let (name, len) = reg_send(&bytes, &[]).expect("read in place");
+        let (name, len) = reg_send(&bytes, NO_ATOMS).expect("read in place");
         assert_eq!((&*name, len), ("sink", control_len));
         // Every prefix is too short: refused, never read past the end.
         for end in 0..control_len {
-            assert!(reg_send(&bytes[..end], &[]).is_none(), "{end} bytes");
+            assert!(reg_send(&bytes[..end], NO_ATOMS).is_none(), "{end} bytes");
         }
     }
 
@@ -206,7 +206,7 @@ mod tests {
         bytes.extend_from_slice(&[NEW_PID_EXT, ATOM_CACHE_REF, 0]);
         bytes.extend_from_slice(&[0; 12]);
         bytes.extend_from_slice(&[ATOM_CACHE_REF, 1, ATOM_CACHE_REF, 2]);
-        let (name, len) = reg_send(&bytes, &atoms).expect("read in place");
+        let (name, len) = reg_send(&bytes, &atoms[..]).expect("read in place");
         assert_eq!((&*name, len), ("sink", bytes.len()));
         assert!(
             Arc::ptr_eq(&name, &atoms[2]),
@@ -214,7 +214,7 @@ mod tests {
         );
         // A reference past the header's is refused.
         *bytes.last_mut().unwrap() = 3;
-        assert!(reg_send(&bytes, &atoms).is_none());
+        assert!(reg_send(&bytes, &atoms[..]).is_none());
     }
 
     #[test]
@@ -222,23 +222,23 @@ mod tests {
         // Another operation: SEND, `{2, '', To}`.
         let mut send = vec![SMALL_TUPLE_EXT, 3, SMALL_INTEGER_EXT, 2];
         assert!(write_atom(&mut send, ""));
-        assert!(reg_send(&send, &[]).is_none());
+        assert!(reg_send(&send, NO_ATOMS).is_none());
         // A name in Latin-1 beyond ASCII: the decoder converts it.
         let mut latin1 = Vec::new();
         assert!(write_reg_send_control(&mut latin1, &pid("a@h"), "x"));
         let at = latin1.len() - 3;
         latin1.truncate(at);
         latin1.extend_from_slice(&[SMALL_ATOM_EXT, 2, b'x', 0xe9]);
-        assert!(reg_send(&latin1, &[]).is_none());
+        assert!(reg_send(&latin1, NO_ATOMS).is_none());
         // The same name in ASCII is read.
         *latin1.last_mut().unwrap() = b'y';
-        assert_eq!(&*reg_send(&latin1, &[]).unwrap().0, "xy");
+        assert_eq!(&*reg_send(&latin1, NO_ATOMS).unwrap().0, "xy");
         // A sender that is not a pid.
         let mut odd = vec![SMALL_TUPLE_EXT, 4, SMALL_INTEGER_EXT, 6];
         for _ in 0..3 {
             assert!(write_atom(&mut odd, "x"));
         }
-        assert!(reg_send(&odd, &[]).is_none());
+        assert!(reg_send(&odd, NO_ATOMS).is_none());
     }
 
     #[test]
@@ -247,12 +247,15 @@ mod tests {
         assert!(write_atom(&mut cast, "$gen_cast"));
         let at = cast.len();
         cast.extend_from_slice(&[SMALL_INTEGER_EXT, 1]);
-        assert_eq!(cast_request(&cast, &[]), Some(at));
+        assert_eq!(cast_request(&cast, NO_ATOMS), Some(at));
         let cached = [SMALL_TUPLE_EXT, 2, ATOM_CACHE_REF, 0, SMALL_INTEGER_EXT, 1];
-        assert_eq!(cast_request(&cached, &[Arc::from("$gen_cast")]), Some(4));
-        assert_eq!(cast_request(&cached, &[Arc::from("$gen_call")]), None);
+        assert_eq!(
+            cast_request(&cached, &[Arc::from("$gen_cast")][..]),
+            Some(4)
+        );
+        assert_eq!(cast_request(&cached, &[Arc::from("$gen_call")][..]), None);
         let mut three = cast.clone();
         three[1] = 3;
-        assert_eq!(cast_request(&three, &[]), None);
+        assert_eq!(cast_request(&three, NO_ATOMS), None);
     }
 }

@@ -126,7 +126,7 @@ pub(crate) fn decode_body(
         check_term(rest).map_err(|e| FrameError::Malformed(format!("control message: {e}")))?;
     let (control, payload) = rest.split_at(control_len);
     let decoded = |what: &str, term: &[u8]| {
-        decode::decode_term(&term[1..], &[])
+        decode::decode_term(&term[1..], NO_ATOMS)
             .map(|(term, _)| term)
             .map_err(|e| FrameError::Malformed(format!("{what}: {e}")))
     };
@@ -165,23 +165,8 @@ impl HeaderAtoms for [Arc<str>] {
     }
 }
 
-impl HeaderAtoms for Vec<Arc<str>> {
-    fn count(&self) -> usize {
-        self.len()
-    }
-    fn atom_at(&self, index: usize) -> Option<&Arc<str>> {
-        self.get(index)
-    }
-}
-
-impl<const N: usize> HeaderAtoms for [Arc<str>; N] {
-    fn count(&self) -> usize {
-        N
-    }
-    fn atom_at(&self, index: usize) -> Option<&Arc<str>> {
-        self.get(index)
-    }
-}
+/// A header without references, for terms that have none.
+const NO_ATOMS: &[Arc<str>] = &[];
 
 /// Decodes one term with eetf (the rare terms [`decode`] leaves to it), a
 /// panic inside eetf included as an error (the shape was checked, so none
@@ -688,9 +673,9 @@ mod tests {
             let mut atoms = CachedAtoms::new(&["a@b", "", "sink"]);
             assert!(encode_reg_send_terms(&mut terms, &from, sent, &mut atoms));
             let atoms: Vec<Arc<str>> = atoms.as_slice().iter().map(|a| Arc::from(*a)).collect();
-            let (read, used) = decode::decode_term(&terms, &atoms).unwrap();
+            let (read, used) = decode::decode_term(&terms, &atoms[..]).unwrap();
             assert_eq!(read, control);
-            let (read, rest) = decode::decode_term(&terms[used..], &atoms).unwrap();
+            let (read, rest) = decode::decode_term(&terms[used..], &atoms[..]).unwrap();
             assert_eq!((&read, used + rest), (expected, terms.len()));
         }
         // A name too long for an atom is refused, and nothing is written.
