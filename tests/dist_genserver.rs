@@ -1,13 +1,17 @@
 //! GenServers that Erlang and Elixir nodes call by name, with
 //! `#[genserver(remote)]`: calls, casts, info messages, requests that fit
-//! no handler, and a server that dies while it is being called.
+//! no handler, and a server that dies while it is being called; and a
+//! stream of casts from another node, handed over in small shares.
 
 mod erlang;
 
 use erlang::{unique, Beam};
+use fauxtp::dist::term::atom;
 use fauxtp::dist::term::Term;
-use fauxtp::dist::{DistError, FromTerm, ToTerm};
+use fauxtp::dist::{DistError, FromTerm, Remote, ToTerm};
 use fauxtp::prelude::*;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 /// `{point, X, Y}` in Erlang.
 #[derive(Debug, ToTerm, FromTerm)]
@@ -248,4 +252,105 @@ async fn a_supervised_server_is_reachable_by_its_registered_name_across_restarts
     assert_eq!(elixir.line().await, ":crashed");
     // The restarted server, with a fresh count.
     assert_eq!(elixir.line().await, "0");
+}
+
+/// Holds in its `hold` cast until `release` is notified, so that what
+/// arrives meanwhile stays in its mailbox, where it can be counted.
+struct Holder {
+    entered: Arc<Notify>,
+    release: Arc<Notify>,
+    count: u64,
+}
+
+#[genserver(remote)]
+impl Holder {
+    fn init(entered: Arc<Notify>, release: Arc<Notify>) -> Self {
+        Holder {
+            entered,
+            release,
+            count: 0,
+        }
+    }
+
+    #[cast]
+    async fn hold(&mut self) {
+        self.entered.notify_one();
+        self.release.notified().await;
+    }
+
+    #[cast]
+    fn data(&mut self, _n: u64) {
+        self.count += 1;
+    }
+
+    #[call]
+    fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// Lets every other task that is ready run once: wakes itself and waits,
+/// which puts it at the back of the runtime's queue.
+async fn pass() {
+    let mut waited = false;
+    std::future::poll_fn(|cx| {
+        if waited {
+            return std::task::Poll::Ready(());
+        }
+        waited = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_node_hands_a_stream_on_in_shares_between_which_other_tasks_run() {
+    // Both nodes, the stream's sender and this watcher share one thread.
+    let a = erlang::node("dist-gs").await;
+    let b = erlang::node("dist-gs").await;
+    let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let holder = Holder::start((entered.clone(), release.clone()))
+        .await
+        .unwrap();
+    b.register("holder", &holder).unwrap();
+    let to = Remote::name("holder", b.name());
+    a.cast(&to, atom("hold")).await.unwrap();
+    entered.notified().await;
+
+    const CASTS: usize = 20_000;
+    let stream = tokio::spawn(async move {
+        for n in 0..CASTS as u64 {
+            a.cast(&to, (atom("data"), n)).await.unwrap();
+        }
+        a
+    });
+    // A connection reads up to 64 KiB at once, more than a thousand such
+    // casts; it hands on 128 frames, then lets the other tasks run.
+    // A task, as the others: the test's own future is polled less often.
+    let held = holder.clone();
+    let watcher = tokio::spawn(async move {
+        let (mut queued, mut largest) = (0, 0);
+        while queued < CASTS {
+            pass().await;
+            let now = fauxtp::process::info(held.clone())
+                .expect("the holder lives")
+                .mailbox_len;
+            largest = largest.max(now - queued);
+            queued = now;
+        }
+        largest
+    });
+    let largest_share = tokio::time::timeout(erlang::WAIT * 6, watcher)
+        .await
+        .expect("every cast arrives")
+        .unwrap();
+    assert!(
+        largest_share <= 128,
+        "{largest_share} casts arrived between two turns of another task"
+    );
+    release.notify_one();
+    let _a = stream.await.unwrap();
+    let count: u64 = holder.count().await.unwrap();
+    assert_eq!(count, CASTS as u64);
 }

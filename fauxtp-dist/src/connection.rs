@@ -71,9 +71,11 @@ pub(crate) async fn run<N: Dispatch>(
         peer: peer.clone(),
         out: out.clone(),
     };
-    let mut input: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    // The peer's atom cache, and its messages still coming in fragments.
-    let mut incoming = Incoming::default();
+    let mut input = Input {
+        bytes: Vec::with_capacity(READ_CHUNK),
+        start: 0,
+        incoming: Incoming::default(),
+    };
     // Bytes to write; the first `written` of them are written.
     let mut output: Vec<u8> = Vec::new();
     let mut written = 0;
@@ -84,6 +86,9 @@ pub(crate) async fn run<N: Dispatch>(
     // Whether anything came, or went, since the last tick; how many ticks
     // in a row found nothing come.
     let (mut heard, mut sent, mut silent) = (false, false, 0);
+    // How many frames this turn of the task has handled; whether `input`
+    // holds whole frames left for the next turn.
+    let (mut turn, mut backlog) = (0, false);
     loop {
         // Whatever is queued goes in the same write: one system call for a
         // call's monitor and request, or for many callers' replies.
@@ -115,6 +120,20 @@ pub(crate) async fn run<N: Dispatch>(
                 }
             }
         }
+        if backlog {
+            // Frames left from the last read. The processes the last share
+            // went to, and every other task ready on this thread, run
+            // first; then the next share. (`yield_now`, not `run_later`:
+            // a task back in the queue at once is taken by an idle thread,
+            // and keeps handing on frames there faster than the process
+            // it hands them to takes them.)
+            tokio::task::yield_now().await;
+            let Some(handled) = input.handle(&node, &peer, &out, FRAMES_PER_TURN) else {
+                return;
+            };
+            (turn, backlog) = (handled.frames, handled.more);
+            continue;
+        }
         let writing = written < output.len();
         let interest = if writing || stream.has_pending() {
             Interest::READABLE | Interest::WRITABLE
@@ -145,24 +164,26 @@ pub(crate) async fn run<N: Dispatch>(
                     // top of the loop: a wake-up now would only run the
                     // task again, on any idle thread.
                     out.stop_waking();
-                    input.reserve(READ_CHUNK);
-                    match stream.try_read_buf(&mut input) {
+                    input.bytes.reserve(READ_CHUNK);
+                    match stream.try_read_buf(&mut input.bytes) {
                         Ok(0) => return,
                         Ok(_) => heard = true,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         Err(_) => return,
                     }
-                    let Some(node) = node.upgrade() else { return };
-                    let Some(answers) = handle_frames(&*node, &peer, &out, &mut input, &mut incoming) else {
+                    let Some(handled) = input.handle(&node, &peer, &out, FRAMES_PER_TURN - turn) else {
                         return;
                     };
-                    drop(node);
-                    shrink(&mut input);
-                    if answers > 1 {
+                    (turn, backlog) = (turn + handled.frames, handled.more);
+                    if backlog {
+                        // The next share of frames waits at the top of
+                        // the loop, behind the processes these went to.
+                    } else if handled.answers > 1 {
                         // Callers woken by these answers mostly call again
                         // at once: let them run first, so that their
                         // requests go out in one write rather than one each.
                         run_later().await;
+                        turn = 0;
                     } else {
                         // Readiness does not count against tokio's budget:
                         // a peer that sends without a pause would otherwise
@@ -177,11 +198,32 @@ pub(crate) async fn run<N: Dispatch>(
     }
 }
 
-/// Gives back the memory of a buffer that a large frame made large, once it
-/// is empty.
-fn shrink(buffer: &mut Vec<u8>) {
-    if buffer.is_empty() && buffer.capacity() > 4 * READ_CHUNK {
-        *buffer = Vec::with_capacity(READ_CHUNK);
+/// What a connection has read and not handled yet.
+struct Input {
+    bytes: Vec<u8>,
+    /// Where the frames not handled yet begin in `bytes`.
+    start: usize,
+    /// The peer's atom cache, and its messages still coming in fragments.
+    incoming: Incoming,
+}
+
+impl Input {
+    /// Hands the whole frames read, up to `limit` of them, to `node`;
+    /// `None` if the connection cannot go on, or the node is gone.
+    fn handle<N: Dispatch>(
+        &mut self,
+        node: &Weak<N>,
+        peer: &str,
+        out: &Outgoing,
+        limit: u32,
+    ) -> Option<Frames> {
+        let node = node.upgrade()?;
+        let handled = handle_frames(&*node, peer, out, self, limit)?;
+        // The memory a large frame took, given back once it is handled.
+        if self.bytes.is_empty() && self.bytes.capacity() > 4 * READ_CHUNK {
+            self.bytes = Vec::with_capacity(READ_CHUNK);
+        }
+        Some(handled)
     }
 }
 
@@ -202,25 +244,57 @@ async fn run_later() {
     .await
 }
 
-/// Handles the whole frames at the front of `input` and removes them: how
-/// many of the node's calls they answered, or `None` if the connection
-/// cannot go on.
+/// What [`handle_frames`] did.
+struct Frames {
+    /// How many it handled.
+    frames: u32,
+    /// How many of the node's calls they answered.
+    answers: u32,
+    /// Whether it stopped at its limit, with more in the input.
+    more: bool,
+}
+
+/// How many frames a turn of the task handles at most before the other
+/// tasks ready to run on its thread get theirs: as many messages as a
+/// process takes from its mailbox in one turn (tokio's budget). A read
+/// takes up to 64 KiB, a thousand small messages or more: handed on all at
+/// once, they would pile up in a mailbox faster than its process, on the
+/// same thread, takes them, and keep that thread's other tasks waiting.
+const FRAMES_PER_TURN: u32 = 128;
+
+/// Handles the whole frames of `input`, up to `limit` of them; `None` if
+/// the connection cannot go on. Those handled are removed once all are;
+/// until then, `input.start` moves past them.
 fn handle_frames(
     node: &impl Dispatch,
     peer: &str,
     out: &Outgoing,
-    input: &mut Vec<u8>,
-    incoming: &mut Incoming,
-) -> Option<u32> {
-    let mut at = 0;
-    let mut answers = 0;
+    input: &mut Input,
+    limit: u32,
+) -> Option<Frames> {
+    let mut at = input.start;
+    let (mut frames, mut answers) = (0, 0);
     let go_on = loop {
-        let frame = match frame::split_frame(&input[at..], incoming) {
+        if frames == limit {
+            break Some(Frames {
+                frames,
+                answers,
+                more: true,
+            });
+        }
+        let frame = match frame::split_frame(&input.bytes[at..], &mut input.incoming) {
             Ok(Split::Whole { taken, frame }) => {
                 at += taken;
+                frames += 1;
                 frame
             }
-            Ok(Split::Partial) => break Some(answers),
+            Ok(Split::Partial) => {
+                break Some(Frames {
+                    frames,
+                    answers,
+                    more: false,
+                })
+            }
             Err(error) => {
                 tracing::warn!(%peer, %error, "connection out of step");
                 break None;
@@ -243,7 +317,14 @@ fn handle_frames(
             Err(error) => tracing::warn!(%peer, %error, "dropped a frame that does not decode"),
         }
     };
-    input.drain(..at);
+    match go_on {
+        // The rest waits for the next share, where it is.
+        Some(Frames { more: true, .. }) => input.start = at,
+        _ => {
+            input.bytes.drain(..at);
+            input.start = 0;
+        }
+    }
     go_on
 }
 
