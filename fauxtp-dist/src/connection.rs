@@ -86,8 +86,10 @@ pub(crate) async fn run<N: Dispatch>(
     // Whether anything came, or went, since the last tick; how many ticks
     // in a row found nothing come.
     let (mut heard, mut sent, mut silent) = (false, false, 0);
-    // How many frames this turn of the task has handled; whether `input`
-    // holds whole frames left for the next turn.
+    // How many frames the task has handed on since it last let the other
+    // tasks run (`yield_now`, `run_later`): what a turn hands on is at
+    // most that, and never more than `FRAMES_PER_TURN`. Whether `input`
+    // may hold whole frames left for the next share.
     let (mut turn, mut backlog) = (0, false);
     loop {
         // Whatever is queued goes in the same write: one system call for a
@@ -171,6 +173,8 @@ pub(crate) async fn run<N: Dispatch>(
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         Err(_) => return,
                     }
+                    // Below the limit: reaching it sets `backlog`.
+                    debug_assert!(turn < FRAMES_PER_TURN);
                     let Some(handled) = input.handle(&node, &peer, &out, FRAMES_PER_TURN - turn) else {
                         return;
                     };
@@ -250,7 +254,7 @@ struct Frames {
     frames: u32,
     /// How many of the node's calls they answered.
     answers: u32,
-    /// Whether it stopped at its limit, with more in the input.
+    /// Whether it reached its limit (whole frames may be left).
     more: bool,
 }
 
@@ -356,7 +360,8 @@ fn guarded(peer: &str, handle: impl FnOnce() -> Handled) -> Handled {
     })
 }
 
-/// How many bytes a read takes at most.
+/// The room made for each read. A read fills all the room the buffer has,
+/// which is more while a large frame is coming in.
 const READ_CHUNK: usize = 64 * 1024;
 /// How many ticks in a row may pass with nothing heard before the
 /// connection counts as lost: one to one and a quarter `net_ticktime` of
