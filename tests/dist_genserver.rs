@@ -194,6 +194,47 @@ async fn other_messages_reach_an_info_handler_that_takes_a_term() {
     assert_eq!(got.to_string(), "{'hello',[1,2]}");
 }
 
+/// How many 1-tuples `term` is nested in, around its innermost term.
+fn nesting(mut term: &Term) -> usize {
+    let mut depth = 0;
+    while let Term::Tuple(tuple) = term {
+        match tuple.elements.as_slice() {
+            [inner] => term = inner,
+            _ => break,
+        }
+        depth += 1;
+    }
+    depth
+}
+
+#[tokio::test]
+async fn a_term_nested_as_deep_as_a_node_takes_arrives_and_a_deeper_one_is_dropped() {
+    // Decoded on a tokio worker's stack, in a test's unoptimised build: a
+    // term 511 deep (the most a node takes) must fit there.
+    let node = erlang::node("dist-gs").await;
+    let mut me = Ctx::<Term>::detached();
+    let counter = Counter::start(Some(me.pid())).await.unwrap();
+    node.register("counter", &counter).unwrap();
+    let eval = format!(
+        "Nest = fun(N) -> lists:foldl(fun(_, T) -> {{T}} end, leaf, lists:seq(1, N)) end, \
+         C = {{counter, '{}'}}, C ! Nest(512), C ! Nest(511), C ! after_them, \
+         io:format(\"sent~n\"), receive stop -> ok end.",
+        node.name()
+    );
+    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
+    assert_eq!(erl.line().await, "sent");
+    let deep = receive!(me, {
+        term => term,
+        after erlang::WAIT => panic!("the term 511 deep did not arrive"),
+    });
+    assert_eq!(nesting(&deep), 511);
+    let after = receive!(me, {
+        term => term,
+        after erlang::WAIT => panic!("what came after the deep terms did not arrive"),
+    });
+    assert_eq!(after.to_string(), "'after_them'");
+}
+
 #[tokio::test]
 async fn a_server_that_dies_during_a_call_fails_the_caller_at_once() {
     let node = erlang::node("dist-gs").await;

@@ -93,8 +93,49 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
         Ok(elements)
     }
 
+    /// A term. Containers recurse (as deep as `walk_term` lets terms
+    /// nest), so each level's stack frame is kept small: everything else
+    /// is read out of line, in [`leaf`](Self::leaf).
     fn term(&mut self) -> Result<Term, String> {
         let tag = self.u8()?;
+        Ok(match tag {
+            SMALL_TUPLE_EXT => {
+                let n = usize::from(self.u8()?);
+                Term::from(Tuple::from(self.terms(n)?))
+            }
+            LARGE_TUPLE_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n)?;
+                Term::from(Tuple::from(self.terms(n)?))
+            }
+            MAP_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n)?;
+                // Grown as it fills: pairs with the same key take two bytes
+                // each and make one entry.
+                let mut map = HashMap::with_capacity(n.min(1024));
+                for _ in 0..n {
+                    let key = self.term()?;
+                    map.insert(key, self.term()?);
+                }
+                Term::from(Map::from(map))
+            }
+            LIST_EXT => {
+                let n = self.u32()?;
+                let n = self.count(n)?;
+                let elements = self.terms(n)?;
+                match self.term()? {
+                    Term::List(tail) if tail.is_nil() => Term::from(List::from(elements)),
+                    last => Term::from(ImproperList::from((elements, last))),
+                }
+            }
+            _ => self.leaf(tag)?,
+        })
+    }
+
+    /// A term that is not a tuple, map or list, after its tag.
+    #[inline(never)]
+    fn leaf(&mut self, tag: u8) -> Result<Term, String> {
         Ok(match tag {
             SMALL_INTEGER_EXT => Term::from(FixInteger::from(i32::from(self.u8()?))),
             INTEGER_EXT => Term::from(FixInteger::from(i32::from_be_bytes(self.array()?))),
@@ -126,36 +167,6 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
                     *last >>= 8 - bits;
                 }
                 Term::from(BitBinary::from((bytes, bits)))
-            }
-            SMALL_TUPLE_EXT => {
-                let n = usize::from(self.u8()?);
-                Term::from(Tuple::from(self.terms(n)?))
-            }
-            LARGE_TUPLE_EXT => {
-                let n = self.u32()?;
-                let n = self.count(n)?;
-                Term::from(Tuple::from(self.terms(n)?))
-            }
-            MAP_EXT => {
-                let n = self.u32()?;
-                let n = self.count(n)?;
-                // Grown as it fills: pairs with the same key take two bytes
-                // each and make one entry.
-                let mut map = HashMap::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    let key = self.term()?;
-                    map.insert(key, self.term()?);
-                }
-                Term::from(Map::from(map))
-            }
-            LIST_EXT => {
-                let n = self.u32()?;
-                let n = self.count(n)?;
-                let elements = self.terms(n)?;
-                match self.term()? {
-                    Term::List(tail) if tail.is_nil() => Term::from(List::from(elements)),
-                    last => Term::from(ImproperList::from((elements, last))),
-                }
             }
             PID_EXT | NEW_PID_EXT => {
                 let node = self.atom()?;

@@ -528,6 +528,29 @@ mod tests {
         // Nested, but within bounds, still reads.
         let nested = [vec![112, 131], [104u8, 1].repeat(100), vec![106]].concat();
         assert!(decode_body(&nested, &mut Incoming::default()).is_ok());
+        // 511 tuples deep is the most taken.
+        for (depth, taken) in [(511, true), (512, false)] {
+            let nested = [vec![112, 131], [104u8, 1].repeat(depth), vec![106]].concat();
+            let read = decode_body(&nested, &mut Incoming::default());
+            assert_eq!(read.is_ok(), taken, "{depth} deep: {read:?}");
+        }
+    }
+
+    /// A term whose levels each have more to read after a deep one: what
+    /// is left at each level is kept however deep the term goes.
+    #[test]
+    fn a_deep_term_with_elements_after_each_level_reads_whole() {
+        let mut term = Term::from(Atom::from("leaf"));
+        for n in 0..300 {
+            term = tuple(vec![term, Term::from(eetf::FixInteger::from(n))]);
+        }
+        let mut bytes = vec![112, 131];
+        term.encode(&mut bytes).unwrap();
+        bytes.remove(2); // encode writes its own version byte
+        match decode_body(&bytes, &mut Incoming::default()) {
+            Ok(Some(Frame::Message { control, .. })) => assert_eq!(control, term),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
