@@ -47,16 +47,10 @@ pub(crate) fn walk_term(
     let u32_at = |i: usize| {
         u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]) as usize
     };
-    // Terms still to read, at each open level: on the stack, since every
-    // frame is checked (a `Vec` here was two allocations per message), and
-    // in 4 bytes each (it is cleared for every term).
-    let mut pending = [0u32; MAX_DEPTH];
-    pending[0] = 1;
-    let mut depth = 1;
-    while depth > 0 {
-        let left = &mut pending[depth - 1];
+    let mut pending = Levels::new();
+    while let Some(left) = pending.top() {
         if *left == 0 {
-            depth -= 1;
+            pending.pop();
             continue;
         }
         *left -= 1;
@@ -192,14 +186,65 @@ pub(crate) fn walk_term(
             other => return Err(format!("a tag fauxtp does not read ({other})")),
         };
         if children > 0 {
-            if depth >= MAX_DEPTH {
+            if pending.depth >= MAX_DEPTH {
                 return Err("nested too deep".to_owned());
             }
-            pending[depth] = u32::try_from(children).map_err(|_| "term too large")?;
-            depth += 1;
+            pending.push(u32::try_from(children).map_err(|_| "term too large")?);
         }
     }
     Ok(at)
+}
+
+/// How many levels [`Levels`] keeps on the stack.
+const SHALLOW: usize = 32;
+
+/// The terms still to read at each open level of a term being walked. The
+/// first [`SHALLOW`] levels are on the stack, since every frame is checked
+/// (a `Vec` for all was two allocations per message) and a few levels are
+/// cheap to clear for each term (all [`MAX_DEPTH`] were 2 KiB); deeper ones
+/// go in a vector made only for terms that deep.
+struct Levels {
+    shallow: [u32; SHALLOW],
+    deeper: Vec<u32>,
+    /// How many levels are open.
+    depth: usize,
+}
+
+impl Levels {
+    /// One level open, with the one term to read.
+    fn new() -> Self {
+        let mut shallow = [0; SHALLOW];
+        shallow[0] = 1;
+        Levels {
+            shallow,
+            deeper: Vec::new(),
+            depth: 1,
+        }
+    }
+
+    /// The count of the innermost open level, if any is open.
+    fn top(&mut self) -> Option<&mut u32> {
+        let level = self.depth.checked_sub(1)?;
+        Some(match level.checked_sub(SHALLOW) {
+            None => &mut self.shallow[level],
+            Some(deep) => &mut self.deeper[deep],
+        })
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+        if self.depth >= SHALLOW {
+            self.deeper.truncate(self.depth - SHALLOW);
+        }
+    }
+
+    fn push(&mut self, children: u32) {
+        match self.depth.checked_sub(SHALLOW) {
+            None => self.shallow[self.depth] = children,
+            Some(_) => self.deeper.push(children),
+        }
+        self.depth += 1;
+    }
 }
 
 /// Skips the node atom of a pid, port or reference.
