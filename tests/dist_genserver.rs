@@ -175,22 +175,47 @@ async fn a_request_that_fits_no_handler_gets_an_error_reply() {
     assert_eq!(erl.line().await, "0");
 }
 
-#[tokio::test]
-async fn other_messages_reach_an_info_handler_that_takes_a_term() {
+/// A fauxtp node with a `Counter` registered as `counter`, which passes
+/// the other messages it gets to `me`, and an Erlang node that has run
+/// `send` (Erlang expressions, with `C` bound to the counter).
+struct ToCounter {
+    me: Ctx<Term>,
+    _node: fauxtp::dist::Node,
+    _counter: Pid<CounterMsg>,
+    _erl: Beam,
+}
+
+async fn erlang_sends_to_counter(send: &str) -> ToCounter {
     let node = erlang::node("dist-gs").await;
-    let mut me = Ctx::<Term>::detached();
+    let me = Ctx::<Term>::detached();
     let counter = Counter::start(Some(me.pid())).await.unwrap();
     node.register("counter", &counter).unwrap();
     let eval = format!(
-        "{{counter, '{}'}} ! {{hello, [1, 2]}}, io:format(\"sent~n\"), receive stop -> ok end.",
+        "C = {{counter, '{}'}}, {send}, io:format(\"sent~n\"), receive stop -> ok end.",
         node.name()
     );
     let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
     assert_eq!(erl.line().await, "sent");
-    let got = receive!(me, {
+    ToCounter {
+        me,
+        _node: node,
+        _counter: counter,
+        _erl: erl,
+    }
+}
+
+/// The next term `me` gets; `what` names it if it does not come.
+async fn next_term(me: &mut Ctx<Term>, what: &str) -> Term {
+    receive!(me, {
         term => term,
-        after erlang::WAIT => panic!("the message did not arrive"),
-    });
+        after erlang::WAIT => panic!("{what} did not arrive"),
+    })
+}
+
+#[tokio::test]
+async fn other_messages_reach_an_info_handler_that_takes_a_term() {
+    let mut to = erlang_sends_to_counter("C ! {hello, [1, 2]}").await;
+    let got = next_term(&mut to.me, "the message").await;
     assert_eq!(got.to_string(), "{'hello',[1,2]}");
 }
 
@@ -211,27 +236,14 @@ fn nesting(mut term: &Term) -> usize {
 async fn a_term_nested_as_deep_as_a_node_takes_arrives_and_a_deeper_one_is_dropped() {
     // Decoded on a tokio worker's stack, in a test's unoptimised build: a
     // term 511 deep (the most a node takes) must fit there.
-    let node = erlang::node("dist-gs").await;
-    let mut me = Ctx::<Term>::detached();
-    let counter = Counter::start(Some(me.pid())).await.unwrap();
-    node.register("counter", &counter).unwrap();
-    let eval = format!(
-        "Nest = fun(N) -> lists:foldl(fun(_, T) -> {{T}} end, leaf, lists:seq(1, N)) end, \
-         C = {{counter, '{}'}}, C ! Nest(512), C ! Nest(511), C ! after_them, \
-         io:format(\"sent~n\"), receive stop -> ok end.",
-        node.name()
-    );
-    let mut erl = Beam::erl(&unique("e"), "dist-gs", &eval);
-    assert_eq!(erl.line().await, "sent");
-    let deep = receive!(me, {
-        term => term,
-        after erlang::WAIT => panic!("the term 511 deep did not arrive"),
-    });
+    let mut to = erlang_sends_to_counter(
+        "Nest = fun(N) -> lists:foldl(fun(_, T) -> {T} end, leaf, lists:seq(1, N)) end, \
+         C ! Nest(512), C ! Nest(511), C ! after_them",
+    )
+    .await;
+    let deep = next_term(&mut to.me, "the term 511 deep").await;
     assert_eq!(nesting(&deep), 511);
-    let after = receive!(me, {
-        term => term,
-        after erlang::WAIT => panic!("what came after the deep terms did not arrive"),
-    });
+    let after = next_term(&mut to.me, "what came after the deep terms").await;
     assert_eq!(after.to_string(), "'after_them'");
 }
 

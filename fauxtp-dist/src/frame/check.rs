@@ -232,10 +232,10 @@ impl Levels {
     }
 
     fn pop(&mut self) {
-        self.depth -= 1;
-        if self.depth >= SHALLOW {
-            self.deeper.truncate(self.depth - SHALLOW);
+        if self.depth > SHALLOW {
+            self.deeper.pop();
         }
+        self.depth -= 1;
     }
 
     fn push(&mut self, children: u32) {
