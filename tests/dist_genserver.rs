@@ -307,6 +307,56 @@ async fn a_supervised_server_is_reachable_by_its_registered_name_across_restarts
     assert_eq!(elixir.line().await, "0");
 }
 
+/// A node remembers, for each connection, which server a name led to, so
+/// that a stream of messages to it does not look it up each time; each
+/// message still goes where the name leads when it arrives, as the name
+/// moves between fauxtp's registry and the node's names and from one
+/// server to another.
+#[tokio::test]
+async fn messages_from_another_node_follow_a_name_as_it_changes_hands() {
+    let here = erlang::node("dist-gs").await;
+    let there = erlang::node("dist-gs").await;
+    // fauxtp's registry is one for the whole test program.
+    let name = format!("moving_{}", std::process::id());
+    let to = Remote::name(&name, here.name());
+    // Casts one bump, then asks for the count, both by name.
+    let bump_and_get = || async {
+        there.cast(&to, atom("bump")).await.unwrap();
+        there.call::<u64>(&to, atom("get")).await.unwrap()
+    };
+
+    let first = Counter::start(None).await.unwrap();
+    fauxtp::registry::register(&name, &first).unwrap();
+    assert_eq!(bump_and_get().await, 1);
+    assert_eq!(bump_and_get().await, 2);
+
+    // The name goes to a second server; the first lives on without it.
+    fauxtp::registry::unregister(&name).unwrap();
+    let second = Counter::start(None).await.unwrap();
+    fauxtp::registry::register(&name, &second).unwrap();
+    assert_eq!(bump_and_get().await, 1, "the second server has the name");
+
+    // The node's own names come before the registry's.
+    let third = Counter::start(None).await.unwrap();
+    here.register(&name, &third).unwrap();
+    assert_eq!(
+        bump_and_get().await,
+        1,
+        "the node's name leads to the third"
+    );
+
+    // The third ends: the registry's holder has the name again.
+    fauxtp::genserver::stop(&third, ExitReason::Normal, erlang::WAIT)
+        .await
+        .unwrap();
+    assert_eq!(bump_and_get().await, 2, "back to the second server");
+    assert_eq!(
+        first.get().await.unwrap(),
+        2,
+        "nothing more went to the first"
+    );
+}
+
 /// Holds in its `hold` cast until `release` is notified, so that what
 /// arrives meanwhile stays in its mailbox, where it can be counted.
 struct Holder {

@@ -23,3 +23,4 @@ pub use crate::supervisor::macro_support::{child_spec, name_start_error};
 
 // fauxtp-dist.
 pub use crate::process::hooks::{demonitor_for, exit_from, monitor_for};
+pub use crate::process::names::version as names_version;

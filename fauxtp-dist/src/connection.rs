@@ -4,7 +4,7 @@
 //! queued in its [`Outgoing`], and keeps the connection alive with ticks.
 
 use std::io;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -21,18 +21,32 @@ use crate::transport::Transport;
 /// implements it; the task holds it weakly, so a node that is dropped ends
 /// its connections.
 pub(crate) trait Dispatch: Send + Sync + 'static {
-    /// Handles one control message that `peer` sent over `out`.
+    /// What a connection keeps for [`to_name`](Self::to_name) between
+    /// messages (the node's: the servers its names led to).
+    type Names: Default + Send;
+
+    /// Handles one control message that `peer` sent over `out`, with what
+    /// the connection keeps for messages to names (`names`).
     fn dispatch(
         &self,
         peer: &str,
         out: &Outgoing,
+        names: &mut Self::Names,
         control: Control,
         payload: Option<Term>,
     ) -> Handled;
 
     /// Handles a message that `peer` sent over `out` to the registered
-    /// name `name`, read in place ([`Frame::ToName`]).
-    fn to_name(&self, peer: &str, out: &Outgoing, name: &str, message: Message);
+    /// name `name`, read in place ([`Frame::ToName`]), with what the
+    /// connection keeps for it (`names`).
+    fn to_name(
+        &self,
+        peer: &str,
+        out: &Outgoing,
+        names: &mut Self::Names,
+        name: &Arc<str>,
+        message: Message,
+    );
 
     /// The task serving connection `connection` to `peer` has ended.
     fn hung_up(&self, peer: &str, connection: u64);
@@ -75,6 +89,7 @@ pub(crate) async fn run<N: Dispatch>(
         bytes: Vec::with_capacity(READ_CHUNK),
         start: 0,
         incoming: Incoming::default(),
+        names: N::Names::default(),
     };
     // Bytes to write; the first `written` of them are written.
     let mut output: Vec<u8> = Vec::new();
@@ -202,19 +217,22 @@ pub(crate) async fn run<N: Dispatch>(
     }
 }
 
-/// What a connection has read and not handled yet.
-struct Input {
+/// What a connection has read and not handled yet, and what it keeps
+/// between frames.
+struct Input<Names> {
     bytes: Vec<u8>,
     /// Where the frames not handled yet begin in `bytes`.
     start: usize,
     /// The peer's atom cache, and its messages still coming in fragments.
     incoming: Incoming,
+    /// The node's, for messages to names.
+    names: Names,
 }
 
-impl Input {
+impl<Names> Input<Names> {
     /// Hands the whole frames read, up to `limit` of them, to `node`;
     /// `None` if the connection cannot go on, or the node is gone.
-    fn handle<N: Dispatch>(
+    fn handle<N: Dispatch<Names = Names>>(
         &mut self,
         node: &Weak<N>,
         peer: &str,
@@ -269,11 +287,11 @@ const FRAMES_PER_TURN: u32 = 128;
 /// Handles the whole frames of `input`, up to `limit` of them; `None` if
 /// the connection cannot go on. Those handled are removed once all are;
 /// until then, `input.start` moves past them.
-fn handle_frames(
-    node: &impl Dispatch,
+fn handle_frames<N: Dispatch>(
+    node: &N,
     peer: &str,
     out: &Outgoing,
-    input: &mut Input,
+    input: &mut Input<N::Names>,
     limit: u32,
 ) -> Option<Frames> {
     let mut at = input.start;
@@ -306,13 +324,14 @@ fn handle_frames(
         };
         match frame {
             Ok(Some(Frame::Message { control, payload })) => {
-                if receive(node, peer, out, control, payload) == Handled::AnsweredCall {
+                let names = &mut input.names;
+                if receive(node, peer, out, names, control, payload) == Handled::AnsweredCall {
                     answers += 1;
                 }
             }
             Ok(Some(Frame::ToName { name, message })) => {
                 guarded(peer, || {
-                    node.to_name(peer, out, &name, message);
+                    node.to_name(peer, out, &mut input.names, &name, message);
                     Handled::Other
                 });
             }
@@ -334,15 +353,16 @@ fn handle_frames(
 
 /// Hands one control message to the node. One that does not decode is
 /// dropped; the connection goes on.
-fn receive(
-    node: &impl Dispatch,
+fn receive<N: Dispatch>(
+    node: &N,
     peer: &str,
     out: &Outgoing,
+    names: &mut N::Names,
     control: Term,
     payload: Option<Term>,
 ) -> Handled {
     match Control::decode(control) {
-        Ok(control) => guarded(peer, || node.dispatch(peer, out, control, payload)),
+        Ok(control) => guarded(peer, || node.dispatch(peer, out, names, control, payload)),
         Err(error) => {
             tracing::warn!(%peer, %error, "dropped a control message");
             Handled::Other

@@ -305,6 +305,8 @@ pub(crate) fn remote_server(pid: &AnyPid, erl_pid: ErlPid) -> Option<Arc<dyn Reg
 /// A server other nodes can call by name, with its message type erased.
 pub(crate) trait Registered: Send + Sync {
     fn pid(&self) -> AnyPid;
+    /// Whether the server is alive (without a copy of its pid).
+    fn is_alive(&self) -> bool;
     /// The server's pid as other nodes know it.
     fn erl_pid(&self) -> &ErlPid;
     fn call(&self, request: &Term, caller: RemoteCaller) -> Result<(), RemoteCaller>;
@@ -328,6 +330,10 @@ pub(crate) struct RegisteredServer<M: Send + 'static> {
 impl<M: RemoteServer> Registered for RegisteredServer<M> {
     fn pid(&self) -> AnyPid {
         self.pid.any()
+    }
+
+    fn is_alive(&self) -> bool {
+        self.pid.is_alive()
     }
 
     fn erl_pid(&self) -> &ErlPid {

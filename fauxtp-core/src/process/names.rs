@@ -8,6 +8,7 @@
 //! name out of the control block first, then releases it here).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use super::pid::AnyPid;
@@ -19,6 +20,21 @@ struct Entry {
 }
 
 static NAMES: LazyLock<Mutex<HashMap<Arc<str>, Entry>>> = LazyLock::new(Default::default);
+
+/// Moves on each time a name is given or taken away: who remembers what a name led to (a node's connections, for the
+/// messages other nodes send to names) knows it still does while this has
+/// not moved.
+static VERSION: AtomicU64 = AtomicU64::new(0);
+
+/// The table's version: the same as long as no name was given or taken
+/// away since it was read. (Public for fauxtp-dist, through `__private`.)
+pub fn version() -> u64 {
+    VERSION.load(Ordering::Acquire)
+}
+
+fn changed() {
+    VERSION.fetch_add(1, Ordering::Release);
+}
 
 fn names() -> MutexGuard<'static, HashMap<Arc<str>, Entry>> {
     NAMES.lock().unwrap_or_else(|e| e.into_inner())
@@ -53,6 +69,7 @@ pub(crate) fn register(
         Err(Some(existing)) => return Err(NameError::AlreadyNamed(existing)),
     }
     names.insert(name, Entry { pid, message_type });
+    changed();
     Ok(())
 }
 
@@ -62,6 +79,7 @@ pub(crate) fn unregister(name: &str) -> bool {
     let entry = names().remove(name);
     match entry {
         Some(entry) => {
+            changed();
             entry.pid.core.clear_name(name);
             true
         }
@@ -93,5 +111,6 @@ pub(super) fn release(name: &str, id: u64) {
     let mut names = names();
     if names.get(name).is_some_and(|entry| entry.pid.id() == id) {
         names.remove(name);
+        changed();
     }
 }

@@ -1,8 +1,11 @@
 //! What each control message from a peer does: one arm per message, each
 //! handing it to the file of its concept.
 
+use std::sync::Arc;
+
 use eetf::{Pid as ErlPid, Term};
 
+use super::names::NameCache;
 use super::Inner;
 use crate::connection::{Dispatch, Handled};
 use crate::control::{Control, Process};
@@ -12,10 +15,13 @@ use crate::outgoing::Outgoing;
 use crate::term::atom;
 
 impl Dispatch for Inner {
+    type Names = NameCache;
+
     fn dispatch(
         &self,
         peer: &str,
         out: &Outgoing,
+        names: &mut NameCache,
         control: Control,
         payload: Option<Term>,
     ) -> Handled {
@@ -43,7 +49,8 @@ impl Dispatch for Inner {
             }
             Control::RegSend { to, .. } => {
                 if let Some(payload) = payload {
-                    self.to_name(peer, out, &to.name, Message::Term(payload));
+                    let name = Arc::from(to.name);
+                    self.to_name(peer, out, names, &name, Message::Term(payload));
                 }
             }
             request @ Control::SpawnRequest { .. } => self.spawn_request(out, request, payload),
@@ -127,18 +134,25 @@ impl Dispatch for Inner {
         Handled::Other
     }
 
-    fn to_name(&self, peer: &str, out: &Outgoing, name: &str, message: Message) {
-        if name == "net_kernel" {
+    fn to_name(
+        &self,
+        peer: &str,
+        out: &Outgoing,
+        names: &mut NameCache,
+        name: &Arc<str>,
+        message: Message,
+    ) {
+        if &**name == "net_kernel" {
             return gen::net_kernel(out, message.into_term());
         }
-        match self.registered(name) {
-            Some(server) => gen::deliver(&*server, out, message),
+        match self.registered_cached(names, name) {
+            Some(server) => gen::deliver(server, out, message),
             // Dropped quietly as above: a name that is not there is common
             // while a supervisor restarts its holder, and a caller learns
             // of it from its monitor (`noproc`).
             None => tracing::debug!(
                 peer,
-                name,
+                name = &**name,
                 message = %message.into_term(),
                 "dropped a message to a name this node does not have"
             ),

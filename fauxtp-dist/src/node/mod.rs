@@ -89,6 +89,8 @@ struct Inner {
     next_id: AtomicU32,
     next_ref: AtomicU64,
     state: Mutex<NodeState>,
+    /// The version of `state.names`, read without the lock.
+    names_version: Arc<AtomicU64>,
     /// Connecting is serialized, so that two callers never open two
     /// connections to one node.
     connecting: tokio::sync::Mutex<()>,
@@ -195,7 +197,9 @@ impl Node {
         if options.published {
             local.flags |= DistributionFlags::PUBLISHED;
         }
+        let state = NodeState::default();
         let inner = Arc::new(Inner {
+            names_version: state.names.version(),
             name: local.name.to_string(),
             local,
             cookie,
@@ -204,7 +208,7 @@ impl Node {
             tick: options.net_ticktime / 4,
             next_id: AtomicU32::new(1),
             next_ref: AtomicU64::new(1),
-            state: Mutex::new(NodeState::default()),
+            state: Mutex::new(state),
             connecting: tokio::sync::Mutex::new(()),
             inbound: InboundWatches::start(),
             #[cfg(feature = "tls")]

@@ -3,6 +3,7 @@
 //! `#[genserver(remote)]` server registered there.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Inner, Node};
@@ -20,6 +21,9 @@ pub(super) struct Names {
     from_registry: HashMap<u64, Arc<dyn Registered>>,
     /// How many were left after the last sweep.
     swept: usize,
+    /// Moves on each time `by_name` changes; the node reads it without its
+    /// lock ([`Inner::names_version`]), for the connections' [`NameCache`]s.
+    version: Arc<AtomicU64>,
 }
 
 impl Names {
@@ -30,13 +34,14 @@ impl Names {
         entry: Arc<dyn Registered>,
     ) -> Result<(), DistError> {
         if let Some(existing) = self.by_name.get(name) {
-            if existing.pid().is_alive() {
+            if existing.is_alive() {
                 return Err(DistError::NameTaken {
                     name: name.to_owned(),
                 });
             }
         }
         self.by_name.insert(name.to_owned(), entry);
+        self.changed();
         Ok(())
     }
 
@@ -44,8 +49,43 @@ impl Names {
     pub(super) fn clear(&mut self) {
         self.by_name.clear();
         self.from_registry.clear();
+        self.changed();
+    }
+
+    /// The counter that moves on with each change of the node's names.
+    pub(super) fn version(&self) -> Arc<AtomicU64> {
+        self.version.clone()
+    }
+
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::Release);
     }
 }
+
+/// The servers a connection's messages to names went to lately, so that
+/// a stream of them to one name does not look it up (under the node's
+/// lock) for each message. An entry holds while neither the node's names
+/// nor fauxtp's registry changed since it was looked up, and its server
+/// lives: then the lookup would find it again. (A name that changes hands
+/// while a message to it is on its way may reach either holder, as a name
+/// looked up at the moment it changes hands does.)
+#[derive(Default)]
+pub(crate) struct NameCache {
+    entries: Vec<Cached>,
+    /// The entry the next new one replaces, once the cache is full.
+    next: usize,
+}
+
+struct Cached {
+    name: Arc<str>,
+    server: Arc<dyn Registered>,
+    /// The node's names' version, and the registry's, when it was looked up.
+    names: u64,
+    registry: u64,
+}
+
+/// How many names a connection remembers.
+const CACHED_NAMES: usize = 8;
 
 impl Node {
     /// Makes `server` reachable from other nodes as `{name, 'this@node'}`:
@@ -77,6 +117,56 @@ impl Node {
 }
 
 impl Inner {
+    /// The version of the node's names: it moves on each time one is given
+    /// or taken away.
+    fn names_version(&self) -> u64 {
+        self.names_version.load(Ordering::Acquire)
+    }
+
+    /// [`registered`](Self::registered), through a connection's `cache`.
+    pub(super) fn registered_cached<'c>(
+        &self,
+        cache: &'c mut NameCache,
+        name: &Arc<str>,
+    ) -> Option<&'c dyn Registered> {
+        // Read before the lookup: a change during it makes the entry
+        // stale at once.
+        let (names, registry) = (self.names_version(), fauxtp::__private::names_version());
+        let found = cache
+            .entries
+            .iter()
+            .position(|entry| Arc::ptr_eq(&entry.name, name) || *entry.name == **name);
+        let at = match found {
+            Some(at) => {
+                let entry = &mut cache.entries[at];
+                if entry.names == names && entry.registry == registry && entry.server.is_alive() {
+                    return Some(&*cache.entries[at].server);
+                }
+                let server = self.registered(name)?;
+                (entry.server, entry.names, entry.registry) = (server, names, registry);
+                at
+            }
+            None => {
+                let entry = Cached {
+                    name: name.clone(),
+                    server: self.registered(name)?,
+                    names,
+                    registry,
+                };
+                if cache.entries.len() < CACHED_NAMES {
+                    cache.entries.push(entry);
+                    cache.entries.len() - 1
+                } else {
+                    let at = cache.next;
+                    cache.next = (at + 1) % CACHED_NAMES;
+                    cache.entries[at] = entry;
+                    at
+                }
+            }
+        };
+        Some(&*cache.entries[at].server)
+    }
+
     /// The live server called `name` here: one registered with the node,
     /// or else whatever `#[genserver(remote)]` server fauxtp's registry
     /// has under that name now (so a server restarted under its name is
@@ -84,11 +174,12 @@ impl Inner {
     pub(super) fn registered(&self, name: &str) -> Option<Arc<dyn Registered>> {
         {
             let mut state = self.lock();
-            let names = &mut state.names.by_name;
-            match names.get(name) {
-                Some(entry) if entry.pid().is_alive() => return Some(entry.clone()),
+            let names = &mut state.names;
+            match names.by_name.get(name) {
+                Some(entry) if entry.is_alive() => return Some(entry.clone()),
                 Some(_) => {
-                    names.remove(name);
+                    names.by_name.remove(name);
+                    names.changed();
                 }
                 None => {}
             }
@@ -101,7 +192,7 @@ impl Inner {
         }
         let server = crate::gen::remote_server(&pid, self.erl_pid(pid.id()))?;
         if names.from_registry.len() >= 2 * names.swept.max(64) {
-            names.from_registry.retain(|_, s| s.pid().is_alive());
+            names.from_registry.retain(|_, s| s.is_alive());
             names.swept = names.from_registry.len();
         }
         names.from_registry.insert(pid.id(), server.clone());

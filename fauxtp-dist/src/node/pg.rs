@@ -127,6 +127,10 @@ impl Registered for ScopeName {
         self.process.any()
     }
 
+    fn is_alive(&self) -> bool {
+        self.process.is_alive()
+    }
+
     fn erl_pid(&self) -> &ErlPid {
         &self.me
     }
