@@ -1,14 +1,16 @@
-//! Checking a term from a peer before it is decoded: the decoder
-//! ([`super::decode`]) recurses and allocates what counts say, so every
-//! term is walked first, without recursion and without allocating: only
-//! known tags, counts within the bytes, nesting within a limit.
+//! Checking a term from a peer before it is decoded, in a frame without a
+//! distribution header: one walk without recursion and without
+//! allocating, that takes only known tags, counts within the bytes and
+//! nesting within a limit, and finds where the term ends.
 //!
-//! The same walk checks the atom cache references (`ATOM_CACHE_REF`) of
-//! terms that follow a distribution header against the header's count.
+//! Terms after a header are not walked: the decoder ([`decode`](mod@super::decode))
+//! keeps the same bounds as it reads, with the same [`MAX_DEPTH`]. The
+//! walk can still check atom cache references (`ATOM_CACHE_REF`) against a
+//! header's count.
 
 /// How deep terms from peers may nest (OTP's decoder has no fixed limit,
 /// but fauxtp's decoder recurses).
-const MAX_DEPTH: usize = 512;
+pub(super) const MAX_DEPTH: usize = 512;
 
 /// Checks that `bytes` start with a well-formed external term, its
 /// version byte (131) first, that can be decoded safely, and returns its

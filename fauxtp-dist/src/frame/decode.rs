@@ -1,5 +1,4 @@
-//! Decoding a peer's term, after [`walk_term`](super::check::walk_term)
-//! has checked it, straight from its bytes into eetf's [`Term`].
+//! Decoding a peer's term straight from its bytes into eetf's [`Term`].
 //!
 //! eetf reads through `io::Read` a few bytes at a time, copies each atom
 //! into a buffer before making its `String` (so a term with atoms costs one
@@ -12,9 +11,17 @@
 //!
 //! Integers too large for 32 bits and floats in the old text format are
 //! rare: they go through eetf.
+//!
+//! Terms after a distribution header come here unchecked (the walk of
+//! [`check`](super::check) cost a small message a tenth of its reading),
+//! so the decoder takes the same care itself: every read is bounded by the
+//! bytes, nesting by [`MAX_DEPTH`] as the walk counts it, and what a count
+//! makes room for by [`ROOM_AHEAD`], so that a count the bytes do not hold
+//! fails before it has allocated much.
 
 use std::collections::HashMap;
 
+use super::check::MAX_DEPTH;
 use super::tags::*;
 use super::HeaderAtoms;
 
@@ -23,17 +30,29 @@ use eetf::{
     Pid, Port, Reference, Term, Tuple,
 };
 
+/// How many elements a container's count makes room for before they are
+/// read; more come as they are read. Each level of a term as deep as
+/// [`MAX_DEPTH`] claiming more than its bytes hold takes this much at
+/// most: 511 levels of 256 terms, about 5 MiB, before the decoder finds
+/// the bytes short.
+const ROOM_AHEAD: usize = 256;
+
 /// A term's bytes, read from the front.
 struct Reader<'a, A: ?Sized> {
     bytes: &'a [u8],
     at: usize,
     /// The atoms of the header's cache references.
     atoms: &'a A,
+    /// How many levels are open, the term's own first: as
+    /// [`walk_term`](super::check::walk_term) counts them, a container
+    /// with something in it opens one.
+    depth: usize,
 }
 
 /// Decodes the term at the front of `bytes` (without its version byte;
-/// its cache references are `atoms`), which `walk_term` checked: the term
-/// and its length.
+/// its cache references are `atoms`): the term and its length. A term
+/// nested deeper than [`MAX_DEPTH`], with a tag fauxtp does not read, or
+/// cut short is an error.
 pub(super) fn decode_term<A: HeaderAtoms + ?Sized>(
     bytes: &[u8],
     atoms: &A,
@@ -42,6 +61,7 @@ pub(super) fn decode_term<A: HeaderAtoms + ?Sized>(
         bytes,
         at: 0,
         atoms,
+        depth: 1,
     };
     let term = reader.term()?;
     Ok((term, reader.at))
@@ -85,15 +105,31 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
         Ok(n)
     }
 
+    /// Opens a level for a container's elements; an error past
+    /// [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), String> {
+        if self.depth >= MAX_DEPTH {
+            return Err("nested too deep".to_owned());
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// `n` terms, the elements of a container (in a level of their own
+    /// if there are any).
     fn terms(&mut self, n: usize) -> Result<Vec<Term>, String> {
-        let mut elements = Vec::with_capacity(n);
-        for _ in 0..n {
-            elements.push(self.term()?);
+        let mut elements = Vec::with_capacity(n.min(ROOM_AHEAD));
+        if n > 0 {
+            self.enter()?;
+            for _ in 0..n {
+                elements.push(self.term()?);
+            }
+            self.depth -= 1;
         }
         Ok(elements)
     }
 
-    /// A term. Containers recurse (as deep as `walk_term` lets terms
+    /// A term. Containers recurse (as deep as [`MAX_DEPTH`] lets terms
     /// nest, 511 levels), so each level's stack frame must stay small. An
     /// optimised build makes it so with [`leaf`](Self::leaf) inlined (the
     /// fastest way: 511 levels fit in 512 KiB); an unoptimised one would
@@ -111,28 +147,50 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
                 let n = self.count(n)?;
                 Term::from(Tuple::from(self.terms(n)?))
             }
-            MAP_EXT => {
-                let n = self.u32()?;
-                let n = self.count(n)?;
-                // Grown as it fills: pairs with the same key take two bytes
-                // each and make one entry.
-                let mut map = HashMap::with_capacity(n.min(1024));
-                for _ in 0..n {
-                    let key = self.term()?;
-                    map.insert(key, self.term()?);
-                }
-                Term::from(Map::from(map))
-            }
-            LIST_EXT => {
-                let n = self.u32()?;
-                let n = self.count(n)?;
-                let elements = self.terms(n)?;
-                match self.term()? {
-                    Term::List(tail) if tail.is_nil() => Term::from(List::from(elements)),
-                    last => Term::from(ImproperList::from((elements, last))),
-                }
-            }
+            MAP_EXT => self.map()?,
+            LIST_EXT => self.list()?,
             _ => self.leaf(tag)?,
+        })
+    }
+
+    /// A map, after its tag. Out of line in an unoptimised build, as
+    /// [`leaf`](Self::leaf), so that [`term`](Self::term)'s frame stays small.
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn map(&mut self) -> Result<Term, String> {
+        let n = self.u32()?;
+        let n = self.count(n)?;
+        // Grown as it fills: pairs with the same key take two bytes each
+        // and make one entry.
+        let mut map = HashMap::with_capacity(n.min(ROOM_AHEAD / 4));
+        if n > 0 {
+            self.enter()?;
+            for _ in 0..n {
+                let key = self.term()?;
+                map.insert(key, self.term()?);
+            }
+            self.depth -= 1;
+        }
+        Ok(Term::from(Map::from(map)))
+    }
+
+    /// A list, after its tag: its elements and its tail, which share a
+    /// level. Out of line in an unoptimised build, as [`map`](Self::map).
+    #[cfg_attr(debug_assertions, inline(never))]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn list(&mut self) -> Result<Term, String> {
+        let n = self.u32()?;
+        let n = self.count(n)?;
+        self.enter()?;
+        let mut elements = Vec::with_capacity(n.min(ROOM_AHEAD));
+        for _ in 0..n {
+            elements.push(self.term()?);
+        }
+        let tail = self.term()?;
+        self.depth -= 1;
+        Ok(match tail {
+            Term::List(tail) if tail.is_nil() => Term::from(List::from(elements)),
+            last => Term::from(ImproperList::from((elements, last))),
         })
     }
 
@@ -210,9 +268,13 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
                 Term::from(Reference { node, id, creation })
             }
             EXPORT_EXT => {
+                // Its three parts are a level, as the walk counts them.
+                self.enter()?;
                 let module = self.atom()?;
                 let function = self.atom()?;
-                let arity = match self.term()? {
+                let arity = self.term();
+                self.depth -= 1;
+                let arity = match arity? {
                     Term::FixInteger(FixInteger { value }) if (0..=0xff).contains(&value) => {
                         value as u8
                     }
@@ -397,6 +459,96 @@ mod tests {
         assert_eq!((term, used), (expected, bytes.len()));
         // A reference past the header's is an error, not a panic.
         assert!(decode_term(&[82, 2], &atoms[..]).is_err());
+    }
+
+    /// Containers nested `depth` deep around `[]`, each opened by `open`.
+    fn nested(open: &[u8], depth: usize) -> Vec<u8> {
+        [open.repeat(depth), vec![NIL_EXT]].concat()
+    }
+
+    /// Nesting is counted as the check's walk counts it: 511 levels of
+    /// tuples, lists or maps are read, 512 are not, and only containers
+    /// with something in them open a level.
+    #[test]
+    fn terms_nest_as_deep_as_the_walk_lets_them_and_no_deeper() {
+        let map_of_one = [MAP_EXT, 0, 0, 0, 1, NIL_EXT];
+        for open in [
+            &[SMALL_TUPLE_EXT, 1][..],
+            &[LARGE_TUPLE_EXT, 0, 0, 0, 1],
+            // A list of one element (the next list) and its tail [].
+            &[LIST_EXT, 0, 0, 0, 1],
+            // A map whose one key is [] and whose value is the next map.
+            &map_of_one[..5],
+        ] {
+            for (depth, taken) in [(511, true), (512, false)] {
+                let mut bytes = nested(open, depth);
+                if open[0] == LIST_EXT {
+                    bytes.extend(vec![NIL_EXT; depth]);
+                }
+                if open[0] == MAP_EXT {
+                    // Each map's key, [], comes before its value.
+                    bytes = [&open[..], &[NIL_EXT]].concat().repeat(depth);
+                    bytes.push(NIL_EXT);
+                }
+                let walked = super::super::check::walk_term(&bytes, 0, &mut |_, _| {});
+                let decoded = decode_term(&bytes, NO_ATOMS);
+                assert_eq!(walked.is_ok(), taken, "{open:?} {depth} deep");
+                assert_eq!(decoded.is_ok(), taken, "{open:?} {depth} deep");
+                if let Err(e) = decoded {
+                    assert_eq!(e, "nested too deep");
+                }
+            }
+        }
+        // Empty tuples and maps open no level: 600 of them side by side in
+        // one tuple are one level.
+        let mut flat = vec![LARGE_TUPLE_EXT, 0, 0, 2, 88];
+        for _ in 0..300 {
+            flat.extend([SMALL_TUPLE_EXT, 0, MAP_EXT, 0, 0, 0, 0]);
+        }
+        assert!(decode_term(&flat, NO_ATOMS).is_ok());
+        // An export's three parts are a level: at 511 levels it is one
+        // too many.
+        let export = [
+            EXPORT_EXT,
+            SMALL_ATOM_UTF8_EXT,
+            1,
+            b'm',
+            SMALL_ATOM_UTF8_EXT,
+            1,
+            b'f',
+            SMALL_INTEGER_EXT,
+            0,
+        ];
+        for (depth, taken) in [(510, true), (511, false)] {
+            let bytes = [[SMALL_TUPLE_EXT, 1].repeat(depth), export.to_vec()].concat();
+            let walked = super::super::check::walk_term(&bytes, 0, &mut |_, _| {});
+            assert_eq!(walked.is_ok(), taken, "export {depth} deep");
+            assert_eq!(
+                decode_term(&bytes, NO_ATOMS).is_ok(),
+                taken,
+                "export {depth} deep"
+            );
+        }
+    }
+
+    /// Counts the bytes do not hold fail, and before they have made room
+    /// for what they claim: here, 500 levels of lists each claiming a
+    /// million elements would be 20 GB if each made room for all.
+    #[test]
+    fn counts_larger_than_the_bytes_hold_fail_without_making_room_for_them() {
+        let mut bytes = [LIST_EXT, 0, 0x0f, 0x42, 0x40].repeat(500);
+        bytes.extend(vec![SMALL_INTEGER_EXT; 1_000_000]);
+        assert!(decode_term(&bytes, NO_ATOMS).is_err());
+        let mut maps = [MAP_EXT, 0, 0x0f, 0x42, 0x40, NIL_EXT].repeat(500);
+        maps.extend(vec![SMALL_INTEGER_EXT; 1_000_000]);
+        assert!(decode_term(&maps, NO_ATOMS).is_err());
+        // A long list that is there is read whole, past the room made ahead.
+        let mut long = vec![LIST_EXT, 0, 0, 0x27, 0x10];
+        long.extend([SMALL_INTEGER_EXT, 7].repeat(10_000));
+        long.push(NIL_EXT);
+        let (term, used) = decode_term(&long, NO_ATOMS).unwrap();
+        assert_eq!(used, long.len());
+        assert!(matches!(term, Term::List(list) if list.elements.len() == 10_000));
     }
 
     #[test]

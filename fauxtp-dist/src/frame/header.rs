@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use eetf::Term;
 
-use super::check::walk_term;
 use super::in_place::{self, Message};
 use super::{decode, Frame, FrameError, HeaderAtoms};
 use crate::gen::__private::{CastArgs, CastRequest};
@@ -331,15 +330,11 @@ fn decode_terms<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Result<Fram
     Ok(Frame::Message { control, payload })
 }
 
-/// Checks and decodes one term without its version byte, which may refer
-/// to the header's atom cache references (`atoms`), and returns its length.
+/// Decodes one term without its version byte, which may refer to the
+/// header's atom cache references (`atoms`), and returns its length (the
+/// decoder checks as it reads).
 fn decode_term<A: HeaderAtoms + ?Sized>(bytes: &[u8], atoms: &A) -> Result<(Term, usize), String> {
-    let len = walk_term(bytes, atoms.count(), &mut |_, _| {})?;
-    let (term, used) = decode::decode_term(&bytes[..len], atoms)?;
-    if used != len {
-        return Err("a term shorter than its check".to_owned());
-    }
-    Ok((term, len))
+    decode::decode_term(bytes, atoms)
 }
 
 /// How many slots of a peer's cache this node uses, as OTP's
