@@ -487,7 +487,7 @@ mod tests {
                 }
                 if open[0] == MAP_EXT {
                     // Each map's key, [], comes before its value.
-                    bytes = [&open[..], &[NIL_EXT]].concat().repeat(depth);
+                    bytes = [open, &[NIL_EXT]].concat().repeat(depth);
                     bytes.push(NIL_EXT);
                 }
                 let walked = super::super::check::walk_term(&bytes, 0, &mut |_, _| {});
