@@ -24,11 +24,12 @@ pub(crate) fn check_term(bytes: &[u8]) -> Result<usize, String> {
     }
 }
 
-/// Checks a term as [`check_term`] does, but without its version byte, as
-/// terms follow a distribution header, and returns its length. It may
-/// refer to the first `cache_refs` atom cache references of its header;
-/// `on_ref(at, index)` is told of each reference, `at` being where its two
-/// bytes start.
+/// Checks a term as [`check_term`] does, but without its version byte, and
+/// returns its length. It may refer to the first `cache_refs` atom cache
+/// references of a header; `on_ref(at, index)` is told of each reference,
+/// `at` being where its two bytes start. (Terms that come after a header
+/// are checked by the decoder as it reads; the tests hold the two to the
+/// same answers.)
 pub(crate) fn walk_term(
     bytes: &[u8],
     cache_refs: usize,

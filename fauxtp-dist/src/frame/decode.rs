@@ -33,8 +33,8 @@ use eetf::{
 /// How many elements a container's count makes room for before they are
 /// read; more come as they are read. Each level of a term as deep as
 /// [`MAX_DEPTH`] claiming more than its bytes hold takes this much at
-/// most: 511 levels of 256 terms, about 5 MiB, before the decoder finds
-/// the bytes short.
+/// most: 511 levels of 256 terms of 56 bytes, about 7 MiB, before the
+/// decoder finds the bytes short.
 const ROOM_AHEAD: usize = 256;
 
 /// A term's bytes, read from the front.
@@ -129,12 +129,13 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
         Ok(elements)
     }
 
-    /// A term. Containers recurse (as deep as [`MAX_DEPTH`] lets terms
-    /// nest, 511 levels), so each level's stack frame must stay small. An
-    /// optimised build makes it so with [`leaf`](Self::leaf) inlined (the
-    /// fastest way: 511 levels fit in 512 KiB); an unoptimised one would
-    /// give every arm its own slots, 300 levels overflowing a tokio
-    /// worker's 2 MiB, so there `leaf` stays out of line.
+    /// A term. Tuples, lists and maps recurse (as deep as [`MAX_DEPTH`]
+    /// lets terms nest, 511 levels), so each level's stack frame must stay
+    /// small. An optimised build makes it so with [`leaf`](Self::leaf),
+    /// [`map`](Self::map) and [`list`](Self::list) inlined (the fastest
+    /// way: 511 levels fit in 512 KiB); an unoptimised one would give every
+    /// arm its own slots, 300 levels overflowing a tokio worker's 2 MiB, so
+    /// there they stay out of line. Nothing else recurses.
     fn term(&mut self) -> Result<Term, String> {
         let tag = self.u8()?;
         Ok(match tag {
@@ -272,14 +273,15 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
                 self.enter()?;
                 let module = self.atom()?;
                 let function = self.atom()?;
-                let arity = self.term();
-                self.depth -= 1;
-                let arity = match arity? {
-                    Term::FixInteger(FixInteger { value }) if (0..=0xff).contains(&value) => {
-                        value as u8
-                    }
-                    other => return Err(format!("an export of arity {other}")),
+                // The arity is an integer, read as one: read as a term, an
+                // export whose arity is an export would recurse.
+                let arity = match self.u8()? {
+                    SMALL_INTEGER_EXT => self.u8()?,
+                    INTEGER_EXT => u8::try_from(u32::from_be_bytes(self.array()?))
+                        .map_err(|_| "an export of arity above 255".to_owned())?,
+                    tag => return Err(format!("an export whose arity has tag {tag}")),
                 };
+                self.depth -= 1;
                 Term::from(ExternalFun {
                     module,
                     function,
@@ -529,6 +531,30 @@ mod tests {
                 "export {depth} deep"
             );
         }
+    }
+
+    /// An export whose arity is another export, 510 deep (within the
+    /// walk's limit): refused, without a level of recursion for each.
+    #[test]
+    fn an_export_whose_arity_is_not_an_integer_is_refused_at_once() {
+        let export = [
+            EXPORT_EXT,
+            SMALL_ATOM_UTF8_EXT,
+            1,
+            b'm',
+            SMALL_ATOM_UTF8_EXT,
+            1,
+            b'f',
+        ];
+        let mut bytes = export.repeat(510);
+        bytes.extend([SMALL_INTEGER_EXT, 0]);
+        let error = decode_term(&bytes, NO_ATOMS).unwrap_err();
+        assert!(error.contains("arity"), "{error}");
+        // An arity written as a four-byte integer is read too.
+        let mut four = export.to_vec();
+        four.extend([INTEGER_EXT, 0, 0, 0, 255]);
+        let (term, _) = decode_term(&four, NO_ATOMS).unwrap();
+        assert!(matches!(term, Term::ExternalFun(f) if f.arity == 255));
     }
 
     /// Counts the bytes do not hold fail, and before they have made room
