@@ -4,7 +4,7 @@
 //! queued in its [`Outgoing`], and keeps the connection alive with ticks.
 
 use std::io;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
         peer: &str,
         out: &Outgoing,
         names: &mut Self::Names,
-        name: &Arc<str>,
+        name: &str,
         message: Message,
     );
 

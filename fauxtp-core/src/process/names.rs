@@ -21,9 +21,9 @@ struct Entry {
 
 static NAMES: LazyLock<Mutex<HashMap<Arc<str>, Entry>>> = LazyLock::new(Default::default);
 
-/// Moves on each time a name is given or taken away: who remembers what a name led to (a node's connections, for the
-/// messages other nodes send to names) knows it still does while this has
-/// not moved.
+/// Moves on each time a name is given or taken away: who remembers what
+/// a name led to (a node's connections, for the messages other nodes send
+/// to names) knows it still does while this has not moved.
 static VERSION: AtomicU64 = AtomicU64::new(0);
 
 /// The table's version: the same as long as no name was given or taken

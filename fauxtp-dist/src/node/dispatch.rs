@@ -1,8 +1,6 @@
 //! What each control message from a peer does: one arm per message, each
 //! handing it to the file of its concept.
 
-use std::sync::Arc;
-
 use eetf::{Pid as ErlPid, Term};
 
 use super::names::NameCache;
@@ -49,8 +47,7 @@ impl Dispatch for Inner {
             }
             Control::RegSend { to, .. } => {
                 if let Some(payload) = payload {
-                    let name = Arc::from(to.name);
-                    self.to_name(peer, out, names, &name, Message::Term(payload));
+                    self.to_name(peer, out, names, &to.name, Message::Term(payload));
                 }
             }
             request @ Control::SpawnRequest { .. } => self.spawn_request(out, request, payload),
@@ -139,10 +136,10 @@ impl Dispatch for Inner {
         peer: &str,
         out: &Outgoing,
         names: &mut NameCache,
-        name: &Arc<str>,
+        name: &str,
         message: Message,
     ) {
-        if &**name == "net_kernel" {
+        if name == "net_kernel" {
             return gen::net_kernel(out, message.into_term());
         }
         match self.registered_cached(names, name) {
@@ -152,7 +149,7 @@ impl Dispatch for Inner {
             // of it from its monitor (`noproc`).
             None => tracing::debug!(
                 peer,
-                name = &**name,
+                name,
                 message = %message.into_term(),
                 "dropped a message to a name this node does not have"
             ),

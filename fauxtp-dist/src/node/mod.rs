@@ -11,7 +11,7 @@
 //! | `pids.rs` | pids and references: local processes as other nodes know them |
 //! | `calls.rs` | outbound gen_server calls, casts and sends by name ([`Remote`]) |
 //! | `monitors.rs` | outbound monitors and links, node monitors |
-//! | `names.rs` | the names other nodes call local servers by |
+//! | `names.rs` | the names other nodes call local servers by, and what each connection remembers of them (`NameCache`) |
 //! | `pg.rs` | `pg` scopes shared with other nodes ([`PgScope`]) |
 //! | `rpc.rs` | functions other nodes call with erpc ([`Node::expose`]) |
 //! | `dispatch.rs` | what each control message from a peer does |

@@ -127,7 +127,7 @@ impl Inner {
     pub(super) fn registered_cached<'c>(
         &self,
         cache: &'c mut NameCache,
-        name: &Arc<str>,
+        name: &str,
     ) -> Option<&'c dyn Registered> {
         // Read before the lookup: a change during it makes the entry
         // stale at once.
@@ -135,20 +135,24 @@ impl Inner {
         let found = cache
             .entries
             .iter()
-            .position(|entry| Arc::ptr_eq(&entry.name, name) || *entry.name == **name);
+            .position(|entry| std::ptr::eq(&*entry.name, name) || &*entry.name == name);
         let at = match found {
             Some(at) => {
                 let entry = &mut cache.entries[at];
                 if entry.names == names && entry.registry == registry && entry.server.is_alive() {
                     return Some(&*cache.entries[at].server);
                 }
-                let server = self.registered(name)?;
+                let Some(server) = self.registered(name) else {
+                    // Not kept: a server that ended is let go.
+                    cache.entries.swap_remove(at);
+                    return None;
+                };
                 (entry.server, entry.names, entry.registry) = (server, names, registry);
                 at
             }
             None => {
                 let entry = Cached {
-                    name: name.clone(),
+                    name: Arc::from(name),
                     server: self.registered(name)?,
                     names,
                     registry,
