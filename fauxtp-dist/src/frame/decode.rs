@@ -463,6 +463,17 @@ mod tests {
         assert!(decode_term(&[82, 2], &atoms[..]).is_err());
     }
 
+    /// `fun m:f/Arity` up to its arity.
+    const EXPORT_M_F: [u8; 7] = [
+        EXPORT_EXT,
+        SMALL_ATOM_UTF8_EXT,
+        1,
+        b'm',
+        SMALL_ATOM_UTF8_EXT,
+        1,
+        b'f',
+    ];
+
     /// Containers nested `depth` deep around `[]`, each opened by `open`.
     fn nested(open: &[u8], depth: usize) -> Vec<u8> {
         [open.repeat(depth), vec![NIL_EXT]].concat()
@@ -510,17 +521,7 @@ mod tests {
         assert!(decode_term(&flat, NO_ATOMS).is_ok());
         // An export's three parts are a level: at 511 levels it is one
         // too many.
-        let export = [
-            EXPORT_EXT,
-            SMALL_ATOM_UTF8_EXT,
-            1,
-            b'm',
-            SMALL_ATOM_UTF8_EXT,
-            1,
-            b'f',
-            SMALL_INTEGER_EXT,
-            0,
-        ];
+        let export = [&EXPORT_M_F[..], &[SMALL_INTEGER_EXT, 0]].concat();
         for (depth, taken) in [(510, true), (511, false)] {
             let bytes = [[SMALL_TUPLE_EXT, 1].repeat(depth), export.to_vec()].concat();
             let walked = super::super::check::walk_term(&bytes, 0, &mut |_, _| {});
@@ -537,21 +538,12 @@ mod tests {
     /// walk's limit): refused, without a level of recursion for each.
     #[test]
     fn an_export_whose_arity_is_not_an_integer_is_refused_at_once() {
-        let export = [
-            EXPORT_EXT,
-            SMALL_ATOM_UTF8_EXT,
-            1,
-            b'm',
-            SMALL_ATOM_UTF8_EXT,
-            1,
-            b'f',
-        ];
-        let mut bytes = export.repeat(510);
+        let mut bytes = EXPORT_M_F.repeat(510);
         bytes.extend([SMALL_INTEGER_EXT, 0]);
         let error = decode_term(&bytes, NO_ATOMS).unwrap_err();
         assert!(error.contains("arity"), "{error}");
         // An arity written as a four-byte integer is read too.
-        let mut four = export.to_vec();
+        let mut four = EXPORT_M_F.to_vec();
         four.extend([INTEGER_EXT, 0, 0, 0, 255]);
         let (term, _) = decode_term(&four, NO_ATOMS).unwrap();
         assert!(matches!(term, Term::ExternalFun(f) if f.arity == 255));
