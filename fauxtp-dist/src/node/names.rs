@@ -132,10 +132,7 @@ impl Inner {
         // Read before the lookup: a change during it makes the entry
         // stale at once.
         let (names, registry) = (self.names_version(), fauxtp::__private::names_version());
-        let found = cache
-            .entries
-            .iter()
-            .position(|entry| std::ptr::eq(&*entry.name, name) || &*entry.name == name);
+        let found = cache.entries.iter().position(|entry| &*entry.name == name);
         let at = match found {
             Some(at) => {
                 let entry = &mut cache.entries[at];
