@@ -346,12 +346,33 @@ const CACHE_SLOTS_USED: usize = 2039;
 /// order the peer reads them: the queue's lock orders both.
 pub(crate) struct AtomCacheOut {
     slots: Box<[Option<Box<str>>]>,
+    /// Headers written lately that put nothing new in the cache, most
+    /// recent at `next - 1`: a stream of messages of one kind writes the
+    /// same header again and again, and one of these is copied while
+    /// each of its slots still holds its atom.
+    recent: [Recent; RECENT_HEADERS],
+    next: usize,
+}
+
+/// How many headers [`AtomCacheOut`] keeps to write again.
+const RECENT_HEADERS: usize = 4;
+
+/// A header that referred to cached entries only.
+#[derive(Default)]
+struct Recent {
+    /// The slot of each reference, in order.
+    slots: Vec<u16>,
+    /// What the header has after its count of references: flags, then
+    /// the references.
+    refs: Vec<u8>,
 }
 
 impl Default for AtomCacheOut {
     fn default() -> Self {
         AtomCacheOut {
             slots: vec![None; CACHE_SLOTS_USED].into_boxed_slice(),
+            recent: Default::default(),
+            next: 0,
         }
     }
 }
@@ -371,6 +392,11 @@ impl AtomCacheOut {
         if n == 0 {
             return true;
         }
+        if let Some(recent) = self.recent_for(atoms) {
+            bytes.extend_from_slice(&recent.refs);
+            return true;
+        }
+        let start = bytes.len();
         let long_atoms = atoms.iter().any(|atom| atom.len() > 255);
         let flags = bytes.len();
         bytes.resize(flags + n / 2 + 1, 0);
@@ -381,6 +407,8 @@ impl AtomCacheOut {
         // are read; the array is small (510 bytes), so that filling it
         // costs next to nothing beside the header.
         let mut taken = [0u16; 255];
+        // Whether this header puts an atom in the cache.
+        let mut fresh = false;
         for (i, atom) in atoms.iter().enumerate() {
             let mut slot = slot_of(atom);
             // Another atom of this header holds the slot: the next one.
@@ -393,6 +421,7 @@ impl AtomCacheOut {
             }
             taken[i] = slot as u16;
             let new = self.slots[slot].as_deref() != Some(*atom);
+            fresh |= new;
             nibble(bytes, i, (slot / 256) as u8 | if new { 8 } else { 0 });
             bytes.push((slot % 256) as u8);
             if new {
@@ -407,7 +436,27 @@ impl AtomCacheOut {
         if long_atoms {
             nibble(bytes, n, 1);
         }
+        if !fresh {
+            let recent = &mut self.recent[self.next];
+            self.next = (self.next + 1) % RECENT_HEADERS;
+            recent.slots.clear();
+            recent.slots.extend_from_slice(&taken[..n]);
+            recent.refs.clear();
+            recent.refs.extend_from_slice(&bytes[start..]);
+        }
         true
+    }
+
+    /// A recent header whose slots hold `atoms`, in order, today.
+    fn recent_for(&self, atoms: &[&str]) -> Option<&Recent> {
+        (1..=RECENT_HEADERS)
+            .map(|back| &self.recent[(self.next + RECENT_HEADERS - back) % RECENT_HEADERS])
+            .find(|recent| {
+                recent.slots.len() == atoms.len()
+                    && recent.slots.iter().zip(atoms).all(|(&slot, atom)| {
+                        self.slots[usize::from(slot)].as_deref() == Some(*atom)
+                    })
+            })
     }
 }
 
@@ -691,11 +740,17 @@ mod tests {
         let first = names.next().unwrap();
         let twin = names.find(|n| slot_of(n) == slot_of(&first)).unwrap();
         let long = "ü".repeat(200);
-        let cases: [(&str, &str, &str); 5] = [
+        let cases: [(&str, &str, &str); 9] = [
+            ("erl@host", "counter", "bump"),
             ("erl@host", "counter", "bump"),
             ("erl@host", "counter", "bump"),
             ("erl@host", &first, &twin),
+            ("erl@host", &first, &twin),
+            // The twins change slots: the header just written again
+            // would now name each one's slot for the other.
             ("erl@host", &twin, &first),
+            ("erl@host", &first, &twin),
+            ("erl@host", "counter", "bump"),
             ("erl@host", &long, "x"),
         ];
         let mut sizes = Vec::new();
@@ -707,8 +762,13 @@ mod tests {
             let read = incoming.read(&frame).unwrap();
             assert_eq!(read, Some(expected_reg_send(name, cast)), "{name}");
         }
-        // The second time, the atoms are references only.
+        // The second time, the atoms are references only, and so they are
+        // each later time while their slots hold them.
         assert!(sizes[1] < sizes[0] - "erl@host".len() - "counter".len());
+        assert_eq!(sizes[2], sizes[1]);
+        assert_eq!(sizes[7], sizes[1]);
+        assert!(sizes[4] < sizes[3]);
+        assert_eq!(sizes[6], sizes[3]);
         // More than 255 atoms, or one too long, is refused; nothing is
         // written, and the cache does not change.
         let mut frame = Vec::new();
