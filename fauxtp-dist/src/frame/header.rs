@@ -60,6 +60,11 @@ pub(crate) struct Incoming {
     /// then the slots no longer say what the earlier reference was.
     atoms: Vec<Arc<str>>,
     owned: bool,
+    /// The last header read, from its count to its last reference, if it
+    /// put nothing in the cache: `refs` holds its slots. A stream of
+    /// messages of one kind comes with the same header each time, and one
+    /// that begins with these bytes has these slots.
+    repeat: Vec<u8>,
 }
 
 /// The atoms of a header's references, read from the cache.
@@ -95,6 +100,7 @@ impl Default for Incoming {
             refs: Vec::with_capacity(255),
             atoms: Vec::new(),
             owned: false,
+            repeat: Vec::new(),
         }
     }
 }
@@ -181,6 +187,10 @@ impl Incoming {
     /// reference of it used, the atom of each in `atoms`), and returns how
     /// many bytes the references took.
     fn read_refs(&mut self, bytes: &[u8]) -> Result<usize, String> {
+        if !self.repeat.is_empty() && bytes.starts_with(&self.repeat) {
+            return Ok(self.repeat.len());
+        }
+        self.repeat.clear();
         let truncated = || "truncated distribution header".to_owned();
         self.refs.clear();
         self.atoms.clear();
@@ -194,6 +204,8 @@ impl Incoming {
         let flag = |i: usize| (flags[i / 2] >> ((i % 2) * 4)) & 0xf;
         let long_atoms = flag(refs) & 1 != 0;
         let mut at = 1 + flags.len();
+        // Whether this header puts an atom in the cache.
+        let fresh = (0..refs).any(|i| flag(i) & 8 != 0);
         let mut take = |n: usize| -> Result<&[u8], String> {
             let taken = bytes.get(at..at + n).ok_or_else(truncated)?;
             at += n;
@@ -226,6 +238,9 @@ impl Incoming {
                 None => return Err(format!("atom cache slot {slot} used before it was filled")),
             }
             self.refs.push(slot as u16);
+        }
+        if !fresh {
+            self.repeat.extend_from_slice(&bytes[..at]);
         }
         Ok(at)
     }
@@ -622,6 +637,59 @@ mod tests {
         terms[7 + 12 + 3] = 3;
         let frame = incoming.read(&header_frame(second, &terms));
         assert_eq!(frame.unwrap(), Some(expected_reg_send("counter", "other")));
+    }
+
+    /// Headers that put nothing in the cache, read again and again, each
+    /// between others: each reads as its own references say, with the
+    /// atoms the cache holds at the time.
+    #[test]
+    fn a_header_read_again_names_its_own_slots() {
+        let mut incoming = Incoming::default();
+        let cached = |slots: &[u16]| {
+            let refs: Vec<Ref<'_>> = slots.iter().map(|&slot| Ref { slot, new: None }).collect();
+            super::tests::refs(&refs, false)
+        };
+        let fill = |atoms: &[(u16, &'static str)]| {
+            let refs: Vec<Ref<'_>> = atoms
+                .iter()
+                .map(|&(slot, new)| Ref {
+                    slot,
+                    new: Some(new),
+                })
+                .collect();
+            super::tests::refs(&refs, false)
+        };
+        // `{Ref 0, Ref 1}`
+        let pair = [104, 2, 82, 0, 82, 1];
+        let mut read = |header: Vec<u8>| match incoming.read(&header_frame(header, &pair)) {
+            Ok(Some(Frame::Message { control, .. })) => Some(control),
+            Err(FrameError::Malformed(_)) => None,
+            other => panic!("{other:?}"),
+        };
+        let expect = |a: &str, b: &str| {
+            Some(Term::from(Tuple::from(vec![
+                Term::from(Atom::from(a)),
+                Term::from(Atom::from(b)),
+            ])))
+        };
+        assert_eq!(
+            read(fill(&[(1, "a"), (2, "b"), (258, "c")])),
+            expect("a", "b")
+        );
+        assert_eq!(read(cached(&[1, 2])), expect("a", "b"));
+        assert_eq!(read(cached(&[1, 2])), expect("a", "b"));
+        // The same count and flags, another slot; then another segment.
+        assert_eq!(read(cached(&[1, 258])), expect("a", "c"));
+        assert_eq!(read(cached(&[1, 2])), expect("a", "b"));
+        assert_eq!(read(cached(&[258, 2])), expect("c", "b"));
+        assert_eq!(read(cached(&[1, 2])), expect("a", "b"));
+        // A slot of it gets another atom; read again, it names that one.
+        assert_eq!(read(fill(&[(2, "d"), (1, "a")])), expect("d", "a"));
+        assert_eq!(read(cached(&[1, 2])), expect("a", "d"));
+        assert_eq!(read(cached(&[1, 2])), expect("a", "d"));
+        // A slot never filled is refused, after a header read again too.
+        assert_eq!(read(cached(&[1, 3])), None);
+        assert_eq!(read(cached(&[1, 2])), expect("a", "d"));
     }
 
     #[test]
