@@ -306,12 +306,17 @@ pub(crate) fn erl(name: &str, modules: &str, eval: &str) -> Result<Child, String
 }
 
 /// The command that starts an Erlang node `name` that evaluates `eval`.
+/// It runs with glibc's defaults, whatever this program was started with
+/// (see "glibc's allocator" in docs/performance.md): the settings are for
+/// fauxtp's nodes, and the Erlang rows stay the same either way.
 pub(crate) fn erl_command(name: &str, modules: &str, eval: &str) -> Command {
     let mut command = Command::new("erl");
     command
         .args(["-noshell", "-sname", name, "-setcookie", COOKIE])
         .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
         .args(["-pa", modules, "-eval", eval])
+        .env_remove("GLIBC_TUNABLES")
+        .env_remove("MALLOC_TRIM_THRESHOLD_")
         .stdout(Stdio::piped())
         .kill_on_drop(true);
     command
