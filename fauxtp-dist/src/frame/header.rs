@@ -845,6 +845,83 @@ mod tests {
         assert!(frame.is_empty());
     }
 
+    /// Thousands of headers written and read in turn, their atoms drawn
+    /// from names that share home slots, so that entries replace each
+    /// other and headers are often written and read again: each frame
+    /// reads as the atoms it was written with.
+    #[test]
+    fn many_headers_read_as_written() {
+        let (mut out, mut incoming) = (AtomCacheOut::default(), Incoming::default());
+        // Names in groups of three that share a home slot, and a long one.
+        let mut pool: Vec<String> = Vec::new();
+        let mut names = (0..).map(|n| format!("n{n}"));
+        while pool.len() < 24 {
+            let first = names.next().unwrap();
+            let home = slot_of(&first);
+            let twins: Vec<String> = (0..)
+                .map(|n| format!("t{n}_{first}"))
+                .filter(|n| slot_of(n) == home)
+                .take(2)
+                .collect();
+            pool.push(first);
+            pool.extend(twins);
+        }
+        pool.push("ü".repeat(200));
+        // A small generator, so that the sequence is the same every run.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % below as u64) as usize
+        };
+        let mut recent: Vec<Vec<usize>> = Vec::new();
+        for round in 0..5_000 {
+            // Often a header of a few rounds ago, else a new draw.
+            let picks = match next(3) {
+                0 | 1 if !recent.is_empty() => recent[next(recent.len())].clone(),
+                _ => {
+                    let n = 1 + next(6);
+                    let mut picks: Vec<usize> = Vec::new();
+                    while picks.len() < n {
+                        let pick = next(pool.len());
+                        if !picks.contains(&pick) {
+                            picks.push(pick);
+                        }
+                    }
+                    picks
+                }
+            };
+            if recent.len() == 8 {
+                recent.remove(0);
+            }
+            recent.push(picks.clone());
+            let atoms: Vec<&str> = picks.iter().map(|&i| pool[i].as_str()).collect();
+            let mut frame = Vec::new();
+            assert!(out.write_header(&mut frame, &atoms));
+            // `{Ref 0, ..., Ref n-1}`
+            frame.extend([104, atoms.len() as u8]);
+            for i in 0..atoms.len() {
+                frame.extend([82, i as u8]);
+            }
+            let expected = Term::from(Tuple::from(
+                atoms
+                    .iter()
+                    .map(|a| Term::from(Atom::from(*a)))
+                    .collect::<Vec<_>>(),
+            ));
+            let read = incoming.read(&frame).unwrap();
+            assert_eq!(
+                read,
+                Some(Frame::Message {
+                    control: expected,
+                    payload: None
+                }),
+                "round {round}"
+            );
+        }
+    }
+
     #[test]
     fn atoms_are_put_in_place_around_a_large_binary() {
         let mut incoming = Incoming::default();
