@@ -346,7 +346,12 @@ impl<'a, A: HeaderAtoms + ?Sized> Reader<'a, A> {
                     .bytes
                     .get(self.at..self.at + 4)
                     .ok_or("truncated term")?;
-                5 + u32::from_be_bytes(count.try_into().expect("4 bytes")) as usize
+                // The count, the sign and the digits; no sum that overflows
+                // where `usize` has 32 bits.
+                usize::try_from(u32::from_be_bytes(count.try_into().expect("4 bytes")))
+                    .ok()
+                    .and_then(|digits| digits.checked_add(5))
+                    .ok_or("truncated term")?
             }
         };
         let body = self.take(len)?;
@@ -443,6 +448,18 @@ mod tests {
             let (decoded, used) = decode_term(&with_tail, NO_ATOMS).unwrap();
             let eetf = Term::decode(&[&[131][..], &term].concat()[..]).unwrap();
             assert_eq!((decoded, used), (eetf, term.len()));
+        }
+        // A count of digits the bytes do not hold is refused, the largest
+        // too.
+        for count in [257u32, u32::MAX - 4, u32::MAX] {
+            let mut term = vec![111];
+            term.extend(count.to_be_bytes());
+            term.extend([0; 257]);
+            assert_eq!(
+                decode_term(&term, NO_ATOMS),
+                Err("truncated term".to_owned()),
+                "{count}"
+            );
         }
     }
 
