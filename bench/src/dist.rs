@@ -307,7 +307,7 @@ pub(crate) fn erl(name: &str, modules: &str, eval: &str) -> Result<Child, String
 
 /// The command that starts an Erlang node `name` that evaluates `eval`.
 /// It runs with glibc's defaults, whatever this program was started with
-/// (see "glibc's allocator" in docs/performance.md): the settings are for
+/// (see "glibc's settings" in the eighth round of docs/performance.md): the settings are for
 /// fauxtp's nodes, and the Erlang rows stay the same either way.
 pub(crate) fn erl_command(name: &str, modules: &str, eval: &str) -> Command {
     let mut command = Command::new("erl");

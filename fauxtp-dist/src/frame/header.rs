@@ -205,7 +205,7 @@ impl Incoming {
         let long_atoms = flag(refs) & 1 != 0;
         let mut at = 1 + flags.len();
         // Whether this header puts an atom in the cache.
-        let fresh = (0..refs).any(|i| flag(i) & 8 != 0);
+        let mut fresh = false;
         let mut take = |n: usize| -> Result<&[u8], String> {
             let taken = bytes.get(at..at + n).ok_or_else(truncated)?;
             at += n;
@@ -215,6 +215,7 @@ impl Incoming {
             let segment = (flag(i) & 7) as usize;
             let slot = segment * 256 + take(1)?[0] as usize;
             if flag(i) & 8 != 0 {
+                fresh = true;
                 let len = match long_atoms {
                     true => u16::from_be_bytes([take(1)?[0], take(1)?[0]]) as usize,
                     false => take(1)?[0] as usize,
@@ -646,18 +647,18 @@ mod tests {
     fn a_header_read_again_names_its_own_slots() {
         let mut incoming = Incoming::default();
         let cached = |slots: &[u16]| {
-            let refs: Vec<Ref<'_>> = slots.iter().map(|&slot| Ref { slot, new: None }).collect();
-            super::tests::refs(&refs, false)
+            let entries: Vec<Ref<'_>> = slots.iter().map(|&slot| Ref { slot, new: None }).collect();
+            refs(&entries, false)
         };
         let fill = |atoms: &[(u16, &'static str)]| {
-            let refs: Vec<Ref<'_>> = atoms
+            let entries: Vec<Ref<'_>> = atoms
                 .iter()
                 .map(|&(slot, new)| Ref {
                     slot,
                     new: Some(new),
                 })
                 .collect();
-            super::tests::refs(&refs, false)
+            refs(&entries, false)
         };
         // `{Ref 0, Ref 1}`
         let pair = [104, 2, 82, 0, 82, 1];
