@@ -7,9 +7,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use super::call_timeout;
+use super::reply_slot::{self, Filler, Waiting};
 use crate::process::{runner, unwind, AnyPid, ExitReason, Pid};
 
 /// The default timeout of a call, as gen_server's: 5 seconds.
@@ -32,14 +31,14 @@ pub struct ReplyTo<T: 'static> {
 /// Where a reply goes: the slot a caller waits on, or a function that
 /// forwards it (a caller on another node, for fauxtp-dist).
 enum Destination<T> {
-    Slot(oneshot::Sender<Result<T, ExitReason>>),
+    Slot(Filler<Result<T, ExitReason>>),
     Forward(Box<dyn FnOnce(Result<T, ExitReason>) + Send>),
 }
 
 impl<T: 'static> Destination<T> {
     fn send(self, outcome: Result<T, ExitReason>) -> bool {
         match self {
-            Destination::Slot(tx) => tx.send(outcome).is_ok(),
+            Destination::Slot(slot) => slot.fill(outcome).is_ok(),
             Destination::Forward(forward) => {
                 forward(outcome);
                 true
@@ -49,7 +48,7 @@ impl<T: 'static> Destination<T> {
 }
 
 impl<T: 'static> ReplyTo<T> {
-    pub(crate) fn new(tx: oneshot::Sender<Result<T, ExitReason>>) -> Self {
+    pub(crate) fn new(tx: Filler<Result<T, ExitReason>>) -> Self {
         ReplyTo {
             to: Some(Destination::Slot(tx)),
         }
@@ -195,7 +194,7 @@ pub struct Call<M, R> {
     label: &'static str,
     timeout: Duration,
     msg: M,
-    rx: oneshot::Receiver<Result<R, ExitReason>>,
+    rx: Waiting<Result<R, ExitReason>>,
 }
 
 impl<M: Send + 'static, R: 'static> Call<M, R> {
@@ -204,7 +203,7 @@ impl<M: Send + 'static, R: 'static> Call<M, R> {
     /// Generated client functions use this; you can too, to call a server
     /// with a message built by hand.
     pub fn new(to: &Pid<M>, label: &'static str, make: impl FnOnce(ReplyTo<R>) -> M) -> Self {
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = reply_slot::slot();
         Call {
             to: to.clone(),
             label,
@@ -248,7 +247,7 @@ pin_project_lite::pin_project! {
         label: &'static str,
         after: Duration,
         msg: Option<M>,
-        reply: oneshot::Receiver<Result<R, ExitReason>>,
+        reply: Waiting<Result<R, ExitReason>>,
         timer: Timer,
     }
 }

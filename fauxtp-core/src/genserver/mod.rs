@@ -65,6 +65,7 @@ mod call_timeout;
 mod context;
 pub(crate) mod macro_support;
 mod multi;
+mod reply_slot;
 mod server_loop;
 mod start;
 pub mod sys;
