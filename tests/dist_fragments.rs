@@ -164,7 +164,8 @@ async fn large_messages_go_both_ways_in_fragments() {
          receive M1 -> receive M2 -> \
            {{big, B}} = M1, \
            P ! {{got, byte_size(B), B =:= Pattern(byte_size(B), 7), M2}} end end, \
-         receive {{named, B3}} -> P ! {{named, B3 =:= Pattern(byte_size(B3), 9)}} end"
+         receive {{named, B3}} -> P ! {{named, B3 =:= Pattern(byte_size(B3), 9)}} end, \
+         receive {{named, B4}} -> P ! {{again, B4}} end"
     );
     let (_erl, worker) = erlang_worker(&node, &mut me, &then).await;
     let (mut fills, mut ticks) = (Vec::new(), 0);
@@ -201,9 +202,13 @@ async fn large_messages_go_both_ways_in_fragments() {
         got,
         (atom("got"), 5_000_000u32, atom("true"), atom("after")).to_term()
     );
-    // By name, which goes through the atom cache when it goes whole.
+    // By name, through the atom cache: in fragments, the first of which
+    // makes the references; then whole, with the same atoms, which the
+    // Erlang node's cache must hold as fauxtp's picture of it says.
     let big = Term::from(fauxtp::dist::term::Binary::from(pattern(2_000_000, 9)));
     let named = Remote::name("big", &worker.node.name);
     node.send(&named, (atom("named"), big)).await.unwrap();
     assert_eq!(next(&mut me).await, (atom("named"), atom("true")).to_term());
+    node.send(&named, (atom("named"), "small")).await.unwrap();
+    assert_eq!(next(&mut me).await, (atom("again"), "small").to_term());
 }

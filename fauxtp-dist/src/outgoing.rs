@@ -10,7 +10,9 @@ use eetf::Term;
 use erl_dist::DistributionFlags;
 
 use crate::control::Control;
-use crate::frame::{self, AtomCacheOut, CachedAtoms, Framing, Payload, PidParts, FRAGMENT_SIZE};
+use crate::frame::{
+    self, AtomCacheOut, CachedAtoms, Framing, Head, Payload, PidParts, FRAGMENT_SIZE,
+};
 
 /// How many bytes may wait in a connection's queue before the node's own
 /// sends ([`Outgoing::room`]) wait for its task to take them: Erlang's
@@ -23,6 +25,10 @@ pub(crate) const BUSY_LIMIT: usize = 1024 * 1024;
 /// large batches, little enough that a message queued behind them waits
 /// for no more than that (about 100 us at 2.5 GB/s).
 const STREAM_WINDOW: usize = 4 * FRAGMENT_SIZE;
+
+/// The bytes before a whole frame's terms when its header has no atom
+/// cache references: the length, then 131, 68 and a count of 0.
+const FRAME_HEADER: usize = 7;
 
 /// Where the node sends frames to one peer. Sending never waits: the
 /// frame's bytes join the connection's queue, and its task writes all that
@@ -182,20 +188,9 @@ impl Outgoing {
                 self.append_with_header(atoms.as_slice(), scratch);
                 return None;
             }
-            // Too large to go whole: written again with its atoms in full,
-            // after a header of no references, in fragments. (The frame's
-            // length stays 0: fragments carry only what follows the
-            // header.)
-            let mut message = Vec::with_capacity(scratch.len() + 64);
-            message.extend_from_slice(&[0; 4]);
-            message.extend_from_slice(Framing::Header.prefix());
-            if !(frame::write_reg_send_control(&mut message, from, to)
-                && payload.write(Framing::Header, &mut message))
-            {
-                tracing::warn!("dropped a message that does not encode");
-                return None;
-            }
-            Some(Fragments::new(self, message))
+            // Too large to go whole: in fragments, as written, the first
+            // with the header of its references.
+            Some(Fragments::cached(self, std::mem::take(scratch), atoms))
         });
         if let Some(fragments) = large {
             self.queue_fragments(fragments).await;
@@ -259,6 +254,8 @@ impl Outgoing {
             (next < count).then(|| Fragments {
                 out: self,
                 message: std::mem::take(scratch),
+                start: FRAME_HEADER,
+                atoms: CachedAtoms::new(&[]),
                 sequence,
                 count,
                 next,
@@ -420,9 +417,13 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
 /// the peer must not be left with a message that never ends.
 struct Fragments<'a, M: AsRef<[u8]>> {
     out: &'a Outgoing,
-    /// The whole message as a frame with a distribution header: its bytes
-    /// after the length and the header are what the fragments carry.
+    /// The whole message: its bytes from `start` on are what the fragments
+    /// carry (what follows a whole frame's header).
     message: M,
+    start: usize,
+    /// The atoms the first fragment's header refers to through the peer's
+    /// cache (with none, a header of no references).
+    atoms: CachedAtoms<'a>,
     sequence: u64,
     count: u64,
     /// How many fragments are queued.
@@ -430,11 +431,24 @@ struct Fragments<'a, M: AsRef<[u8]>> {
 }
 
 impl<'a, M: AsRef<[u8]>> Fragments<'a, M> {
-    fn new(out: &'a Outgoing, message: M) -> Self {
+    /// The fragments of a whole frame whose header has no references.
+    fn new(out: &'a Outgoing, frame: M) -> Self {
+        Self::starting(out, frame, FRAME_HEADER, CachedAtoms::new(&[]))
+    }
+
+    /// The fragments of a message's terms, which refer to `atoms` through
+    /// the peer's cache: the first fragment's header makes the references.
+    fn cached(out: &'a Outgoing, terms: M, atoms: CachedAtoms<'a>) -> Self {
+        Self::starting(out, terms, 0, atoms)
+    }
+
+    fn starting(out: &'a Outgoing, message: M, start: usize, atoms: CachedAtoms<'a>) -> Self {
         Fragments {
             out,
-            count: (message.as_ref().len() - 7).div_ceil(FRAGMENT_SIZE) as u64,
+            count: (message.as_ref().len() - start).div_ceil(FRAGMENT_SIZE) as u64,
             message,
+            start,
+            atoms,
             sequence: next_id(),
             next: 0,
         }
@@ -458,7 +472,7 @@ impl<'a, M: AsRef<[u8]>> Fragments<'a, M> {
             return false;
         }
         while self.next < self.count && queue.bytes.len() < STREAM_WINDOW {
-            self.write_next(&mut queue.bytes);
+            self.write_next(&mut queue);
         }
         self.out.queue.note_len(queue.bytes.len());
         let task = queue.waker.take();
@@ -469,18 +483,30 @@ impl<'a, M: AsRef<[u8]>> Fragments<'a, M> {
         true
     }
 
-    /// Appends the next fragment to `bytes`.
-    fn write_next(&mut self, bytes: &mut Vec<u8>) {
+    /// Appends the next fragment to the queue, under its lock (the first
+    /// may put atoms in the peer's cache).
+    fn write_next(&mut self, queue: &mut QueueState) {
         let message = self.message.as_ref();
-        let start = 7 + self.next as usize * FRAGMENT_SIZE;
+        let start = self.start + self.next as usize * FRAGMENT_SIZE;
         let end = (start + FRAGMENT_SIZE).min(message.len());
-        frame::write_fragment(
-            bytes,
+        let head = match (self.next, self.atoms.as_slice()) {
+            (0, []) => Head::First,
+            (0, atoms) => Head::FirstCached(queue.atoms.get_or_insert_with(Box::default), atoms),
+            _ => Head::Later,
+        };
+        let id = self.count - self.next;
+        if !frame::write_fragment(
+            &mut queue.bytes,
             self.sequence,
-            self.count - self.next,
-            self.next == 0,
+            id,
+            head,
             &message[start..end],
-        );
+        ) {
+            // Nothing of it was queued: the peer has seen none of it.
+            tracing::warn!("dropped a message that does not encode");
+            self.next = self.count;
+            return;
+        }
         self.next += 1;
     }
 
@@ -497,11 +523,13 @@ impl<M: AsRef<[u8]>> Drop for Fragments<'_, M> {
         if self.next == self.count {
             return;
         }
-        let mut rest = Vec::new();
-        while self.next < self.count {
-            self.write_next(&mut rest);
-        }
-        self.out.append(&rest);
+        let out = self.out;
+        out.push(|queue| {
+            while self.next < self.count {
+                self.write_next(queue);
+            }
+            true
+        });
     }
 }
 
@@ -605,6 +633,88 @@ mod tests {
         out.take(&mut taken);
         let mut incoming = Incoming::default();
         assert_eq!(payloads(&taken, &mut incoming), vec![large, small()]);
+    }
+
+    /// The atom cache references of the first fragment in `bytes`.
+    fn first_fragment_refs(bytes: &[u8]) -> u8 {
+        // Length (4), version, tag, sequence (8), fragment id (8), then the
+        // count of references.
+        assert_eq!(bytes[4..6], [131, 69], "a first fragment");
+        bytes[4 + 2 + 16]
+    }
+
+    #[tokio::test]
+    async fn a_large_message_to_a_name_refers_to_its_atoms_through_the_cache() {
+        // Written once, as OTP writes it: the first fragment's header
+        // holds the atom cache references of the whole message, the
+        // control message's and the payload's, rather than the message
+        // being written again with its atoms in full.
+        let out = to_erlang();
+        let blob = Term::from(Binary::from(vec![7u8; 6 * FRAGMENT_SIZE]));
+        let large = Term::from(eetf::Tuple::from(vec![
+            Term::from(Atom::from("blob")),
+            blob,
+        ]));
+        let sender = tokio::spawn({
+            let (out, large) = (out.clone(), large.clone());
+            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
+        });
+        let mut incoming = Incoming::default();
+        let mut taken = Vec::new();
+        let mut whole = Vec::new();
+        let mut first = None;
+        while !sender.is_finished() || !taken.is_empty() {
+            tokio::task::yield_now().await;
+            taken.clear();
+            out.take(&mut taken);
+            if first.is_none() && !taken.is_empty() {
+                first = Some(first_fragment_refs(&taken));
+            }
+            whole.extend(payloads(&taken, &mut incoming));
+        }
+        // The node, '' and the name of the control message, and `blob`.
+        assert_eq!(first, Some(4));
+        assert_eq!(whole, vec![large.clone()]);
+        // The cache on both sides agrees after it: a message with the same
+        // atoms, whole, refers to them again.
+        let small = Term::from(eetf::Tuple::from(vec![
+            Term::from(Atom::from("blob")),
+            Term::from(Binary::from(vec![1u8])),
+        ]));
+        out.send_to_name(&FROM, "sink", Payload::Term(&small)).await;
+        out.take(&mut taken);
+        assert_eq!(payloads(&taken, &mut incoming), vec![small]);
+    }
+
+    #[tokio::test]
+    async fn a_large_message_dropped_before_its_first_fragment_is_queued_whole_with_its_references()
+    {
+        let out = to_erlang();
+        // The queue is full: the large message's sender waits for room
+        // before it queues anything.
+        let filler = Term::from(Binary::from(vec![1u8; STREAM_WINDOW / 2 + 1]));
+        for _ in 0..2 {
+            out.send_to_name(&FROM, "other", Payload::Term(&filler))
+                .await;
+        }
+        let large = Term::from(eetf::Tuple::from(vec![
+            Term::from(Atom::from("blob")),
+            Term::from(Binary::from(vec![7u8; 5 * FRAGMENT_SIZE])),
+        ]));
+        let sender = tokio::spawn({
+            let (out, large) = (out.clone(), large.clone());
+            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
+        });
+        tokio::task::yield_now().await;
+        sender.abort();
+        let _ = sender.await;
+        let mut taken = Vec::new();
+        out.take(&mut taken);
+        let mut incoming = Incoming::default();
+        assert_eq!(
+            payloads(&taken, &mut incoming),
+            vec![filler.clone(), filler, large]
+        );
     }
 
     #[tokio::test]

@@ -400,17 +400,26 @@ impl AtomCacheOut {
     /// never share a slot. False, with nothing written, if there are more
     /// than 255 atoms or one is longer than 65,535 bytes.
     pub(crate) fn write_header(&mut self, bytes: &mut Vec<u8>, atoms: &[&str]) -> bool {
-        let n = atoms.len();
-        if n > 255 || atoms.iter().any(|atom| atom.len() > usize::from(u16::MAX)) {
+        if !refs_fit(atoms) {
             return false;
         }
-        bytes.extend_from_slice(&[VERSION, DIST_HEADER, n as u8]);
+        bytes.extend_from_slice(&[VERSION, DIST_HEADER]);
+        self.write_refs(bytes, atoms);
+        true
+    }
+
+    /// Appends a header's references to `atoms`, from their count on, as
+    /// [`write_header`](Self::write_header) does; `atoms` must fit
+    /// ([`refs_fit`]).
+    fn write_refs(&mut self, bytes: &mut Vec<u8>, atoms: &[&str]) {
+        let n = atoms.len();
+        bytes.push(n as u8);
         if n == 0 {
-            return true;
+            return;
         }
         if let Some(recent) = self.recent_for(atoms) {
             bytes.extend_from_slice(&recent.refs);
-            return true;
+            return;
         }
         let start = bytes.len();
         let long_atoms = atoms.iter().any(|atom| atom.len() > 255);
@@ -460,7 +469,6 @@ impl AtomCacheOut {
             recent.refs.clear();
             recent.refs.extend_from_slice(&bytes[start..]);
         }
-        true
     }
 
     /// A recent header whose slots hold `atoms`, in order, today.
@@ -476,6 +484,12 @@ impl AtomCacheOut {
     }
 }
 
+/// Whether a header can refer to `atoms`: at most 255 of them, none
+/// longer than 65,535 bytes.
+fn refs_fit(atoms: &[&str]) -> bool {
+    atoms.len() <= 255 && atoms.iter().all(|atom| atom.len() <= usize::from(u16::MAX))
+}
+
 /// The home slot of an atom: FNV-1a of its text.
 fn slot_of(atom: &str) -> usize {
     let hash = atom.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
@@ -484,33 +498,53 @@ fn slot_of(atom: &str) -> usize {
     (hash % CACHE_SLOTS_USED as u64) as usize
 }
 
-/// Appends one fragment of a message, length included: the first
-/// (`first`), with a header of no atom cache references, or a later one.
-/// `id` counts down to 1 on the last; the first has the number of
-/// fragments.
+/// Which fragment of a message [`write_fragment`] writes, and the first's
+/// header.
+pub(crate) enum Head<'h> {
+    /// The first, with a header of no atom cache references.
+    First,
+    /// The first, with a header whose references are these atoms, made
+    /// through the peer's cache: the references of the whole message, as
+    /// OTP writes them.
+    FirstCached(&'h mut AtomCacheOut, &'h [&'h str]),
+    /// A later one.
+    Later,
+}
+
+/// Appends one fragment of a message, length included. `id` counts down
+/// to 1 on the last; the first has the number of fragments. False, with
+/// nothing written, if the first's references do not fit in a header
+/// (more than 255 atoms, or one longer than 65,535 bytes).
 pub(crate) fn write_fragment(
     bytes: &mut Vec<u8>,
     sequence: u64,
     id: u64,
-    first: bool,
+    head: Head<'_>,
     chunk: &[u8],
-) {
-    let header = if first { 1 + 1 + 16 + 1 } else { 1 + 1 + 16 };
-    let len = u32::try_from(header + chunk.len()).expect("a fragment is small");
-    bytes.extend_from_slice(&len.to_be_bytes());
+) -> bool {
+    if let Head::FirstCached(_, atoms) = &head {
+        if !refs_fit(atoms) {
+            return false;
+        }
+    }
+    let start = bytes.len();
+    bytes.extend_from_slice(&[0; 4]);
     bytes.push(VERSION);
-    bytes.push(if first {
-        DIST_FRAG_HEADER
-    } else {
-        DIST_FRAG_CONT
+    bytes.push(match head {
+        Head::Later => DIST_FRAG_CONT,
+        _ => DIST_FRAG_HEADER,
     });
     bytes.extend_from_slice(&sequence.to_be_bytes());
     bytes.extend_from_slice(&id.to_be_bytes());
-    if first {
-        // No atom cache references.
-        bytes.push(0);
+    match head {
+        Head::First => bytes.push(0),
+        Head::FirstCached(cache, atoms) => cache.write_refs(bytes, atoms),
+        Head::Later => {}
     }
     bytes.extend_from_slice(chunk);
+    let len = u32::try_from(bytes.len() - start - 4).expect("a fragment is small");
+    bytes[start..start + 4].copy_from_slice(&len.to_be_bytes());
+    true
 }
 
 #[cfg(test)]
@@ -1043,7 +1077,17 @@ mod tests {
             .enumerate()
             .map(|(i, chunk)| {
                 let mut bytes = Vec::new();
-                write_fragment(&mut bytes, sequence, count - i as u64, i == 0, chunk);
+                let head = match i {
+                    0 => Head::First,
+                    _ => Head::Later,
+                };
+                assert!(write_fragment(
+                    &mut bytes,
+                    sequence,
+                    count - i as u64,
+                    head,
+                    chunk
+                ));
                 let len = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
                 assert_eq!(len, bytes.len() - 4);
                 bytes.split_off(4)

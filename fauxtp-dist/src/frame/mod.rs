@@ -31,7 +31,7 @@ use tags::{
 
 pub(crate) use check::check_term;
 pub(crate) use encode::CachedAtoms;
-pub(crate) use header::{write_fragment, AtomCacheOut, Incoming, FRAGMENT_SIZE};
+pub(crate) use header::{write_fragment, AtomCacheOut, Head, Incoming, FRAGMENT_SIZE};
 pub(crate) use in_place::Message;
 
 /// The tag of a frame that is not compressed with the atom cache.
