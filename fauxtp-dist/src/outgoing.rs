@@ -141,13 +141,37 @@ impl Outgoing {
     /// Queues a control message, with its payload if it has one, whole. A
     /// connection that has ended drops it, as Erlang drops messages to a
     /// node it lost.
+    /// To a peer that keeps an atom cache, its atoms and its payload's go
+    /// through it (up to 16, see [`CachedAtoms`]), as OTP writes them.
     pub(crate) fn send(&self, control: Control, payload: Option<Term>) {
+        self.send_whole(control, payload, self.atom_cache)
+    }
+
+    /// [`send`](Self::send), with the atoms in full whatever the peer
+    /// keeps: for the monitor, request and demonitor of a call to a server
+    /// on an Erlang node, which serves them faster so (design-notes.md,
+    /// "The distribution header").
+    pub(crate) fn send_in_full(&self, control: Control, payload: Option<Term>) {
+        self.send_whole(control, payload, false)
+    }
+
+    fn send_whole(&self, control: Control, payload: Option<Term>, cached: bool) {
         let control = control.encode();
         with_scratch(|scratch| {
+            if !cached {
+                if self.encode(scratch, |bytes| {
+                    frame::encode_into(bytes, self.framing, &control, payload.as_ref())
+                }) {
+                    self.append(scratch);
+                }
+                return;
+            }
+            let mut atoms = CachedAtoms::new(&[]);
+            let payload = payload.as_ref().map(Payload::Term);
             if self.encode(scratch, |bytes| {
-                frame::encode_into(bytes, self.framing, &control, payload.as_ref())
+                frame::encode_terms(bytes, &control, payload, &mut atoms)
             }) {
-                self.append(scratch);
+                self.append_with_header(atoms.as_slice(), scratch);
             }
         });
     }
@@ -156,6 +180,13 @@ impl Outgoing {
     /// sender that can wait: see [`send_streamed`](Self::send_streamed).
     pub(crate) async fn send_to_pid(&self, to: eetf::Pid, payload: Payload<'_>) {
         let control = Control::Send { to }.encode();
+        if self.atom_cache {
+            return self
+                .send_cached(&[], |bytes, atoms| {
+                    frame::encode_terms(bytes, &control, Some(payload), atoms)
+                })
+                .await;
+        }
         self.send_streamed(|bytes, framing| {
             frame::encode_message_into(bytes, framing, &control, payload)
         })
@@ -176,20 +207,32 @@ impl Outgoing {
                 })
                 .await;
         }
+        self.send_cached(&[from.node, "", to], |bytes, atoms| {
+            frame::encode_reg_send_terms(bytes, from, payload, atoms)
+        })
+        .await
+    }
+
+    /// [`send_streamed`](Self::send_streamed) to a peer that keeps an
+    /// atom cache: `encode` writes the frame's terms, its atoms as
+    /// references into a list that begins with `first`. A message too
+    /// large to go whole goes in fragments as it was written, the first
+    /// with the header of its references.
+    async fn send_cached<'a>(
+        &'a self,
+        first: &[&'a str],
+        encode: impl FnOnce(&mut Vec<u8>, &mut CachedAtoms<'a>) -> bool,
+    ) {
         self.room().await;
         let large = with_scratch(|scratch| {
-            let mut atoms = CachedAtoms::new(&[from.node, "", to]);
-            if !self.encode(scratch, |bytes| {
-                frame::encode_reg_send_terms(bytes, from, payload, &mut atoms)
-            }) {
+            let mut atoms = CachedAtoms::new(first);
+            if !self.encode(scratch, |bytes| encode(bytes, &mut atoms)) {
                 return None;
             }
             if !self.fragments || scratch.len() <= STREAM_WINDOW {
                 self.append_with_header(atoms.as_slice(), scratch);
                 return None;
             }
-            // Too large to go whole: in fragments, as written, the first
-            // with the header of its references.
             Some(Fragments::cached(self, std::mem::take(scratch), atoms))
         });
         if let Some(fragments) = large {
@@ -641,6 +684,51 @@ mod tests {
         // count of references.
         assert_eq!(bytes[4..6], [131, 69], "a first fragment");
         bytes[4 + 2 + 16]
+    }
+
+    #[tokio::test]
+    async fn any_message_refers_to_its_atoms_through_the_cache() {
+        // A control message and its payload, as a reply to an Erlang
+        // caller: its pid, its alias and the reply's reference name nodes.
+        let out = to_erlang();
+        let alias = eetf::Reference {
+            node: Atom::from("erl@h"),
+            id: vec![1, 2, 3],
+            creation: 5,
+        };
+        let control = Control::AliasSend {
+            from: eetf::Pid::new("a@b", 1, 0, 1),
+            alias: alias.clone(),
+        };
+        let reply = Term::from(eetf::Tuple::from(vec![
+            Term::from(alias),
+            Term::from(eetf::Tuple::from(vec![small(), small()])),
+        ]));
+        out.send(control.clone(), Some(reply.clone()));
+        let mut taken = Vec::new();
+        out.take(&mut taken);
+        // a@b, erl@h and `small`, once each.
+        assert_eq!(taken[4..7], [131, 68, 3]);
+        let mut incoming = Incoming::default();
+        assert_eq!(payloads(&taken, &mut incoming), vec![reply.clone()]);
+        // Again: the same references, the atoms in the cache already.
+        out.send(control, Some(reply.clone()));
+        taken.clear();
+        out.take(&mut taken);
+        assert_eq!(taken[4..7], [131, 68, 3]);
+        assert_eq!(payloads(&taken, &mut incoming), vec![reply.clone()]);
+        // Unless asked for in full, as a call's own messages are.
+        out.send_in_full(control_again(), Some(reply.clone()));
+        taken.clear();
+        out.take(&mut taken);
+        assert_eq!(taken[4..7], [131, 68, 0]);
+        assert_eq!(payloads(&taken, &mut incoming), vec![reply]);
+    }
+
+    fn control_again() -> Control {
+        Control::Send {
+            to: eetf::Pid::new("erl@h", 2, 0, 5),
+        }
     }
 
     #[tokio::test]

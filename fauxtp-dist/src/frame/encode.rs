@@ -4,9 +4,9 @@
 //! reference with an index where an atom written in full has to be looked
 //! up by its text (on a BEAM, in the atom table, under its lock).
 //!
-//! Tuples, lists, maps, pids and binaries are written here; any other term
-//! (numbers beyond 32 bits, floats, references, ports, funs, strings) is
-//! written by eetf, its atoms in full.
+//! Tuples, lists, maps, pids, references and binaries are written here;
+//! any other term (numbers beyond 32 bits, floats, ports, funs, strings)
+//! is written by eetf, its atoms in full.
 
 use eetf::{FixInteger, Term};
 
@@ -150,6 +150,20 @@ pub(crate) fn write_term<'a>(
                 true
             }
         }
+        Term::Reference(reference) => {
+            let Ok(len) = u16::try_from(reference.id.len()) else {
+                return false;
+            };
+            bytes.push(NEWER_REFERENCE_EXT);
+            bytes.extend_from_slice(&len.to_be_bytes());
+            atoms.write_atom(bytes, &reference.node.name) && {
+                bytes.extend_from_slice(&reference.creation.to_be_bytes());
+                for id in &reference.id {
+                    bytes.extend_from_slice(&id.to_be_bytes());
+                }
+                true
+            }
+        }
         other => Framing::Header.write_term(other, bytes),
     }
 }
@@ -197,11 +211,21 @@ mod tests {
             Term::from(ImproperList::from((vec![atom("a")], atom("b")))),
             Term::from(Map::from(map)),
             Term::from(Pid::new("node@h", 1, 2, 3)),
+            Term::from(eetf::Reference {
+                node: Atom::from("other@h"),
+                id: vec![1, 2, 3],
+                creation: 7,
+            }),
+            Term::from(eetf::Reference {
+                node: Atom::from("node@h"),
+                id: vec![u32::MAX; 5],
+                creation: 0,
+            }),
             Term::from(eetf::Float::try_from(0.5).unwrap()),
             Term::from(eetf::BigInteger::from(1_i64 << 40)),
         ]));
-        // node@h, '', then data, a, b, key, value: each atom once.
-        assert_eq!(round_trip(&term), 7);
+        // node@h, '', then data, a, b, key, value, other@h: each atom once.
+        assert_eq!(round_trip(&term), 8);
     }
 
     #[test]

@@ -221,7 +221,20 @@ pub(crate) enum Payload<'a> {
     Cast(&'a Term),
 }
 
-impl Payload<'_> {
+impl<'a> Payload<'a> {
+    /// Appends the payload without its version byte, its atoms as
+    /// references into `atoms` where there is room; false if it cannot be
+    /// written.
+    fn write_cached(self, bytes: &mut Vec<u8>, atoms: &mut CachedAtoms<'a>) -> bool {
+        match self {
+            Payload::Term(term) => encode::write_term(term, bytes, atoms),
+            Payload::Cast(request) => {
+                bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 2]);
+                atoms.write_atom(bytes, "$gen_cast") && encode::write_term(request, bytes, atoms)
+            }
+        }
+    }
+
     /// Appends the payload as `framing` has terms; false if it cannot be
     /// written.
     pub(crate) fn write(self, framing: Framing, bytes: &mut Vec<u8>) -> bool {
@@ -397,13 +410,26 @@ pub(crate) fn encode_reg_send_terms<'a>(
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 0]);
     from.write_numbers(bytes);
     bytes.extend_from_slice(&[ATOM_CACHE_REF, 1, ATOM_CACHE_REF, 2]);
-    let written = match payload {
-        Payload::Term(term) => encode::write_term(term, bytes, atoms),
-        Payload::Cast(request) => {
-            bytes.extend_from_slice(&[SMALL_TUPLE_EXT, 2]);
-            atoms.write_atom(bytes, "$gen_cast") && encode::write_term(request, bytes, atoms)
-        }
-    };
+    let written = payload.write_cached(bytes, atoms);
+    if !written {
+        bytes.truncate(start);
+    }
+    written
+}
+
+/// Appends the terms of a frame for a header whose atom cache references
+/// are `atoms` (see [`AtomCacheOut`]): `control`, then `payload` if there
+/// is one, their atoms joining `atoms` (see [`CachedAtoms`]). False, with
+/// `bytes` as they were, if a term cannot be written.
+pub(crate) fn encode_terms<'a>(
+    bytes: &mut Vec<u8>,
+    control: &'a Term,
+    payload: Option<Payload<'a>>,
+    atoms: &mut CachedAtoms<'a>,
+) -> bool {
+    let start = bytes.len();
+    let written = encode::write_term(control, bytes, atoms)
+        && payload.is_none_or(|payload| payload.write_cached(bytes, atoms));
     if !written {
         bytes.truncate(start);
     }

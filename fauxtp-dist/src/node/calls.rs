@@ -84,7 +84,7 @@ struct Pending {
 impl Pending {
     /// Takes the call's monitor off the server.
     fn demonitor(&self, out: &Outgoing, reference: Reference) {
-        out.send(
+        out.send_in_full(
             Control::DemonitorP {
                 from: self.me.clone(),
                 to: Process::Name(self.name.clone()),
@@ -258,7 +258,7 @@ impl Inner {
             out: &out,
             reference: reference.clone(),
         };
-        out.send(
+        out.send_in_full(
             Control::MonitorP {
                 from: me.clone(),
                 to: Process::Name(name.clone()),
@@ -267,7 +267,7 @@ impl Inner {
             None,
         );
         let message = gen::call_request(me.clone(), reference, request);
-        out.send(Control::RegSend { from: me, to: name }, Some(message));
+        out.send_in_full(Control::RegSend { from: me, to: name }, Some(message));
         match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(Answer::Reply(reply))) => Ok(reply),
             Ok(Ok(Answer::Down(reason))) => Err(DistError::Exited {
