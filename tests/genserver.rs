@@ -1290,6 +1290,20 @@ async fn an_idle_timeout_fires_when_nothing_comes_and_any_message_cancels_it() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn messages_handled_counts_continued_messages_and_idle_timeouts() {
+    let steps = Steps::start(()).await.unwrap();
+    steps.note("first").unwrap();
+    steps.wait_idle(100).unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The `log` call makes sure all before it was handled: the continued
+    // message after `init`, `note` and its two, `wait_idle` and its
+    // timeout.
+    assert_eq!(steps.log().await.unwrap().len(), 6);
+    let status = fauxtp::sys::get_status(&steps).await.unwrap();
+    assert_eq!(status.messages_handled, 7, "six and the `log` call");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_sys_request_does_not_cancel_or_restart_an_idle_timeout() {
     let steps = Steps::start(()).await.unwrap();
     steps.wait_idle(100).unwrap();

@@ -64,6 +64,9 @@ pub(super) struct After<M> {
     pub(super) idle: Option<(std::time::Duration, M)>,
     /// The idle timeout running: its deadline and message.
     pub(super) armed: Option<(tokio::time::Instant, M)>,
+    /// Messages handled that did not come from the mailbox: continued
+    /// ones and idle timeouts (for `sys`'s `messages_handled`).
+    pub(super) handled: u64,
 }
 
 impl<M> After<M> {
@@ -156,6 +159,7 @@ impl<S: GenServer> ServerCtx<S> {
             continued: std::collections::VecDeque::new(),
             idle: None,
             armed: None,
+            handled: 0,
         })
     }
 

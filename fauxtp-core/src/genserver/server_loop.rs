@@ -143,6 +143,7 @@ pub(super) fn serve_loop<S: GenServer>(
 async fn next_after<S: GenServer>(sctx: &mut ServerCtx<S>) -> Option<Envelope<S::Msg>> {
     let after = sctx.after()?;
     if let Some(msg) = after.continued.pop_front() {
+        after.handled += 1;
         return Some(Envelope::Message(msg));
     }
     let Some((deadline, _)) = after.armed.as_ref() else {
@@ -157,10 +158,11 @@ async fn next_after<S: GenServer>(sctx: &mut ServerCtx<S>) -> Option<Envelope<S:
             Some(entry)
         }
         Ok(None) => None,
-        Err(_) => sctx
-            .after()
-            .and_then(|after| after.armed.take())
-            .map(|(_, msg)| Envelope::Message(msg)),
+        Err(_) => sctx.after().and_then(|after| {
+            let (_, msg) = after.armed.take()?;
+            after.handled += 1;
+            Some(Envelope::Message(msg))
+        }),
     }
 }
 

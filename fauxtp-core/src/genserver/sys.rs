@@ -83,7 +83,8 @@ pub struct ServerStatus {
     /// Messages waiting in its mailbox.
     pub mailbox_len: usize,
     /// Messages it has handled (calls, casts, infos, down and exit
-    /// messages), since it started.
+    /// messages, and those of `continue_with` and `idle_timeout`), since
+    /// it started.
     pub messages_handled: u64,
     /// How long it has been running.
     pub uptime: Duration,
@@ -309,7 +310,8 @@ pub(super) fn serve<S: GenServer>(
                 },
                 parent: sctx.parent.clone(),
                 mailbox_len: sctx.ctx.mailbox_len(),
-                messages_handled: sctx.ctx.messages_taken(),
+                messages_handled: sctx.ctx.messages_taken()
+                    + sctx.after().map_or(0, |after| after.handled),
                 uptime: sctx.ctx.uptime(),
                 traced: sys.trace,
             });
