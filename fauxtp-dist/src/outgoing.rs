@@ -620,14 +620,21 @@ mod tests {
         Term::from(Atom::from("small"))
     }
 
+    /// Sends `message` to `sink` from a task of its own, which waits for
+    /// room as a sender of a large message does.
+    fn send_from_a_task(out: &Outgoing, message: &Term) -> tokio::task::JoinHandle<()> {
+        let (out, message) = (out.clone(), message.clone());
+        tokio::spawn(async move {
+            out.send_to_name(&FROM, "sink", Payload::Term(&message))
+                .await
+        })
+    }
+
     #[tokio::test]
     async fn what_others_send_goes_between_the_fragments_of_a_large_message() {
         let out = to_erlang();
         let large = Term::from(Binary::from(vec![7u8; 12 * FRAGMENT_SIZE]));
-        let sender = tokio::spawn({
-            let (out, large) = (out.clone(), large.clone());
-            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
-        });
+        let sender = send_from_a_task(&out, &large);
         let mut incoming = Incoming::default();
         let mut taken = Vec::new();
         let mut seen = Vec::new();
@@ -662,10 +669,7 @@ mod tests {
     async fn a_large_message_whose_sender_stops_waiting_is_queued_whole() {
         let out = to_erlang();
         let large = Term::from(Binary::from(vec![7u8; 5 * FRAGMENT_SIZE]));
-        let sender = tokio::spawn({
-            let (out, large) = (out.clone(), large.clone());
-            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
-        });
+        let sender = send_from_a_task(&out, &large);
         tokio::task::yield_now().await;
         // One fragment queued; the sender waits for room, and is dropped.
         sender.abort();
@@ -743,10 +747,7 @@ mod tests {
             Term::from(Atom::from("blob")),
             blob,
         ]));
-        let sender = tokio::spawn({
-            let (out, large) = (out.clone(), large.clone());
-            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
-        });
+        let sender = send_from_a_task(&out, &large);
         let mut incoming = Incoming::default();
         let mut taken = Vec::new();
         let mut whole = Vec::new();
@@ -789,10 +790,7 @@ mod tests {
             Term::from(Atom::from("blob")),
             Term::from(Binary::from(vec![7u8; 5 * FRAGMENT_SIZE])),
         ]));
-        let sender = tokio::spawn({
-            let (out, large) = (out.clone(), large.clone());
-            async move { out.send_to_name(&FROM, "sink", Payload::Term(&large)).await }
-        });
+        let sender = send_from_a_task(&out, &large);
         tokio::task::yield_now().await;
         sender.abort();
         let _ = sender.await;
