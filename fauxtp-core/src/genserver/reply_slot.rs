@@ -19,7 +19,9 @@
 //!   it when it is `DONE`. The filler only *reads* the waker, with
 //!   `wake_by_ref`; the waiting side writes it only while `WAKER_SET` is
 //!   clear and `DONE` was not set when it cleared it, so that a filler that
-//!   comes later does not look at it. The waker is dropped with the slot.
+//!   comes later does not look at it. The waker is dropped with the slot,
+//!   or by the waiting side when it goes first (after `GONE`, which keeps
+//!   the filler from looking).
 
 use std::cell::UnsafeCell;
 use std::future::Future;
@@ -45,7 +47,9 @@ struct Inner<T> {
 // (acquire), or taken back by the filler after the waiting side has gone;
 // the waker is written by the waiting side only while the filler cannot
 // read it, and otherwise only read, by both. The value crosses threads, so
-// it must be `Send`; a `Waker` is `Send + Sync`.
+// it must be `Send`; a `Waker` is `Send + Sync`. Neither side gives shared
+// access to the cells (`is_closed` reads the state alone), so sharing a
+// side needs no `T: Sync`.
 unsafe impl<T: Send> Send for Inner<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Inner<T> {}
@@ -186,9 +190,18 @@ impl<T> Future for Waiting<T> {
 
 impl<T> Drop for Waiting<T> {
     fn drop(&mut self) {
+        let inner = &*self.inner;
         // Once `DONE`, the filler is finished and needs no telling.
-        if self.inner.state.load(Ordering::Acquire) & DONE == 0 {
-            self.inner.state.fetch_or(GONE, Ordering::AcqRel);
+        if inner.state.load(Ordering::Acquire) & DONE != 0 {
+            return;
+        }
+        let before = inner.state.fetch_or(GONE, Ordering::AcqRel);
+        if before & (DONE | WAKER_SET) == WAKER_SET {
+            // SAFETY: `GONE` is set before any `DONE`, so the filler never
+            // reads the waker (it reads it only if `GONE` was clear when it
+            // set `DONE`); this side no longer polls. The caller's task is
+            // not kept by a filler that a server holds on to.
+            drop(unsafe { (*inner.waker.get()).take() });
         }
     }
 }
@@ -269,6 +282,21 @@ mod tests {
         let value = Arc::new(());
         assert!(filler.fill(value.clone()).is_err());
         assert_eq!(Arc::strong_count(&value), 1, "the value is not kept");
+    }
+
+    #[test]
+    fn a_waiting_side_that_goes_first_lets_its_waker_go() {
+        // A server may keep a `ReplyTo` long after its caller gave up: the
+        // caller's waker (its task) must not stay with it.
+        let (filler, mut waiting) = slot::<u32>();
+        let (count, waker) = counting();
+        assert_eq!(poll(&mut waiting, &waker), Poll::Pending);
+        drop(waker);
+        assert_eq!(Arc::strong_count(&count), 2, "the slot holds the waker");
+        drop(waiting);
+        assert_eq!(Arc::strong_count(&count), 1, "let go with the waiting side");
+        assert!(filler.fill(1).is_err());
+        assert_eq!(count.0.load(Ordering::SeqCst), 0, "nobody woken");
     }
 
     #[test]
