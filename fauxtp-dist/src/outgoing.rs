@@ -141,6 +141,7 @@ impl Outgoing {
     /// Queues a control message, with its payload if it has one, whole. A
     /// connection that has ended drops it, as Erlang drops messages to a
     /// node it lost.
+    ///
     /// To a peer that keeps an atom cache, its atoms and its payload's go
     /// through it (up to 16, see [`CachedAtoms`]), as OTP writes them.
     pub(crate) fn send(&self, control: Control, payload: Option<Term>) {

@@ -48,9 +48,9 @@ impl<T: 'static> Destination<T> {
 }
 
 impl<T: 'static> ReplyTo<T> {
-    pub(crate) fn new(tx: Filler<Result<T, ExitReason>>) -> Self {
+    pub(crate) fn new(slot: Filler<Result<T, ExitReason>>) -> Self {
         ReplyTo {
-            to: Some(Destination::Slot(tx)),
+            to: Some(Destination::Slot(slot)),
         }
     }
 
@@ -194,7 +194,7 @@ pub struct Call<M, R> {
     label: &'static str,
     timeout: Duration,
     msg: M,
-    rx: Waiting<Result<R, ExitReason>>,
+    reply: Waiting<Result<R, ExitReason>>,
 }
 
 impl<M: Send + 'static, R: 'static> Call<M, R> {
@@ -203,13 +203,13 @@ impl<M: Send + 'static, R: 'static> Call<M, R> {
     /// Generated client functions use this; you can too, to call a server
     /// with a message built by hand.
     pub fn new(to: &Pid<M>, label: &'static str, make: impl FnOnce(ReplyTo<R>) -> M) -> Self {
-        let (tx, rx) = reply_slot::slot();
+        let (filler, waiting) = reply_slot::slot();
         Call {
             to: to.clone(),
             label,
             timeout: DEFAULT_CALL_TIMEOUT,
-            msg: make(ReplyTo::new(tx)),
-            rx,
+            msg: make(ReplyTo::new(filler)),
+            reply: waiting,
         }
     }
 
@@ -233,7 +233,7 @@ impl<M: Send + 'static, R> IntoFuture for Call<M, R> {
             label: self.label,
             after: self.timeout,
             msg: Some(self.msg),
-            reply: self.rx,
+            reply: self.reply,
             timer: Timer::NotArmed,
         }
     }
